@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The only reader of `process.env`. Every variable of API.md is declared here with its default;
+ * `loadConfig` reports every problem at once, in words a person can act on.
+ */
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const urlString = (name: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => URL.canParse(v), { message: `${name} must be an absolute URL such as http://localhost:3000` })
+    .transform((v) => v.replace(/\/+$/, ''));
+
+const envSchema = z.object({
+  /** `production` makes every secret mandatory. (Default: development) */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** HTTP port of the API. (Default: 3000) */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** External URL of the API; the OAuth redirect_uri hangs off it. (Default: http://localhost:${PORT}) */
+  PUBLIC_BASE_URL: urlString('PUBLIC_BASE_URL').optional(),
+  /** Postgres connection string. (Default: the embedded Postgres of `npm start`) */
+  DATABASE_URL: optionalString,
+  /** Temporal frontend host:port. (Default: the embedded Temporal dev server of `npm start`) */
+  TEMPORAL_ADDRESS: optionalString,
+  /** (Default: default) */
+  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  /** Task queue of workflows and Postgres activities. (Default: role-grants) */
+  TEMPORAL_TASK_QUEUE: z.string().trim().min(1).default('role-grants'),
+  /** Task queue of the activities that call Discord, rate limited for all workers together. (Default: role-grants-discord) */
+  TEMPORAL_DISCORD_TASK_QUEUE: z.string().trim().min(1).default('role-grants-discord'),
+  /** Discord calls per second across all workers; Discord allows 50 per bot. (Default: 40) */
+  DISCORD_MAX_REQUESTS_PER_SECOND: z.coerce.number().positive().max(50).default(40),
+  /** Where people open the Temporal Web UI. (Default: http://localhost:8233 with the embedded default) */
+  TEMPORAL_UI_URL: urlString('TEMPORAL_UI_URL').optional(),
+  DISCORD_CLIENT_ID: optionalString,
+  DISCORD_CLIENT_SECRET: optionalString,
+  DISCORD_BOT_TOKEN: optionalString,
+  /** Discord REST base, without version. (Default: https://discord.com/api) */
+  DISCORD_API_BASE_URL: urlString('DISCORD_API_BASE_URL').default('https://discord.com/api'),
+  /** (Default: https://discord.com/oauth2/authorize) */
+  DISCORD_AUTHORIZE_URL: urlString('DISCORD_AUTHORIZE_URL').default('https://discord.com/oauth2/authorize'),
+  /** Name of the role granted to approved applicants. (Default: Approved) */
+  DISCORD_APPROVED_ROLE_NAME: z.string().trim().min(1).max(100).default('Approved'),
+  /** HMAC key for OAuth state, at least 32 bytes. (Default: generated in development; required in production) */
+  STATE_SIGNING_SECRET: optionalString,
+  /** pino level. (Default: info) */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Hours a sign-in lasts. (Default: 12) */
+  SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  port: number;
+  publicBaseUrl: string;
+  databaseUrl: string | undefined;
+  temporal: {
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    discordTaskQueue: string;
+    uiUrl: string | undefined;
+  };
+  discord: {
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    botToken: string | undefined;
+    apiBaseUrl: string;
+    authorizeUrl: string;
+    approvedRoleName: string;
+    maxRequestsPerSecond: number;
+  };
+  stateSigningSecret: string;
+  /** True when the secret was generated for this process because none was configured. */
+  stateSigningSecretGenerated: boolean;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  sessionTtlHours: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Which settings this process cannot run without, beyond the production secrets. */
+  require?: Array<'DATABASE_URL' | 'TEMPORAL_ADDRESS'>;
+}
+
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = issue.path.join('.');
+      const value = env[name];
+      problems.push(`${name}: ${issue.message}${value === undefined ? '' : ` (got "${name.includes('SECRET') || name.includes('TOKEN') ? '<hidden>' : value}")`}`);
+    }
+  }
+  const e = parsed.success ? parsed.data : undefined;
+  const isProduction = (env.NODE_ENV ?? '') === 'production';
+
+  for (const name of options.require ?? []) {
+    if (!env[name]?.trim()) {
+      problems.push(`${name} is not set: this process needs it (use \`npm start\` for the embedded default)`);
+    }
+  }
+  if (isProduction) {
+    for (const name of ['DISCORD_CLIENT_ID', 'DISCORD_CLIENT_SECRET', 'DISCORD_BOT_TOKEN'] as const) {
+      if (!env[name]?.trim()) problems.push(`${name} is required in production: copy it from the Discord developer portal`);
+    }
+    if (!env.STATE_SIGNING_SECRET?.trim()) {
+      problems.push('STATE_SIGNING_SECRET is required in production: set at least 32 random bytes, for example `openssl rand -base64 48`');
+    }
+  }
+  const secret = env.STATE_SIGNING_SECRET?.trim();
+  if (secret && Buffer.byteLength(secret, 'utf8') < 32) {
+    problems.push(`STATE_SIGNING_SECRET is ${Buffer.byteLength(secret, 'utf8')} bytes long; it must be at least 32 bytes`);
+  }
+  const discordSet = [env.DISCORD_CLIENT_ID, env.DISCORD_CLIENT_SECRET, env.DISCORD_BOT_TOKEN].filter((v) => v?.trim()).length;
+  if (!isProduction && discordSet > 0 && discordSet < 3) {
+    problems.push('DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET and DISCORD_BOT_TOKEN go together: set all three, or none for the local sandbox');
+  }
+
+  if (problems.length > 0 || !e) throw new ConfigError(problems);
+
+  const publicBaseUrl = e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`;
+  return {
+    nodeEnv: e.NODE_ENV,
+    isProduction,
+    port: e.PORT,
+    publicBaseUrl,
+    databaseUrl: e.DATABASE_URL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      discordTaskQueue: e.TEMPORAL_DISCORD_TASK_QUEUE,
+      uiUrl: e.TEMPORAL_UI_URL,
+    },
+    discord: {
+      clientId: e.DISCORD_CLIENT_ID,
+      clientSecret: e.DISCORD_CLIENT_SECRET,
+      botToken: e.DISCORD_BOT_TOKEN,
+      apiBaseUrl: e.DISCORD_API_BASE_URL,
+      authorizeUrl: e.DISCORD_AUTHORIZE_URL,
+      approvedRoleName: e.DISCORD_APPROVED_ROLE_NAME,
+      maxRequestsPerSecond: e.DISCORD_MAX_REQUESTS_PER_SECOND,
+    },
+    stateSigningSecret: secret ?? randomBytes(48).toString('base64'),
+    stateSigningSecretGenerated: !secret,
+    logLevel: e.LOG_LEVEL,
+    sessionTtlHours: e.SESSION_TTL_HOURS,
+  };
+}
+
+/** Prints the problems and exits: the entry points' answer to a ConfigError. */
+export function loadConfigOrExit(options?: LoadConfigOptions, env: Env = process.env): Config {
+  try {
+    return loadConfig(env, options);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}
