@@ -1,1 +1,49 @@
-export default async () => {};
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { startEmbeddedPostgres, freePort } from '../src/db/embedded';
+import { migrate } from '../src/db/migrate';
+import { resolveTemporalCli } from '../src/temporal/cli';
+import { startTemporalDevServer } from '../src/temporal/dev-server';
+import { buildWorkflowBundle } from '../src/temporal/workflow-bundle';
+
+/**
+ * One real Postgres and one real Temporal dev server for the whole run (not per file), and one
+ * workflow bundle. Test files find them through TEST_* variables and clone the migrated template
+ * database, so each file has a database of its own.
+ */
+export default async function globalSetup(): Promise<void> {
+  const started = Date.now();
+  const root = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
+  const runDir = path.join(root, '.cache', 'test-run', String(process.pid));
+  await fs.rm(path.join(root, '.cache', 'test-run'), { recursive: true, force: true });
+  await fs.mkdir(runDir, { recursive: true });
+
+  const cliPath = await resolveTemporalCli();
+  const [pg, temporal, bundlePath] = await Promise.all([
+    startEmbeddedPostgres({ dataDir: path.join(runDir, 'pg'), persistent: false }),
+    freePort().then((port) => startTemporalDevServer({ cliPath, dbFile: path.join(runDir, 'temporal.sqlite'), port })),
+    buildWorkflowBundle(path.join(runDir, 'workflow-bundle.js')),
+  ]);
+  globalThis.__TEST_SERVICES__ = { pg, temporal };
+
+  const admin = pg.url('postgres');
+  const { default: pgLib } = await import('pg');
+  const client = new pgLib.Client({ connectionString: admin });
+  await client.connect();
+  await client.query('CREATE DATABASE app_template');
+  await client.end();
+  await migrate(pg.url('app_template'));
+
+  process.env.TEST_PG_ADMIN_URL = admin;
+  process.env.TEST_PG_TEMPLATE = 'app_template';
+  process.env.TEST_TEMPORAL_ADDRESS = temporal.address;
+  process.env.TEST_TEMPORAL_CLI = cliPath;
+  process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+  process.stderr.write(`\n[global-setup] Postgres, Temporal and the workflow bundle ready in ${Date.now() - started} ms\n`);
+}
+
+declare global {
+  var __TEST_SERVICES__:
+    | { pg: { stop: () => Promise<void> }; temporal: { stop: () => Promise<void> } }
+    | undefined;
+}

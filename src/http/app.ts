@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import { HttpError } from './errors';
+import type { AppDeps } from './deps';
+import { healthRouter } from './routes/health';
+import { authRouter } from './routes/auth';
+import { sessionMiddleware } from './middleware/session';
+import { csrfMiddleware } from './middleware/csrf';
+
+/** The Express app: one router per resource, one error handler, no stack traces in answers. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.config.isProduction ? 1 : false);
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && /^[\w-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Query strings carry OAuth codes and states: log the path only.
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+    }),
+  );
+  app.use(helmet());
+  app.use(express.json({ limit: '100kb' }));
+  app.use(healthRouter(deps));
+  app.use(sessionMiddleware(deps));
+  app.use(csrfMiddleware(deps));
+  app.use('/api/auth', authRouter(deps));
+
+  app.use('/api', (_req, _res, next) => next(new HttpError(404, 'not_found', 'No such API route.')));
+  app.use(errorHandler(deps));
+  return app;
+}
+
+function errorHandler(deps: AppDeps): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    if (err instanceof HttpError) {
+      res.status(err.status).json({ error: { code: err.code, message: err.message } });
+      return;
+    }
+    const e = err as { type?: string; status?: number; statusCode?: number };
+    // body-parser's own errors: malformed JSON, too large.
+    if (e.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.' } });
+      return;
+    }
+    if (e.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'payload_too_large', message: 'The request body is too large.' } });
+      return;
+    }
+    req.log?.error({ err }, 'unhandled error');
+    if (!req.log) deps.logger.error({ err }, 'unhandled error');
+    res.status(500).json({ error: { code: 'internal_error', message: 'Something went wrong on our side. Please try again.' } });
+  };
+}

@@ -1,0 +1,5 @@
+import type { RequestHandler } from 'express';
+import type { AppDeps } from '../deps';
+export function sessionMiddleware(_deps: AppDeps): RequestHandler {
+  return (_req, _res, next) => next();
+}

@@ -1,0 +1,5 @@
+import { Router } from 'express';
+import type { AppDeps } from '../deps';
+export function authRouter(_deps: AppDeps): Router {
+  return Router();
+}

@@ -1,0 +1,39 @@
+import { Router } from 'express';
+import type { AppDeps } from '../deps';
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function healthRouter({ pool, temporal }: AppDeps): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const checks = await Promise.allSettled([
+      withTimeout(pool.query('SELECT 1'), 2_000, 'Postgres'),
+      withTimeout(temporal.connection.healthService.check({}), 2_000, 'Temporal'),
+    ]);
+    const [pg, tp] = checks;
+    const problems: Record<string, string> = {};
+    if (pg?.status === 'rejected') problems.postgres = `Postgres is unreachable: ${(pg.reason as Error).message}`;
+    if (tp?.status === 'rejected') problems.temporal = `Temporal is unreachable: ${(tp.reason as Error).message}`;
+    if (Object.keys(problems).length > 0) {
+      res.status(503).json({ status: 'unavailable', problems });
+      return;
+    }
+    res.json({ status: 'ready' });
+  });
+  return router;
+}

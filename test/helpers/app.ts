@@ -1,0 +1,41 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Client as TemporalClient } from '@temporalio/client';
+import { loadConfig, type Config, type Env } from '../../src/config';
+import { createApp } from '../../src/http/app';
+import { createLogger } from '../../src/logger';
+import { connectTemporal } from '../../src/temporal/client';
+import type { Pool } from '../../src/db/pool';
+
+export interface TestApp {
+  baseUrl: string;
+  config: Config;
+  temporal: TemporalClient;
+  close: () => Promise<void>;
+}
+
+export const TEST_STATE_SECRET = 'test-state-signing-secret-of-at-least-32-bytes';
+
+/** The real Express app on an ephemeral loopback port, on the test's own database and the run's Temporal server. */
+export async function startTestApp(pool: Pool, env: Env = {}): Promise<TestApp> {
+  const temporal = await connectTemporal({ address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: 'default' });
+  let config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STATE_SIGNING_SECRET: TEST_STATE_SECRET, ...env });
+  const app = createApp({ config, pool, temporal, logger: createLogger({ level: 'silent' }) });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  // The CSRF check compares Origin with PUBLIC_BASE_URL, which is known once the port is.
+  if (!env.PUBLIC_BASE_URL) config = Object.assign(config, { publicBaseUrl: baseUrl });
+  return {
+    baseUrl,
+    config,
+    temporal,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await temporal.connection.close();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export async function placeholderWorkflow(): Promise<string> {
+  return 'ok';
+}
