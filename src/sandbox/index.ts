@@ -1,0 +1,163 @@
+/**
+ * A Discord-compatible server for local use and tests: the OAuth2 bot flow, the REST routes the
+ * product uses, Discord's JSON errors, rate-limit headers and 429s, and injectable faults.
+ *
+ *   const sandbox = await startSandbox();
+ *   const rest = createDiscordRest({ apiBaseUrl: sandbox.apiBaseUrl, botToken: sandbox.botToken });
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Response } from 'express';
+import type { APIRole } from 'discord-api-types/v10';
+import { FaultRegistry, type Fault } from './faults';
+import { OAuthService, type AuthorizeRequest } from './oauth';
+import { RateLimiter, type RateLimitOptions } from './rate-limit';
+import { createApp } from './server';
+import { generateSnowflake } from './snowflake';
+import { SandboxState, type CreateGuildOptions } from './state';
+import { StatsRecorder, type SandboxStats } from './stats';
+
+export type { Fault } from './faults';
+export type { RateLimitOptions, Limit, BucketName } from './rate-limit';
+export type { SandboxStats } from './stats';
+export type { AuthorizeRequest } from './oauth';
+export type { CreateGuildOptions } from './state';
+export { isSnowflake, generateSnowflake } from './snowflake';
+
+export interface SandboxOptions {
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** The application's id, which is also the bot user's id; generated when absent. */
+  clientId?: string;
+  clientSecret?: string;
+  botToken?: string;
+  rateLimits?: RateLimitOptions;
+  /** Creates "Demo Server" with the bot installed and a few members. */
+  seedDemoGuild?: boolean;
+  /** Lifetime of OAuth codes; default 10 minutes. */
+  codeTtlMs?: number;
+}
+
+export interface SandboxGuild {
+  id: string;
+  name: string;
+  /** The @everyone role's id (equals the guild id). */
+  everyoneRoleId: string;
+  /** The bot's managed role, when installed. */
+  botRoleId: string | null;
+  ownerId: string;
+  /** Ids of the roles created with the guild, in the order given. */
+  roleIds: string[];
+}
+
+export interface Sandbox {
+  url: string;
+  /** What DISCORD_API_BASE_URL gets: `${url}/api`. */
+  apiBaseUrl: string;
+  /** What DISCORD_AUTHORIZE_URL gets. */
+  authorizeUrl: string;
+  clientId: string;
+  clientSecret: string;
+  botToken: string;
+  botUserId: string;
+  createGuild(opts: CreateGuildOptions): SandboxGuild;
+  addMember(guildId: string, userId: string): void;
+  removeMember(guildId: string, userId: string): void;
+  memberRoles(guildId: string, userId: string): string[];
+  roles(guildId: string): APIRole[];
+  setBotPermissions(guildId: string, permissions: bigint): void;
+  setBotRolePosition(guildId: string, position: number): void;
+  removeBot(guildId: string): void;
+  /** Simulated authorize: the redirect URL Discord would send the browser to. */
+  authorize(opts: AuthorizeRequest): string;
+  faults: { add(fault: Fault): void; clear(): void };
+  setRateLimits(options: RateLimitOptions): void;
+  stats(): SandboxStats;
+  resetStats(): void;
+  close(): Promise<void>;
+}
+
+export const DEMO_GUILD_NAME = 'Demo Server';
+/** Members of the seeded demo guild. */
+export const DEMO_MEMBER_IDS = ['200000000000000001', '200000000000000002', '200000000000000003'] as const;
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const clientId = options.clientId ?? generateSnowflake();
+  const clientSecret = options.clientSecret ?? randomBytes(24).toString('base64url');
+  const botToken =
+    options.botToken ??
+    `${Buffer.from(clientId).toString('base64url')}.${randomBytes(4).toString('base64url')}.${randomBytes(27).toString('base64url')}`;
+
+  const state = new SandboxState(clientId);
+  const stats = new StatsRecorder();
+  const faults = new FaultRegistry();
+  const rateLimiter = new RateLimiter(options.rateLimits);
+  const oauth = new OAuthService(state, clientId, clientSecret, options.codeTtlMs ?? 10 * 60_000);
+  const hanging = new Set<Response>();
+  let markClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
+
+  if (options.seedDemoGuild) {
+    const demo = state.createGuild({ name: DEMO_GUILD_NAME, roles: [{ name: 'Member' }, { name: 'Moderator' }] });
+    for (const userId of DEMO_MEMBER_IDS) state.addMember(demo.id, userId);
+  }
+
+  const app = createApp({ state, stats, oauth, faults, rateLimiter, botToken, hanging, closed });
+  const host = options.host ?? '127.0.0.1';
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(options.port ?? 0, host, (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const describe = (guildId: string, roleIds: string[] = []): SandboxGuild => {
+    const guild = state.getGuild(guildId);
+    return {
+      id: guild.id,
+      name: guild.name,
+      everyoneRoleId: guild.id,
+      botRoleId: guild.botRoleId,
+      ownerId: guild.ownerId,
+      roleIds,
+    };
+  };
+
+  return {
+    url,
+    apiBaseUrl: `${url}/api`,
+    authorizeUrl: `${url}/oauth2/authorize`,
+    clientId,
+    clientSecret,
+    botToken,
+    botUserId: clientId,
+    createGuild(opts) {
+      const guild = state.createGuild(opts);
+      // Map order is insertion order: the roles of `opts.roles`, in the order given.
+      const roleIds = [...guild.roles.keys()].filter((id) => id !== guild.id && id !== guild.botRoleId);
+      return describe(guild.id, roleIds);
+    },
+    addMember: (guildId, userId) => state.addMember(guildId, userId),
+    removeMember: (guildId, userId) => state.removeMember(guildId, userId),
+    memberRoles: (guildId, userId) => state.memberRoles(guildId, userId),
+    roles: (guildId) => state.sortedRoles(state.getGuild(guildId)).map((role) => structuredClone(role)),
+    setBotPermissions: (guildId, permissions) => state.setBotPermissions(guildId, permissions),
+    setBotRolePosition: (guildId, position) => state.setBotRolePosition(guildId, position),
+    removeBot: (guildId) => state.removeBot(guildId),
+    authorize: (opts) => oauth.authorize(opts),
+    faults: { add: (fault) => faults.add(fault), clear: () => faults.clear() },
+    setRateLimits: (rateLimits) => rateLimiter.configure(rateLimits),
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
+    close: async () => {
+      markClosed();
+      for (const res of hanging) res.destroy();
+      hanging.clear();
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}

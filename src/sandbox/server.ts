@@ -1,0 +1,343 @@
+/**
+ * The express app: `/oauth2/authorize` pages, the API under `/api` (auth, faults, rate limits,
+ * routes), and the `/_sandbox` control API.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { RESTJSONErrorCodes } from 'discord-api-types/v10';
+import { DiscordHttpError, discordError, invalidFormBody, statusError } from './discord-errors';
+import { type Fault, type FaultRegistry, normalizeApiPath } from './faults';
+import { AuthorizePageError, type OAuthService } from './oauth';
+import { type RateLimiter, type RateLimitOptions, rateLimitedBody } from './rate-limit';
+import { createRoutes, type ApiRoute, type Reply, type RouteContext } from './rest';
+import { isSnowflake } from './snowflake';
+import type { SandboxState } from './state';
+import type { StatsRecorder } from './stats';
+
+export interface AppDeps {
+  state: SandboxState;
+  stats: StatsRecorder;
+  oauth: OAuthService;
+  faults: FaultRegistry;
+  rateLimiter: RateLimiter;
+  botToken: string;
+  /** Requests held open by `hang` faults; ended when the sandbox closes. */
+  hanging: Set<Response>;
+  /** Resolves when the sandbox closes (ends latency waits early). */
+  closed: Promise<void>;
+}
+
+interface CompiledRoute {
+  route: ApiRoute;
+  regex: RegExp;
+  names: string[];
+}
+
+function compileRoute(route: ApiRoute): CompiledRoute {
+  const names: string[] = [];
+  const pattern = route.template
+    .split('/')
+    .map((segment) => {
+      if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(segment.slice(1));
+      return '([^/]+)';
+    })
+    .join('/');
+  return { route, regex: new RegExp(`^${pattern}/?$`), names };
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { state, stats, oauth, faults, rateLimiter, botToken, hanging, closed } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  // OAuth2 authorize pages (the browser side of the bot flow).
+  app.get('/oauth2/authorize', (req, res) => {
+    const query = stringRecord(req.query);
+    try {
+      oauth.validate(query.client_id, query.redirect_uri);
+      res.type('html').send(oauth.renderAuthorizePage(query));
+    } catch (error) {
+      if (!(error instanceof AuthorizePageError)) throw error;
+      res.status(error.status).type('html').send(oauth.renderErrorPage(error));
+    }
+  });
+  app.post('/oauth2/authorize', express.urlencoded({ extended: false }), (req, res) => {
+    const form = stringRecord(req.body);
+    try {
+      const redirect = oauth.authorize({
+        clientId: form.client_id ?? '',
+        redirectUri: form.redirect_uri ?? '',
+        state: form.state ?? '',
+        guildId: form.guild_id,
+        permissions: form.permissions || undefined,
+        deny: form.action === 'cancel',
+      });
+      res.redirect(302, redirect);
+    } catch (error) {
+      if (!(error instanceof AuthorizePageError)) throw error;
+      res.status(error.status).type('html').send(oauth.renderErrorPage(error));
+    }
+  });
+
+  app.use('/_sandbox', express.json(), createControlRouter(deps));
+
+  // The API.
+  const routes = createRoutes({ state, stats, oauth }).map(compileRoute);
+  app.use(
+    '/api',
+    express.json({ limit: '1mb' }),
+    express.urlencoded({ extended: false, limit: '1mb' }),
+    (req: Request, res: Response, next: NextFunction) => {
+      handleApiRequest(req, res).catch(next);
+    },
+  );
+
+  async function handleApiRequest(req: Request, res: Response): Promise<void> {
+    const fullPath = `${req.baseUrl}${req.path}`;
+    const path = normalizeApiPath(fullPath);
+    const versioned = /^\/api\/v\d+\//.test(fullPath);
+    const candidates = routes.filter((c) => c.regex.test(path) && (versioned || c.route.template === '/oauth2/token'));
+    if (versioned && !/^\/api\/v10\//.test(fullPath)) return send(res, errorReply(statusError(404)));
+    const compiled = candidates.find((c) => c.route.method === req.method);
+    if (!compiled) return send(res, errorReply(statusError(candidates.length ? 405 : 404)));
+    const { route } = compiled;
+    const routeKey = `${route.method} ${route.template}`;
+    const params: Record<string, string> = {};
+    compiled.regex
+      .exec(path)
+      ?.slice(1)
+      .forEach((value, index) => {
+        params[compiled.names[index] ?? String(index)] = decodeURIComponent(value);
+      });
+    stats.request(routeKey);
+
+    if (route.botAuth && req.get('authorization') !== `Bot ${botToken}`) {
+      return send(res, errorReply(statusError(401)));
+    }
+    for (const name of route.snowflakes) {
+      const value = params[name] ?? '';
+      if (!isSnowflake(value)) {
+        return send(
+          res,
+          errorReply(invalidFormBody(snakeCase(name), 'NUMBER_TYPE_COERCE', `Value "${value}" is not snowflake.`)),
+        );
+      }
+    }
+
+    const fault = faults.take(req.method, path);
+    if (fault?.latencyMs) await Promise.race([sleep(fault.latencyMs), closed]);
+    if (fault?.hang) {
+      hanging.add(res);
+      res.on('close', () => hanging.delete(res));
+      return;
+    }
+    if (res.destroyed) return;
+
+    const major = route.template.startsWith('/guilds/:guildId') ? (params.guildId ?? '') : route.bucket;
+    const decision = rateLimiter.take(route.bucket, major, route.botAuth);
+    res.set(decision.headers);
+    if (!decision.allowed) {
+      stats.rateLimited(routeKey);
+      return send(res, rateLimitReply(decision.retryAfterSeconds, decision.global, decision.scope));
+    }
+    if (fault) {
+      const forced = forcedReply(fault);
+      if (forced) {
+        if (forced.status === 429) stats.rateLimited(routeKey);
+        return send(res, forced);
+      }
+    }
+
+    const rawReason = req.get('x-audit-log-reason');
+    const auditLogReason = rawReason === undefined ? undefined : safeDecode(rawReason);
+    const ctx: RouteContext = {
+      params,
+      query: req.query as Record<string, unknown>,
+      body: req.body,
+      headers: req.headers,
+      contentTypeIsForm: req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded',
+      auditLogReason,
+    };
+    let reply: Reply;
+    try {
+      reply = route.handle(ctx);
+    } catch (error) {
+      if (!(error instanceof DiscordHttpError)) throw error;
+      reply = errorReply(error);
+    }
+    if (route.audited && auditLogReason !== undefined && reply.status < 300) stats.auditLogReason(auditLogReason);
+    send(res, reply);
+  }
+
+  // Body parser failures and anything unexpected, answered the Discord way.
+  app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    if (isBodyParseError(error)) {
+      return send(res, errorReply(discordError(RESTJSONErrorCodes.RequestBodyContainsInvalidJSON)));
+    }
+    console.error('sandbox: unexpected error', error);
+    send(res, errorReply(statusError(500)));
+  });
+
+  return app;
+}
+
+function createControlRouter({ state, stats, faults, rateLimiter }: AppDeps): express.Router {
+  const router = express.Router();
+  const guard =
+    (handler: (req: Request, res: Response) => void) =>
+    (req: Request, res: Response): void => {
+      try {
+        handler(req, res);
+      } catch (error) {
+        res.status(400).json({ error: error instanceof Error ? error.message : String(error) });
+      }
+    };
+  router.get('/state', (_req, res) => {
+    res.json(state.snapshot());
+  });
+  router.post(
+    '/guilds',
+    guard((req, res) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const guild = state.createGuild({
+        name: typeof body.name === 'string' ? body.name : 'Sandbox Server',
+        id: typeof body.id === 'string' ? body.id : undefined,
+        botInstalled: typeof body.botInstalled === 'boolean' ? body.botInstalled : undefined,
+        botPermissions: typeof body.botPermissions === 'string' ? BigInt(body.botPermissions) : undefined,
+        botRolePosition: typeof body.botRolePosition === 'number' ? body.botRolePosition : undefined,
+        roles: Array.isArray(body.roles) ? (body.roles as Array<{ name: string; position?: number }>) : undefined,
+      });
+      res.status(201).json({ id: guild.id, name: guild.name });
+    }),
+  );
+  router.post(
+    '/guilds/:guildId/members',
+    guard((req, res) => {
+      const userId = (req.body as Record<string, unknown> | undefined)?.userId;
+      if (typeof userId !== 'string') throw new Error('userId (a snowflake string) is required');
+      state.addMember(req.params.guildId as string, userId);
+      res.status(204).end();
+    }),
+  );
+  router.delete(
+    '/guilds/:guildId/members/:userId',
+    guard((req, res) => {
+      state.removeMember(req.params.guildId as string, req.params.userId as string);
+      res.status(204).end();
+    }),
+  );
+  router.post(
+    '/guilds/:guildId/bot',
+    guard((req, res) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const guildId = req.params.guildId as string;
+      const guild = state.getGuild(guildId);
+      if (!state.isBotIn(guild)) {
+        state.installBot(guildId, typeof body.permissions === 'string' ? BigInt(body.permissions) : 268_435_456n);
+      } else if (typeof body.permissions === 'string') {
+        state.setBotPermissions(guildId, BigInt(body.permissions));
+      }
+      if (typeof body.rolePosition === 'number') state.setBotRolePosition(guildId, body.rolePosition);
+      res.status(204).end();
+    }),
+  );
+  router.delete(
+    '/guilds/:guildId/bot',
+    guard((req, res) => {
+      state.removeBot(req.params.guildId as string);
+      res.status(204).end();
+    }),
+  );
+  router.post(
+    '/faults',
+    guard((req, res) => {
+      const fault = req.body as Fault;
+      if (!fault || typeof fault.route !== 'string') throw new Error('route (a string) is required');
+      faults.add(fault);
+      res.status(204).end();
+    }),
+  );
+  router.delete('/faults', (_req, res) => {
+    faults.clear();
+    res.status(204).end();
+  });
+  router.put(
+    '/rate-limits',
+    guard((req, res) => {
+      rateLimiter.configure((req.body ?? {}) as RateLimitOptions);
+      res.status(204).end();
+    }),
+  );
+  router.get('/stats', (_req, res) => {
+    res.json(stats.snapshot());
+  });
+  router.delete('/stats', (_req, res) => {
+    stats.reset();
+    res.status(204).end();
+  });
+  return router;
+}
+
+function errorReply(error: DiscordHttpError): Reply {
+  return { status: error.status, body: error.body };
+}
+
+function rateLimitReply(retryAfterSeconds: number, global: boolean, scope: string): Reply {
+  const headers: Record<string, string> = {
+    // Discord's Retry-After header is whole seconds, rounded up; the body has the precise value.
+    'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    'X-RateLimit-Scope': scope,
+  };
+  if (global) headers['X-RateLimit-Global'] = 'true';
+  return { status: 429, headers, body: rateLimitedBody(retryAfterSeconds, global) };
+}
+
+function forcedReply(fault: Fault): Reply | undefined {
+  if (fault.rateLimit) {
+    const global = fault.rateLimit.global ?? false;
+    return rateLimitReply(fault.rateLimit.retryAfterMs / 1000, global, global ? 'global' : 'user');
+  }
+  if (fault.code !== undefined) return errorReply(discordError(fault.code, { status: fault.status }));
+  if (fault.status !== undefined) return errorReply(statusError(fault.status));
+  return undefined;
+}
+
+function send(res: Response, reply: Reply): void {
+  if (reply.headers) res.set(reply.headers);
+  if (reply.body === undefined || reply.status === 204) {
+    res.status(reply.status).end();
+    return;
+  }
+  res.status(reply.status).json(reply.body);
+}
+
+function stringRecord(value: unknown): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  if (typeof value !== 'object' || value === null) return out;
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry === 'string') out[key] = entry;
+  }
+  return out;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+function isBodyParseError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { type?: unknown }).type === 'entity.parse.failed';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
