@@ -5,7 +5,7 @@ import { pinoHttp } from 'pino-http';
 import { HttpError } from './errors';
 import type { AppDeps } from './deps';
 import { healthRouter } from './routes/health';
-import { authRouter } from './routes/auth';
+import { authRouter, meRouter } from './routes/auth';
 import { sessionMiddleware } from './middleware/session';
 import { csrfMiddleware } from './middleware/csrf';
 
@@ -36,6 +36,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(sessionMiddleware(deps));
   app.use(csrfMiddleware(deps));
   app.use('/api/auth', authRouter(deps));
+  app.use('/api', meRouter(deps));
 
   app.use('/api', (_req, _res, next) => next(new HttpError(404, 'not_found', 'No such API route.')));
   app.use(errorHandler(deps));

@@ -1,5 +1,36 @@
 import type { RequestHandler } from 'express';
 import type { AppDeps } from '../deps';
-export function csrfMiddleware(_deps: AppDeps): RequestHandler {
-  return (_req, _res, next) => next();
+import { HttpError } from '../errors';
+import { sessionTokenOf } from './session';
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Refuses a state-changing request that carries the session cookie unless the browser says it
+ * comes from our own origin: `Origin` equal to the origin of PUBLIC_BASE_URL or, when a browser
+ * sends no `Origin`, `Sec-Fetch-Site: same-origin`. SameSite=Lax alone still lets sibling
+ * subdomains and top-level form POSTs through in some browsers.
+ *
+ * The cookie's presence decides, not its validity: a stale cookie is no reason to drop the check.
+ * Requests without it (public application form, login, API clients) are not affected.
+ */
+export function csrfMiddleware({ config }: AppDeps): RequestHandler {
+  return (req, _res, next) => {
+    if (!UNSAFE_METHODS.has(req.method)) return next();
+    if (sessionTokenOf(req.headers.cookie) === undefined) return next();
+    // Read per request: tests learn the public URL only once the server listens.
+    const expected = new URL(config.publicBaseUrl).origin;
+    const origin = req.headers.origin;
+    const accepted = origin !== undefined ? origin === expected : req.headers['sec-fetch-site'] === 'same-origin';
+    if (accepted) return next();
+    next(
+      new HttpError(
+        403,
+        'csrf_rejected',
+        origin !== undefined
+          ? 'This request comes from another site and was refused. Use the app at its own address.'
+          : 'This request does not say where it comes from (no Origin header) and was refused.',
+      ),
+    );
+  };
 }

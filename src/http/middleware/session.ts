@@ -1,5 +1,57 @@
 import type { RequestHandler } from 'express';
+import { parse } from 'cookie';
+import { SESSION_COOKIE, clearedSessionCookie, lookupSession } from '../../auth/sessions';
+import type { UserRole } from '../../db/users';
 import type { AppDeps } from '../deps';
-export function sessionMiddleware(_deps: AppDeps): RequestHandler {
-  return (_req, _res, next) => next();
+import { forbidden, unauthorized } from '../errors';
+
+/** Who is signed in on this request; set by `sessionMiddleware` when the cookie names a live session. */
+export interface RequestAuth {
+  sessionId: string;
+  user: { id: string; email: string; role: UserRole; organizationId: string | null };
 }
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      auth?: RequestAuth;
+    }
+  }
+}
+
+/** The `sid` cookie's value, or undefined. */
+export function sessionTokenOf(cookieHeader: string | undefined): string | undefined {
+  if (!cookieHeader) return undefined;
+  const value = parse(cookieHeader)[SESSION_COOKIE];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * Sets `req.auth` from the session cookie. An unknown or expired session leaves it unset and tells
+ * the browser to drop the cookie; the routes decide whether they need a user (`requireUser`).
+ */
+export function sessionMiddleware({ pool, config }: AppDeps): RequestHandler {
+  return async (req, res, next) => {
+    const token = sessionTokenOf(req.headers.cookie);
+    if (token === undefined) return next();
+    const session = await lookupSession(pool, token);
+    if (session) {
+      req.auth = { sessionId: session.sessionId, user: session.user };
+    } else {
+      res.append('Set-Cookie', clearedSessionCookie(config));
+    }
+    next();
+  };
+}
+
+/** 401 `unauthorized` unless someone is signed in. */
+export const requireUser: RequestHandler = (req, _res, next) => {
+  next(req.auth ? undefined : unauthorized());
+};
+
+/** 401 without a session, 403 `forbidden` for a signed-in user who is not an admin. */
+export const requireAdmin: RequestHandler = (req, _res, next) => {
+  if (!req.auth) return next(unauthorized());
+  next(req.auth.user.role === 'admin' ? undefined : forbidden('Only an organization admin can do this.'));
+};

@@ -1,0 +1,331 @@
+import { createHash } from 'node:crypto';
+import { hashPassword, verifyPassword } from '../src/auth/password';
+import { createOrganizationWithAdmin } from '../src/db/organizations';
+import { createUser } from '../src/db/users';
+import { LOGIN_RATE_LIMIT } from '../src/http/routes/auth';
+import { createTestDatabase, type TestDatabase } from './helpers/db';
+import { startTestApp, type TestApp } from './helpers/app';
+
+const ADMIN = { email: 'admin@acme.test', password: 'correct horse battery staple' };
+
+let db: TestDatabase;
+let app: TestApp;
+let organizationId: string;
+let adminId: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  app = await startTestApp(db.pool);
+  const { organization, admin } = await createOrganizationWithAdmin(db.pool, {
+    name: 'Acme Club',
+    adminEmail: ADMIN.email,
+    adminPassword: ADMIN.password,
+  });
+  organizationId = organization.id;
+  adminId = admin.id;
+});
+afterAll(async () => {
+  await app.close();
+  await db.drop();
+});
+
+interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+function login(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${app.baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Signs in and returns the `sid=...` pair to send back as a Cookie header. */
+async function signIn(credentials = ADMIN): Promise<string> {
+  const res = await login(credentials);
+  expect(res.status).toBe(200);
+  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
+  expect(setCookie).toBeDefined();
+  return setCookie!.split(';')[0]!;
+}
+
+const me = (cookie?: string) => fetch(`${app.baseUrl}/api/me`, { headers: cookie ? { cookie } : {} });
+const tokenOf = (cookie: string) => cookie.slice('sid='.length);
+
+describe('hashPassword / verifyPassword', () => {
+  test('a hash has the scrypt$N$r$p$salt$hash form and verifies only the right password', async () => {
+    const stored = await hashPassword('s3cret-password');
+    const [scheme, n, r, p, salt, key] = stored.split('$');
+    expect([scheme, n, r, p]).toEqual(['scrypt', '16384', '8', '1']);
+    expect(Buffer.from(salt!, 'base64')).toHaveLength(16);
+    expect(Buffer.from(key!, 'base64')).toHaveLength(64);
+    expect(await verifyPassword('s3cret-password', stored)).toBe(true);
+    expect(await verifyPassword('s3cret-passwore', stored)).toBe(false);
+    expect(await hashPassword('s3cret-password')).not.toBe(stored);
+  });
+
+  test('a malformed stored hash verifies nothing and does not throw', async () => {
+    expect(await verifyPassword('x', 'plain-text')).toBe(false);
+    expect(await verifyPassword('x', 'scrypt$abc$8$1$AAAA$AAAA')).toBe(false);
+  });
+});
+
+describe('POST /api/auth/login', () => {
+  test('right credentials answer the user and organization, with an HttpOnly SameSite=Lax cookie', async () => {
+    const res = await login({ email: 'Admin@Acme.test', password: ADMIN.password });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      user: { id: adminId, email: ADMIN.email, role: 'admin' },
+      organization: { id: organizationId, slug: 'acme-club', name: 'Acme Club' },
+    });
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('sid='))!;
+    const attributes = cookie.split(';').map((a) => a.trim().toLowerCase());
+    expect(attributes).toEqual(expect.arrayContaining(['httponly', 'samesite=lax', 'path=/']));
+    // Not production: no Secure, so the cookie works on http://localhost.
+    expect(attributes).not.toContain('secure');
+    expect(tokenOf(cookie.split(';')[0]!)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  test('in production the cookie is Secure', async () => {
+    const prod = await startTestApp(db.pool, {
+      NODE_ENV: 'production',
+      DISCORD_CLIENT_ID: 'id',
+      DISCORD_CLIENT_SECRET: 'secret',
+      DISCORD_BOT_TOKEN: 'token',
+    });
+    try {
+      const res = await fetch(`${prod.baseUrl}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(ADMIN),
+      });
+      expect(res.status).toBe(200);
+      const cookie = res.headers.getSetCookie().find((c) => c.startsWith('sid='))!;
+      expect(cookie.split(';').map((a) => a.trim().toLowerCase())).toContain('secure');
+    } finally {
+      await prod.close();
+    }
+  });
+
+  test('only the SHA-256 of the token is stored, and the login is in the audit log', async () => {
+    const before = await db.pool.query<{ id: string }>('SELECT id FROM sessions');
+    const cookie = await signIn();
+    const token = tokenOf(cookie);
+    const rows = await db.pool.query<{ id: string; token_hash: Buffer; user_id: string; expires_at: Date }>(
+      'SELECT id, token_hash, user_id, expires_at FROM sessions WHERE NOT (id = ANY($1::uuid[]))',
+      [before.rows.map((r) => r.id)],
+    );
+    expect(rows.rows).toHaveLength(1);
+    const row = rows.rows[0]!;
+    expect(row.token_hash.equals(createHash('sha256').update(token).digest())).toBe(true);
+    expect(row.user_id).toBe(adminId);
+    // SESSION_TTL_HOURS defaults to 12.
+    expect(Math.abs(row.expires_at.getTime() - Date.now() - 12 * 3_600_000)).toBeLessThan(60_000);
+    const everything = await db.pool.query('SELECT * FROM sessions');
+    expect(JSON.stringify(everything.rows)).not.toContain(token);
+
+    const audit = await db.pool.query(
+      `SELECT organization_id, actor_user_id, subject_type, subject_id, details FROM audit_log
+       WHERE action = 'user.login' AND details->>'sessionId' = $1`,
+      [row.id],
+    );
+    expect(audit.rows).toEqual([
+      {
+        organization_id: organizationId,
+        actor_user_id: adminId,
+        subject_type: 'user',
+        subject_id: adminId,
+        details: { sessionId: row.id },
+      },
+    ]);
+    expect(JSON.stringify(audit.rows)).not.toContain(ADMIN.password);
+  });
+
+  test('a wrong password and an unknown email get the same 401 invalid_credentials', async () => {
+    const wrong = await login({ email: ADMIN.email, password: 'not the password' });
+    const unknown = await login({ email: 'nobody@acme.test', password: 'not the password' });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    const wrongBody = (await wrong.json()) as ErrorBody;
+    expect(wrongBody.error.code).toBe('invalid_credentials');
+    expect(await unknown.json()).toEqual(wrongBody);
+    expect(wrong.headers.getSetCookie().some((c) => c.startsWith('sid='))).toBe(false);
+  });
+
+  test('an unknown email costs about as long as a wrong password (no user enumeration by timing)', async () => {
+    const time = async (email: string) => {
+      const started = performance.now();
+      await login({ email, password: 'not the password' });
+      return performance.now() - started;
+    };
+    // Few attempts per email: the rate limit stays out of the measurement.
+    const known: number[] = [];
+    const unknown: number[] = [];
+    await createUser(db.pool, {
+      organizationId,
+      email: 'timing@acme.test',
+      passwordHash: await hashPassword('timing-password'),
+      role: 'reviewer',
+    });
+    for (let i = 0; i < 4; i++) {
+      known.push(await time('timing@acme.test'));
+      unknown.push(await time(`ghost${i}@acme.test`));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    // scrypt takes tens of milliseconds: without the dummy hash an unknown email would answer in ~1 ms.
+    expect(median(unknown)).toBeGreaterThan(median(known) * 0.5);
+  });
+
+  test('a body without a valid email or password answers 400 invalid_request saying what is wrong', async () => {
+    const res = await login({ email: 'not-an-email', password: '' });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as ErrorBody;
+    expect(body.error.code).toBe('invalid_request');
+    expect(body.error.message).toContain('email');
+    expect(body.error.message).toContain('password');
+
+    const missing = await fetch(`${app.baseUrl}/api/auth/login`, { method: 'POST' });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as ErrorBody).error.message).toMatch(/JSON body/);
+  });
+
+  test(`after ${LOGIN_RATE_LIMIT.limit} failures for one email and address, the next attempt gets 429`, async () => {
+    const email = 'target@acme.test';
+    await createUser(db.pool, {
+      organizationId,
+      email,
+      passwordHash: await hashPassword('target-password'),
+      role: 'reviewer',
+    });
+    for (let i = 0; i < LOGIN_RATE_LIMIT.limit; i++) {
+      expect((await login({ email, password: `guess-${i}` })).status).toBe(401);
+    }
+    const limited = await login({ email, password: 'target-password' });
+    expect(limited.status).toBe(429);
+    expect(((await limited.json()) as ErrorBody).error.code).toBe('too_many_requests');
+    // Another account from the same address is not locked out.
+    expect((await login(ADMIN)).status).toBe(200);
+  });
+});
+
+describe('GET /api/me', () => {
+  test('with a session: the user and organization', async () => {
+    const cookie = await signIn();
+    const res = await me(cookie);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      user: { id: adminId, email: ADMIN.email, role: 'admin' },
+      organization: { id: organizationId, slug: 'acme-club', name: 'Acme Club' },
+    });
+  });
+
+  test('a user without an organization gets organization null', async () => {
+    await createUser(db.pool, {
+      organizationId: null,
+      email: 'loner@example.test',
+      passwordHash: await hashPassword('loner-password'),
+      role: 'reviewer',
+    });
+    const res = await me(await signIn({ email: 'loner@example.test', password: 'loner-password' }));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { organization: unknown }).organization).toBeNull();
+  });
+
+  test('without a session, or with a made-up token: 401 unauthorized', async () => {
+    const none = await me();
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as ErrorBody).error.code).toBe('unauthorized');
+    const forged = await me(`sid=${Buffer.alloc(32, 7).toString('base64url')}`);
+    expect(forged.status).toBe(401);
+  });
+
+  test('an expired session is refused', async () => {
+    const cookie = await signIn();
+    await db.pool.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1`, [
+      createHash('sha256').update(tokenOf(cookie)).digest(),
+    ]);
+    const res = await me(cookie);
+    expect(res.status).toBe(401);
+    // The browser is told to forget the dead cookie.
+    expect(res.headers.getSetCookie().some((c) => /^sid=;/.test(c))).toBe(true);
+  });
+});
+
+describe('POST /api/auth/logout', () => {
+  test('deletes the session, clears the cookie, and the old cookie no longer works', async () => {
+    const cookie = await signIn();
+    const hash = createHash('sha256').update(tokenOf(cookie)).digest();
+    const { rows } = await db.pool.query<{ id: string }>('SELECT id FROM sessions WHERE token_hash = $1', [hash]);
+    expect(rows).toHaveLength(1);
+
+    const res = await fetch(`${app.baseUrl}/api/auth/logout`, {
+      method: 'POST',
+      headers: { cookie, origin: app.baseUrl },
+    });
+    expect(res.status).toBe(204);
+    const cleared = res.headers.getSetCookie().find((c) => c.startsWith('sid='))!;
+    expect(cleared).toMatch(/^sid=;/);
+    expect(cleared).toMatch(/Max-Age=0/i);
+    expect((await db.pool.query('SELECT 1 FROM sessions WHERE token_hash = $1', [hash])).rowCount).toBe(0);
+    expect((await me(cookie)).status).toBe(401);
+
+    const audit = await db.pool.query(
+      `SELECT actor_user_id FROM audit_log WHERE action = 'user.logout' AND details->>'sessionId' = $1`,
+      [rows[0]!.id],
+    );
+    expect(audit.rows).toEqual([{ actor_user_id: adminId }]);
+  });
+});
+
+describe('CSRF', () => {
+  const logout = (headers: Record<string, string>) =>
+    fetch(`${app.baseUrl}/api/auth/logout`, { method: 'POST', headers });
+
+  test('a cookie POST from a foreign Origin is refused with 403 csrf_rejected and changes nothing', async () => {
+    const cookie = await signIn();
+    const res = await logout({ cookie, origin: 'https://evil.example' });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as ErrorBody).error.code).toBe('csrf_rejected');
+    expect((await me(cookie)).status).toBe(200);
+  });
+
+  test('a cookie POST with the origin of PUBLIC_BASE_URL goes through', async () => {
+    const cookie = await signIn();
+    expect((await logout({ cookie, origin: new URL(app.config.publicBaseUrl).origin })).status).toBe(204);
+    expect((await me(cookie)).status).toBe(401);
+  });
+
+  test('without Origin, Sec-Fetch-Site: same-origin goes through', async () => {
+    const cookie = await signIn();
+    expect((await logout({ cookie, 'sec-fetch-site': 'same-origin' })).status).toBe(204);
+    expect((await me(cookie)).status).toBe(401);
+  });
+
+  test('without Origin, Sec-Fetch-Site: cross-site or nothing at all is refused', async () => {
+    const cookie = await signIn();
+    const refused: Record<string, string>[] = [
+      { cookie },
+      { cookie, 'sec-fetch-site': 'cross-site' },
+      { cookie, 'sec-fetch-site': 'same-site' },
+    ];
+    for (const headers of refused) {
+      const res = await logout(headers);
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as ErrorBody).error.code).toBe('csrf_rejected');
+    }
+    expect((await me(cookie)).status).toBe(200);
+  });
+
+  test('requests without the session cookie are not affected (login from anywhere)', async () => {
+    const res = await login(ADMIN, { origin: 'https://elsewhere.example' });
+    expect(res.status).toBe(200);
+  });
+
+  test('GET is not affected', async () => {
+    const cookie = await signIn();
+    expect((await fetch(`${app.baseUrl}/api/me`, { headers: { cookie, origin: 'https://evil.example' } })).status).toBe(
+      200,
+    );
+  });
+});
