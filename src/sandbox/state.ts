@@ -143,6 +143,7 @@ export class SandboxState {
       avatar: null,
       flags: 0 as UserFlags,
       public_flags: 0 as UserFlags,
+      primary_guild: null,
     };
     this.users.set(userId, user);
     return user;

@@ -1,0 +1,357 @@
+/**
+ * The sandbox's real answers, checked against Discord's official OpenAPI description
+ * (test/fixtures/discord-api-spec/openapi.json): status codes the spec documents for the route,
+ * and JSON bodies that validate against the spec's response schemas.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020';
+import addFormatsModule from 'ajv-formats';
+import { startSandbox, type Sandbox } from '../src/sandbox/index';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+interface Operation {
+  responses: Record<string, { $ref?: string; content?: Record<string, { schema: Json }> }>;
+  requestBody?: { content: Record<string, { schema: Json }> };
+}
+interface Spec {
+  paths: Record<string, Record<string, Operation>>;
+  components: {
+    schemas: Record<string, Json>;
+    responses: Record<string, { content?: Record<string, { schema: Json }> }>;
+  };
+}
+
+const spec = JSON.parse(
+  readFileSync(new URL('./fixtures/discord-api-spec/openapi.json', import.meta.url), 'utf8'),
+) as Spec;
+const SPEC_ID = 'https://discord.example/openapi.json';
+
+// ajv-formats is CommonJS: its default export arrives wrapped under ESM.
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as typeof addFormatsModule;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addFormat('snowflake', /^(0|[1-9][0-9]*)$/);
+ajv.addFormat('int32', {
+  type: 'number',
+  validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
+});
+ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
+ajv.addFormat('double', { type: 'number', validate: () => true });
+ajv.addFormat('nonce', true);
+ajv.addSchema({ $id: SPEC_ID, components: spec.components as unknown as Json } as Record<string, unknown>);
+
+/** Points every local `#/...` ref of an inline schema at the spec document added above. */
+function rebase(schema: Json): Json {
+  if (Array.isArray(schema)) return schema.map(rebase);
+  if (schema && typeof schema === 'object') {
+    return Object.fromEntries(
+      Object.entries(schema).map(([key, value]) => [
+        key,
+        key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `${SPEC_ID}${value}` : rebase(value),
+      ]),
+    );
+  }
+  return schema;
+}
+
+const validators = new Map<string, ValidateFunction>();
+function compile(key: string, schema: Json): ValidateFunction {
+  let validate = validators.get(key);
+  if (!validate) {
+    validate = ajv.compile(rebase(schema) as Record<string, unknown>);
+    validators.set(key, validate);
+  }
+  return validate;
+}
+
+/** The spec's JSON schema for `status` of `METHOD path` (exact status, else `4XX`), or undefined when it has no body. */
+function responseSchema(method: string, path: string, status: number): { documented: boolean; schema?: Json } {
+  const operation = spec.paths[path]?.[method.toLowerCase()];
+  if (!operation) throw new Error(`The spec has no ${method} ${path}`);
+  const response = operation.responses[String(status)] ?? operation.responses[`${String(status)[0]}XX`];
+  if (!response) return { documented: false };
+  const resolved = response.$ref
+    ? spec.components.responses[response.$ref.replace('#/components/responses/', '')]
+    : response;
+  return { documented: true, schema: resolved?.content?.['application/json']?.schema };
+}
+
+/** Asserts that the real answer has a status the spec documents and a body its schema accepts. */
+async function expectConforms(res: Response, method: string, path: string): Promise<unknown> {
+  const { documented, schema } = responseSchema(method, path, res.status);
+  expect({ route: `${method} ${path}`, status: res.status, documented }).toEqual({
+    route: `${method} ${path}`,
+    status: res.status,
+    documented: true,
+  });
+  const text = await res.text();
+  if (!schema) {
+    expect(text).toBe('');
+    return undefined;
+  }
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = JSON.parse(text) as unknown;
+  const validate = compile(`${method} ${path} ${res.status}`, schema);
+  const valid = validate(withoutFieldErrors(body));
+  expect({ route: `${method} ${path} ${res.status}`, errors: valid ? null : validate.errors }).toEqual({
+    route: `${method} ${path} ${res.status}`,
+    errors: null,
+  });
+  // The five rate-limit headers the spec describes: integers and numbers.
+  expect(res.headers.get('x-ratelimit-limit') ?? '0').toMatch(/^\d+$/);
+  expect(res.headers.get('x-ratelimit-remaining') ?? '0').toMatch(/^\d+$/);
+  expect(Number.isFinite(Number(res.headers.get('x-ratelimit-reset') ?? '0'))).toBe(true);
+  expect(Number.isFinite(Number(res.headers.get('x-ratelimit-reset-after') ?? '0'))).toBe(true);
+  return body;
+}
+
+/**
+ * Known disagreement between the spec and Discord: the spec types the nested field errors of a
+ * 50035 answer (`errors.<field>._errors[].code`) as integers, but Discord sends strings such as
+ * "BASE_TYPE_BAD_LENGTH" (its documentation, and discord-api-types' RESTErrorFieldInformation,
+ * say string; Discord says the documentation wins where the two disagree). The sandbox follows
+ * Discord, so the `errors` tree is checked here against the spec's shape with string codes, and
+ * the rest of the body against the spec itself.
+ */
+const fieldErrors = ajv.compile({
+  $defs: {
+    details: {
+      oneOf: [
+        { type: 'object', additionalProperties: { $ref: '#/$defs/details' }, not: { required: ['_errors'] } },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['_errors'],
+          properties: {
+            _errors: {
+              type: 'array',
+              minItems: 1,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['code', 'message'],
+                properties: { code: { type: 'string', pattern: '^[A-Z0-9_]+$' }, message: { type: 'string' } },
+              },
+            },
+          },
+        },
+      ],
+    },
+  },
+  $ref: '#/$defs/details',
+});
+
+function withoutFieldErrors(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || !('errors' in body)) return body;
+  const { errors, ...rest } = body as { errors: unknown };
+  expect(fieldErrors(errors) ? null : fieldErrors.errors).toBeNull();
+  return rest;
+}
+
+function schemaFor(name: string): ValidateFunction {
+  return compile(name, { $ref: `#/components/schemas/${name}` });
+}
+
+const MEMBER = '300000000000000001';
+let sandbox: Sandbox;
+let guildId: string;
+let approved: string;
+
+function bot(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has('authorization')) headers.set('authorization', `Bot ${sandbox.botToken}`);
+  if (init.body) headers.set('content-type', 'application/json');
+  return fetch(`${sandbox.apiBaseUrl}/v10${path}`, { ...init, headers });
+}
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  const guild = sandbox.createGuild({ name: 'Spec Server', roles: [{ name: 'Approved' }, { name: 'Staff' }] });
+  guildId = guild.id;
+  approved = guild.roleIds[0] ?? '';
+  sandbox.addMember(guildId, MEMBER);
+});
+
+afterAll(async () => {
+  await sandbox.close();
+});
+
+describe('sandbox answers conform to Discord OpenAPI spec', () => {
+  it('the spec is loaded and describes the routes we use', () => {
+    for (const path of [
+      '/guilds/{guild_id}',
+      '/guilds/{guild_id}/roles',
+      '/guilds/{guild_id}/members/{user_id}',
+      '/guilds/{guild_id}/members/{user_id}/roles/{role_id}',
+      '/users/@me',
+      '/users/@me/guilds/{guild_id}',
+    ]) {
+      expect(spec.paths[path]).toBeDefined();
+    }
+    // A validator that accepts everything would make the tests below meaningless.
+    const role = schemaFor('GuildRoleResponse');
+    expect(role({ id: '1', name: 'x' })).toBe(false);
+    expect(role({ ...sandbox.roles(guildId)[0], permissions: 8 })).toBe(false);
+  });
+
+  it('GET /guilds/{guild_id} (with and without counts)', async () => {
+    const body = (await expectConforms(await bot(`/guilds/${guildId}`), 'GET', '/guilds/{guild_id}')) as {
+      id: string;
+    };
+    expect(body.id).toBe(guildId);
+    const counted = (await expectConforms(
+      await bot(`/guilds/${guildId}?with_counts=true`),
+      'GET',
+      '/guilds/{guild_id}',
+    )) as { approximate_member_count: number };
+    expect(counted.approximate_member_count).toBe(3); // owner, bot, member
+  });
+
+  it('GET and POST /guilds/{guild_id}/roles', async () => {
+    const roles = (await expectConforms(
+      await bot(`/guilds/${guildId}/roles`),
+      'GET',
+      '/guilds/{guild_id}/roles',
+    )) as Array<{
+      id: string;
+    }>;
+    expect(roles.map((role) => role.id)).toContain(guildId);
+
+    const request = { name: 'Approved 2', permissions: 0, color: 0x2ecc71, hoist: false, mentionable: false };
+    // The spec types permissions as an integer in requests; the sandbox accepts that and the string form.
+    expect(schemaFor('CreateRoleRequest')(request)).toBe(true);
+    const created = (await expectConforms(
+      await bot(`/guilds/${guildId}/roles`, { method: 'POST', body: JSON.stringify(request) }),
+      'POST',
+      '/guilds/{guild_id}/roles',
+    )) as { name: string; color: number; colors: { primary_color: number } };
+    expect(created).toMatchObject({ name: 'Approved 2', color: 0x2ecc71, colors: { primary_color: 0x2ecc71 } });
+  });
+
+  it('GET /guilds/{guild_id}/members/{user_id}', async () => {
+    const member = (await expectConforms(
+      await bot(`/guilds/${guildId}/members/${MEMBER}`),
+      'GET',
+      '/guilds/{guild_id}/members/{user_id}',
+    )) as { user: { id: string } };
+    expect(member.user.id).toBe(MEMBER);
+  });
+
+  it('GET /users/@me', async () => {
+    const me = (await expectConforms(await bot('/users/@me'), 'GET', '/users/@me')) as { id: string; bot: boolean };
+    expect(me).toMatchObject({ id: sandbox.botUserId, bot: true });
+  });
+
+  it('PUT and DELETE member roles answer 204 with no body', async () => {
+    const path = `/guilds/${guildId}/members/${MEMBER}/roles/${approved}`;
+    await expectConforms(
+      await bot(path, { method: 'PUT' }),
+      'PUT',
+      '/guilds/{guild_id}/members/{user_id}/roles/{role_id}',
+    );
+    await expectConforms(
+      await bot(path, { method: 'DELETE' }),
+      'DELETE',
+      '/guilds/{guild_id}/members/{user_id}/roles/{role_id}',
+    );
+  });
+
+  it('error bodies: 10007, 10011, 50013, 50035, 401, 10004, 50001', async () => {
+    const memberRole = '/guilds/{guild_id}/members/{user_id}/roles/{role_id}';
+    const cases: Array<[Promise<Response>, string, string, number]> = [
+      [
+        bot(`/guilds/${guildId}/members/300000000000000999/roles/${approved}`, { method: 'PUT' }),
+        'PUT',
+        memberRole,
+        10007,
+      ],
+      [
+        bot(`/guilds/${guildId}/members/${MEMBER}/roles/400000000000000001`, { method: 'PUT' }),
+        'PUT',
+        memberRole,
+        10011,
+      ],
+      [
+        bot(`/guilds/${guildId}/members/${MEMBER}/roles/${sandbox.createGuild({ name: 'x' }).botRoleId}`, {
+          method: 'PUT',
+        }),
+        'PUT',
+        memberRole,
+        10011,
+      ],
+      [
+        bot(`/guilds/${guildId}/roles`, { method: 'POST', body: JSON.stringify({ name: '' }) }),
+        'POST',
+        '/guilds/{guild_id}/roles',
+        50035,
+      ],
+      [bot('/guilds/not-a-snowflake'), 'GET', '/guilds/{guild_id}', 50035],
+      [bot('/users/@me', { headers: { authorization: 'Bot wrong' } }), 'GET', '/users/@me', 0],
+      [bot('/guilds/400000000000000002'), 'GET', '/guilds/{guild_id}', 10004],
+      [bot('/guilds/400000000000000002/roles'), 'GET', '/guilds/{guild_id}/roles', 50001],
+      [
+        bot('/users/@me/guilds/400000000000000002', { method: 'DELETE' }),
+        'DELETE',
+        '/users/@me/guilds/{guild_id}',
+        10004,
+      ],
+    ];
+    for (const [pending, method, path, code] of cases) {
+      const body = (await expectConforms(await pending, method, path)) as { code: number };
+      expect(body.code).toBe(code);
+    }
+
+    const hierarchy = sandbox.createGuild({
+      name: 'Low bot',
+      botRolePosition: 2,
+      roles: [{ name: 'High', position: 10 }],
+    });
+    sandbox.addMember(hierarchy.id, MEMBER);
+    const refused = (await expectConforms(
+      await bot(`/guilds/${hierarchy.id}/members/${MEMBER}/roles/${hierarchy.roleIds[0]}`, { method: 'PUT' }),
+      'PUT',
+      memberRole,
+    )) as { code: number };
+    expect(refused.code).toBe(50013);
+  });
+
+  it('429 bodies (bucket and global) match RatelimitedResponse', async () => {
+    sandbox.setRateLimits({ global: { limit: 2, windowMs: 1000 }, buckets: { users: { limit: 1, windowMs: 1000 } } });
+    try {
+      await expectConforms(await bot('/users/@me'), 'GET', '/users/@me');
+      const bucket = (await expectConforms(await bot('/users/@me'), 'GET', '/users/@me')) as { global: boolean };
+      expect(bucket.global).toBe(false);
+      await expectConforms(await bot(`/guilds/${guildId}`), 'GET', '/guilds/{guild_id}');
+      const global = (await expectConforms(
+        await bot(`/guilds/${guildId}/roles`),
+        'GET',
+        '/guilds/{guild_id}/roles',
+      )) as {
+        global: boolean;
+      };
+      expect(global.global).toBe(true);
+    } finally {
+      sandbox.setRateLimits({});
+    }
+  });
+
+  it('the token exchange guild matches GuildResponse', async () => {
+    const redirectUri = 'http://127.0.0.1:9/callback';
+    const code = new URL(
+      sandbox.authorize({ redirectUri, state: 's', guildId, permissions: '268435456' }),
+    ).searchParams.get('code');
+    const res = await fetch(`${sandbox.apiBaseUrl}/oauth2/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${sandbox.clientId}:${sandbox.clientSecret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: code ?? '', redirect_uri: redirectUri }),
+    });
+    expect(res.status).toBe(200);
+    const { guild } = (await res.json()) as { guild: unknown };
+    const validate = schemaFor('GuildResponse');
+    expect(validate(guild) ? null : validate.errors).toBeNull();
+  });
+});
