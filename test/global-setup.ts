@@ -15,7 +15,7 @@ export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const root = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
   const runDir = path.join(root, '.cache', 'test-run', String(process.pid));
-  await fs.rm(path.join(root, '.cache', 'test-run'), { recursive: true, force: true });
+  await removeStaleRunDirs(path.join(root, '.cache', 'test-run'));
   await fs.mkdir(runDir, { recursive: true });
 
   const cliPath = await resolveTemporalCli();
@@ -39,11 +39,27 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_TEMPORAL_ADDRESS = temporal.address;
   process.env.TEST_TEMPORAL_CLI = cliPath;
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
-  process.stderr.write(`\n[global-setup] Postgres, Temporal and the workflow bundle ready in ${Date.now() - started} ms\n`);
+  process.stderr.write(
+    `\n[global-setup] Postgres, Temporal and the workflow bundle ready in ${Date.now() - started} ms\n`,
+  );
+}
+
+/** Data of earlier runs that were killed; a run still going (another jest) keeps its own. */
+async function removeStaleRunDirs(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const entry of entries) {
+    const pid = Number(entry);
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = pid !== process.pid;
+    } catch {
+      alive = false;
+    }
+    if (!alive) await fs.rm(path.join(dir, entry), { recursive: true, force: true });
+  }
 }
 
 declare global {
-  var __TEST_SERVICES__:
-    | { pg: { stop: () => Promise<void> }; temporal: { stop: () => Promise<void> } }
-    | undefined;
+  var __TEST_SERVICES__: { pg: { stop: () => Promise<void> }; temporal: { stop: () => Promise<void> } } | undefined;
 }

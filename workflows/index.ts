@@ -1,3 +1,2 @@
-export async function placeholderWorkflow(): Promise<string> {
-  return 'ok';
-}
+export { connectDiscordWorkflow, disconnectDiscordWorkflow } from './connection';
+export { applicationRoleWorkflow } from './role-assignment';

@@ -8,6 +8,8 @@ import { healthRouter } from './routes/health';
 import { authRouter, meRouter } from './routes/auth';
 import { sessionMiddleware } from './middleware/session';
 import { csrfMiddleware } from './middleware/csrf';
+import { discordRouter } from './routes/discord';
+import { applicationsRouter } from './routes/applications';
 
 /** The Express app: one router per resource, one error handler, no stack traces in answers. */
 export function createApp(deps: AppDeps): Express {
@@ -25,7 +27,11 @@ export function createApp(deps: AppDeps): Express {
       },
       // Query strings carry OAuth codes and states: log the path only.
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+        }),
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
@@ -37,6 +43,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(csrfMiddleware(deps));
   app.use('/api/auth', authRouter(deps));
   app.use('/api', meRouter(deps));
+  app.use('/api/discord', discordRouter(deps));
+  app.use('/api', applicationsRouter(deps));
 
   app.use('/api', (_req, _res, next) => next(new HttpError(404, 'not_found', 'No such API route.')));
   app.use(errorHandler(deps));
@@ -61,6 +69,8 @@ function errorHandler(deps: AppDeps): ErrorRequestHandler {
     }
     req.log?.error({ err }, 'unhandled error');
     if (!req.log) deps.logger.error({ err }, 'unhandled error');
-    res.status(500).json({ error: { code: 'internal_error', message: 'Something went wrong on our side. Please try again.' } });
+    res
+      .status(500)
+      .json({ error: { code: 'internal_error', message: 'Something went wrong on our side. Please try again.' } });
   };
 }

@@ -9,4 +9,6 @@ export interface AppDeps {
   pool: Pool;
   temporal: TemporalClient;
   logger: Logger;
+  /** Test hook: the automatic re-check schedule of applicants who have not joined the Discord server. */
+  memberRecheckDelaysMs?: number[];
 }

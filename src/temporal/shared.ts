@@ -12,11 +12,7 @@ export const roleWorkflowId = (applicationId: string) => `application-role:${app
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'error';
 
 export type ConnectionErrorCode =
-  | 'token_exchange_failed'
-  | 'missing_permissions'
-  | 'role_creation_failed'
-  | 'save_config_failed'
-  | 'unexpected_error';
+  'token_exchange_failed' | 'missing_permissions' | 'role_creation_failed' | 'save_config_failed' | 'unexpected_error';
 
 export interface ConnectInput {
   organizationId: string;

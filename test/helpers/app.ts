@@ -17,10 +17,14 @@ export interface TestApp {
 export const TEST_STATE_SECRET = 'test-state-signing-secret-of-at-least-32-bytes';
 
 /** The real Express app on an ephemeral loopback port, on the test's own database and the run's Temporal server. */
-export async function startTestApp(pool: Pool, env: Env = {}): Promise<TestApp> {
+export async function startTestApp(
+  pool: Pool,
+  env: Env = {},
+  extra: { memberRecheckDelaysMs?: number[] } = {},
+): Promise<TestApp> {
   const temporal = await connectTemporal({ address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: 'default' });
   let config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STATE_SIGNING_SECRET: TEST_STATE_SECRET, ...env });
-  const app = createApp({ config, pool, temporal, logger: createLogger({ level: 'silent' }) });
+  const app = createApp({ config, pool, temporal, logger: createLogger({ level: 'silent' }), ...extra });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -23,7 +23,7 @@ export function healthRouter({ pool, temporal }: AppDeps): Router {
   router.get('/readyz', async (_req, res) => {
     const checks = await Promise.allSettled([
       withTimeout(pool.query('SELECT 1'), 2_000, 'Postgres'),
-      withTimeout(temporal.connection.healthService.check({}), 2_000, 'Temporal'),
+      withTimeout(temporal.workflowService.getSystemInfo({}), 2_000, 'Temporal'),
     ]);
     const [pg, tp] = checks;
     const problems: Record<string, string> = {};

@@ -1,0 +1,159 @@
+import type { Application, ApplicationStatus, RoleAssignmentStatus } from '../domain/application';
+import type { Pool, PoolClient } from './pool';
+
+type Db = Pool | PoolClient;
+
+export const applicationColumns = `id, organization_id, applicant_name, applicant_email, custom_data, status, notes,
+  reviewed_by, reviewed_at, discord_role_assignment_status, discord_role_assignment_error,
+  discord_role_assignment_attempted_at, discord_role_assignment_retry_count, created_at, updated_at`;
+
+const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v));
+
+export function toApplication(row: Record<string, unknown>): Application {
+  return {
+    id: row.id as string,
+    organizationId: row.organization_id as string,
+    applicant: { name: row.applicant_name as string, email: row.applicant_email as string },
+    custom_data: (row.custom_data ?? {}) as Record<string, unknown>,
+    status: row.status as ApplicationStatus,
+    notes: (row.notes as string | null) ?? null,
+    reviewedBy: (row.reviewed_by as string | null) ?? null,
+    reviewedAt: iso(row.reviewed_at),
+    roleAssignment: {
+      status: row.discord_role_assignment_status as RoleAssignmentStatus,
+      error: (row.discord_role_assignment_error as string | null) ?? null,
+      attemptedAt: iso(row.discord_role_assignment_attempted_at),
+      retryCount: Number(row.discord_role_assignment_retry_count),
+    },
+    createdAt: iso(row.created_at)!,
+    updatedAt: iso(row.updated_at)!,
+  };
+}
+
+export async function insertApplication(
+  db: Db,
+  input: { organizationId: string; name: string; email: string; customData: Record<string, unknown> },
+): Promise<Application> {
+  const { rows } = await db.query(
+    `INSERT INTO applications (organization_id, applicant_name, applicant_email, custom_data)
+     VALUES ($1, $2, $3, $4) RETURNING ${applicationColumns}`,
+    [input.organizationId, input.name, input.email, JSON.stringify(input.customData)],
+  );
+  return toApplication(rows[0]!);
+}
+
+export async function findApplication(db: Db, id: string, organizationId?: string): Promise<Application | null> {
+  const { rows } = await db.query(
+    `SELECT ${applicationColumns} FROM applications WHERE id = $1 AND ($2::uuid IS NULL OR organization_id = $2)`,
+    [id, organizationId ?? null],
+  );
+  return rows[0] ? toApplication(rows[0]) : null;
+}
+
+export async function lockApplication(db: PoolClient, id: string): Promise<Application | null> {
+  const { rows } = await db.query(`SELECT ${applicationColumns} FROM applications WHERE id = $1 FOR UPDATE`, [id]);
+  return rows[0] ? toApplication(rows[0]) : null;
+}
+
+export interface ListApplicationsQuery {
+  organizationId: string;
+  status?: ApplicationStatus;
+  roleStatus?: RoleAssignmentStatus;
+  limit: number;
+  /** Keyset cursor: the (created_at, id) of the last item of the previous page. */
+  after?: { createdAt: string; id: string };
+}
+
+export async function listApplications(db: Db, q: ListApplicationsQuery): Promise<Application[]> {
+  const { rows } = await db.query(
+    `SELECT ${applicationColumns} FROM applications
+     WHERE organization_id = $1
+       AND ($2::application_status IS NULL OR status = $2)
+       AND ($3::role_assignment_status IS NULL OR discord_role_assignment_status = $3)
+       AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
+     ORDER BY created_at DESC, id DESC
+     LIMIT $6`,
+    [
+      q.organizationId,
+      q.status ?? null,
+      q.roleStatus ?? null,
+      q.after?.createdAt ?? null,
+      q.after?.id ?? null,
+      q.limit,
+    ],
+  );
+  return rows.map(toApplication);
+}
+
+/** Assignments pending for longer than `olderThanSeconds`, and failed ones, oldest first. */
+export async function listStuckAssignments(
+  db: Db,
+  q: { organizationId: string; olderThanSeconds: number; limit: number },
+): Promise<Application[]> {
+  const { rows } = await db.query(
+    `SELECT ${applicationColumns} FROM applications
+     WHERE organization_id = $1
+       AND ((discord_role_assignment_status = 'pending' AND updated_at < now() - make_interval(secs => $2))
+            OR discord_role_assignment_status = 'failed')
+     ORDER BY updated_at ASC
+     LIMIT $3`,
+    [q.organizationId, q.olderThanSeconds, q.limit],
+  );
+  return rows.map(toApplication);
+}
+
+/**
+ * Writes one status change of an application, guarded on the statuses it may come from, so that
+ * a late or repeated write (an activity retried after a crash) can never move a row backwards.
+ * Returns null when the guard refused.
+ */
+export async function transitionApplication(
+  db: Db,
+  input: {
+    id: string;
+    from: { status?: ApplicationStatus[]; roleStatus?: RoleAssignmentStatus[] };
+    set: {
+      status?: ApplicationStatus;
+      roleStatus?: RoleAssignmentStatus;
+      roleError?: string | null;
+      attempted?: boolean;
+      incrementRetryCount?: boolean;
+      reviewedBy?: string;
+      notes?: string | null;
+    };
+  },
+): Promise<Application | null> {
+  const s = input.set;
+  const { rows } = await db.query(
+    `UPDATE applications SET
+       status = COALESCE($2::application_status, status),
+       discord_role_assignment_status = COALESCE($3::role_assignment_status, discord_role_assignment_status),
+       discord_role_assignment_error = CASE WHEN $4::boolean THEN $5 ELSE discord_role_assignment_error END,
+       discord_role_assignment_attempted_at = CASE WHEN $6::boolean THEN now() ELSE discord_role_assignment_attempted_at END,
+       discord_role_assignment_retry_count = discord_role_assignment_retry_count + CASE WHEN $7::boolean THEN 1 ELSE 0 END,
+       reviewed_by = COALESCE($8::uuid, reviewed_by),
+       reviewed_at = CASE WHEN $8::uuid IS NULL THEN reviewed_at ELSE now() END,
+       notes = CASE WHEN $9::boolean THEN $10 ELSE notes END,
+       updated_at = now()
+     WHERE id = $1
+       AND ($11::application_status[] IS NULL OR status = ANY($11))
+       AND ($12::role_assignment_status[] IS NULL OR discord_role_assignment_status = ANY($12))
+       AND (NOT $7::boolean OR discord_role_assignment_retry_count < 5)
+     RETURNING ${applicationColumns}`,
+    [
+      input.id,
+      s.status ?? null,
+      s.roleStatus ?? null,
+      s.roleError !== undefined,
+      s.roleError ?? null,
+      s.attempted ?? false,
+      s.incrementRetryCount ?? false,
+      s.reviewedBy ?? null,
+      s.notes !== undefined,
+      s.notes ?? null,
+      input.from.status ?? null,
+      input.from.roleStatus ?? null,
+    ],
+  );
+  return rows[0] ? toApplication(rows[0]) : null;
+}

@@ -1,0 +1,91 @@
+import type { Pool, PoolClient } from './pool';
+import type { ConnectionState } from '../temporal/shared';
+
+type Db = Pool | PoolClient;
+
+export interface DiscordConfig {
+  organizationId: string;
+  guildId: string | null;
+  guildName: string | null;
+  approvedRoleId: string | null;
+  approvedRoleName: string | null;
+  botAddedAt: Date | null;
+  connectionState: ConnectionState;
+  connectionStateUpdatedAt: Date;
+  connectionError: string | null;
+}
+
+const columns = `organization_id, guild_id, guild_name, approved_role_id, approved_role_name, bot_added_at,
+  connection_state, connection_state_updated_at, connection_error`;
+
+function toConfig(row: Record<string, unknown>): DiscordConfig {
+  return {
+    organizationId: row.organization_id as string,
+    guildId: row.guild_id as string | null,
+    guildName: row.guild_name as string | null,
+    approvedRoleId: row.approved_role_id as string | null,
+    approvedRoleName: row.approved_role_name as string | null,
+    botAddedAt: row.bot_added_at as Date | null,
+    connectionState: row.connection_state as ConnectionState,
+    connectionStateUpdatedAt: row.connection_state_updated_at as Date,
+    connectionError: row.connection_error as string | null,
+  };
+}
+
+export async function findDiscordConfig(db: Db, organizationId: string): Promise<DiscordConfig | null> {
+  const { rows } = await db.query(`SELECT ${columns} FROM discord_configs WHERE organization_id = $1`, [
+    organizationId,
+  ]);
+  return rows[0] ? toConfig(rows[0]) : null;
+}
+
+/**
+ * Marks a connection attempt as running, unless the organization is connected already. Only one
+ * connection workflow per organization runs at a time, so a `connecting` row found here is stale.
+ * Returns false when the organization is connected.
+ */
+export async function beginConnection(db: Db, organizationId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO discord_configs (organization_id, connection_state, connection_state_updated_at)
+     VALUES ($1, 'connecting', now())
+     ON CONFLICT (organization_id) DO UPDATE
+       SET connection_state = 'connecting', connection_state_updated_at = now(), connection_error = NULL,
+           updated_at = now()
+       WHERE discord_configs.connection_state <> 'connected'`,
+    [organizationId],
+  );
+  return rowCount === 1;
+}
+
+export async function saveConnectedConfig(
+  db: Db,
+  input: { organizationId: string; guildId: string; guildName: string; roleId: string; roleName: string },
+): Promise<DiscordConfig> {
+  const { rows } = await db.query(
+    `INSERT INTO discord_configs (organization_id, guild_id, guild_name, approved_role_id, approved_role_name,
+       bot_added_at, connection_state, connection_state_updated_at, connection_error)
+     VALUES ($1, $2, $3, $4, $5, now(), 'connected', now(), NULL)
+     ON CONFLICT (organization_id) DO UPDATE
+       SET guild_id = EXCLUDED.guild_id, guild_name = EXCLUDED.guild_name,
+           approved_role_id = EXCLUDED.approved_role_id, approved_role_name = EXCLUDED.approved_role_name,
+           bot_added_at = now(), connection_state = 'connected', connection_state_updated_at = now(),
+           connection_error = NULL, updated_at = now()
+     RETURNING ${columns}`,
+    [input.organizationId, input.guildId, input.guildName, input.roleId, input.roleName],
+  );
+  return toConfig(rows[0]!);
+}
+
+export async function setConnectionState(
+  db: Db,
+  input: { organizationId: string; state: 'error' | 'disconnected'; error: string | null },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO discord_configs (organization_id, connection_state, connection_state_updated_at, connection_error)
+     VALUES ($1, $2, now(), $3)
+     ON CONFLICT (organization_id) DO UPDATE
+       SET connection_state = EXCLUDED.connection_state, connection_state_updated_at = now(),
+           connection_error = EXCLUDED.connection_error, updated_at = now()`,
+    [input.organizationId, input.state, input.error],
+  );
+}

@@ -1,0 +1,240 @@
+import { Router, type Request } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { z } from 'zod';
+import { findApplication, insertApplication, listApplications, listStuckAssignments } from '../../db/applications';
+import { findOrganizationByIdOrSlug } from '../../db/organizations';
+import {
+  applicationStatuses,
+  MAX_MANUAL_RETRIES,
+  RETRY_LIMIT_MESSAGE,
+  type Application,
+} from '../../domain/application';
+import { isValidDiscordId } from '../../domain/discord-id';
+import { ReviewRefusedError, requestRoleRetry, reviewApplication } from '../../temporal/operations';
+import type { AppDeps } from '../deps';
+import { badRequest, HttpError, notFound } from '../errors';
+import { requireAdmin, requireUser } from '../middleware/session';
+
+const uuid = z.uuid();
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    const where = first?.path.length ? `${first.path.join('.')}: ` : '';
+    throw badRequest(`${where}${first?.message ?? 'invalid input'}`);
+  }
+  return result.data;
+}
+
+const discordIdField = z.unknown().refine((v) => v === undefined || v === null || v === '' || isValidDiscordId(v), {
+  message:
+    'must be a Discord user ID: 17 to 20 digits, as a string (in Discord: Settings → Advanced → Developer Mode, then right-click your name → Copy User ID)',
+});
+
+const submissionSchema = z.object({
+  applicant: z.object({
+    name: z.string().trim().min(1, 'is required').max(200),
+    email: z.email('must be an email address').max(320),
+  }),
+  custom_data: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .superRefine((data, ctx) => {
+      for (const key of ['discord_user_id', 'discordUserId'] as const) {
+        const r = discordIdField.safeParse(data[key]);
+        if (!r.success) ctx.addIssue({ code: 'custom', path: [key], message: r.error.issues[0]?.message ?? 'invalid' });
+      }
+    }),
+});
+
+const reviewSchema = z.object({
+  decision: z.enum(['approve', 'reject']),
+  note: z.string().trim().max(2000).nullish(),
+});
+
+const listSchema = z.object({
+  status: z.enum(applicationStatuses).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+const cursorSchema = z.object({ createdAt: z.iso.datetime({ offset: true }), id: uuid });
+const encodeCursor = (a: Application) =>
+  Buffer.from(JSON.stringify({ createdAt: a.createdAt, id: a.id })).toString('base64url');
+function decodeCursor(cursor: string) {
+  try {
+    return cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch {
+    throw badRequest('cursor: is not a cursor this API gave out', 'invalid_cursor');
+  }
+}
+
+function organizationOf(req: Request): string {
+  const organizationId = req.auth?.user.organizationId;
+  if (!organizationId) throw new HttpError(403, 'forbidden', 'Your account belongs to no organization.');
+  return organizationId;
+}
+
+/** The application, if it exists in the caller's organization; another organization's is 404 too. */
+async function ownApplication(deps: AppDeps, req: Request): Promise<Application> {
+  const id = String(req.params.id);
+  const app = uuid.safeParse(id).success ? await findApplication(deps.pool, id, organizationOf(req)) : null;
+  if (!app) throw notFound('No such application.');
+  return app;
+}
+
+function reviewError(err: unknown): HttpError {
+  if (err instanceof ReviewRefusedError) {
+    if (err.type === 'not_found') return notFound('No such application.');
+    return new HttpError(409, err.type === 'invalid_transition' ? 'invalid_transition' : err.type, err.message);
+  }
+  throw err;
+}
+
+export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: number[] }): Router {
+  const router = Router();
+
+  router.post(
+    '/public/organizations/:slug/applications',
+    rateLimit({
+      windowMs: 60_000,
+      limit: 30,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      handler: (_req, res) => {
+        res
+          .status(429)
+          .json({
+            error: { code: 'too_many_requests', message: 'Too many applications from here. Please wait a minute.' },
+          });
+      },
+    }),
+    async (req, res) => {
+      const body = parse(submissionSchema, req.body);
+      const org = await findOrganizationByIdOrSlug(deps.pool, String(req.params.slug));
+      if (!org || org.slug !== req.params.slug) throw notFound('No such organization.');
+      const { discordUserId, ...rest } = body.custom_data;
+      const customData = {
+        ...rest,
+        ...((rest.discord_user_id ?? discordUserId) ? { discord_user_id: rest.discord_user_id ?? discordUserId } : {}),
+      };
+      const app = await insertApplication(deps.pool, {
+        organizationId: org.id,
+        name: body.applicant.name,
+        email: body.applicant.email,
+        customData,
+      });
+      res.status(201).json({ id: app.id, status: app.status });
+    },
+  );
+
+  router.get('/applications', requireUser, async (req, res) => {
+    const q = parse(listSchema, req.query);
+    const items = await listApplications(deps.pool, {
+      organizationId: organizationOf(req),
+      status: q.status,
+      limit: q.limit + 1,
+      after: q.cursor ? decodeCursor(q.cursor) : undefined,
+    });
+    const page = items.slice(0, q.limit);
+    res.json({ items: page, nextCursor: items.length > q.limit ? encodeCursor(page[page.length - 1]!) : null });
+  });
+
+  router.get('/applications/:id', requireUser, async (req, res) => {
+    res.json(await ownApplication(deps, req));
+  });
+
+  router.post('/applications/:id/review', requireUser, async (req, res) => {
+    const review = parse(reviewSchema, req.body);
+    const app = await ownApplication(deps, req);
+    try {
+      res.json(
+        await reviewApplication(deps, {
+          applicationId: app.id,
+          organizationId: app.organizationId,
+          review: { decision: review.decision, note: review.note ?? undefined, reviewerId: req.auth!.user.id },
+        }),
+      );
+    } catch (err) {
+      throw reviewError(err);
+    }
+  });
+
+  router.post('/applications/bulk-review', requireUser, async (req, res) => {
+    const body = parse(
+      z.object({
+        ids: z.array(z.string()).min(1).max(1000),
+        decision: z.enum(['approve', 'reject']),
+        note: z.string().max(2000).optional(),
+      }),
+      req.body,
+    );
+    const organizationId = organizationOf(req);
+    const ids = [...new Set(body.ids)];
+    const results: Array<{ id: string; ok: boolean; status?: string; error?: { code: string; message: string } }> = [];
+    let cursor = 0;
+    // A bounded number of reviews in flight: enough to keep Temporal busy, not enough to flood it.
+    const worker = async () => {
+      while (cursor < ids.length) {
+        const id = ids[cursor++]!;
+        try {
+          const app = uuid.safeParse(id).success ? await findApplication(deps.pool, id, organizationId) : null;
+          if (!app) throw notFound('No such application.');
+          const reviewed = await reviewApplication(deps, {
+            applicationId: id,
+            organizationId,
+            review: { decision: body.decision, note: body.note, reviewerId: req.auth!.user.id },
+          }).catch((err: unknown) => {
+            throw reviewError(err);
+          });
+          results.push({ id, ok: true, status: reviewed.status });
+        } catch (err) {
+          const e =
+            err instanceof HttpError ? err : new HttpError(500, 'internal_error', 'The review could not be started.');
+          if (!(err instanceof HttpError)) req.log.error({ err, applicationId: id }, 'bulk review failed');
+          results.push({ id, ok: false, error: { code: e.code, message: e.message } });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(32, ids.length) }, worker));
+    const order = new Map(ids.map((id, i) => [id, i]));
+    results.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    res.json({ results });
+  });
+
+  router.post('/applications/:id/retry-role', requireUser, async (req, res) => {
+    const app = await ownApplication(deps, req);
+    if (app.roleAssignment.status !== 'failed') {
+      throw new HttpError(409, 'not_retryable', 'This application is not waiting for a retry.');
+    }
+    if (app.roleAssignment.retryCount >= MAX_MANUAL_RETRIES) {
+      throw new HttpError(422, 'retry_limit_reached', RETRY_LIMIT_MESSAGE);
+    }
+    await requestRoleRetry(deps, {
+      applicationId: app.id,
+      organizationId: app.organizationId,
+      requestedBy: req.auth!.user.id,
+      retryCountBefore: app.roleAssignment.retryCount,
+    });
+    res.status(202).json(await ownApplication(deps, req));
+  });
+
+  router.get('/ops/stuck-assignments', requireAdmin, async (req, res) => {
+    const q = parse(
+      z.object({
+        olderThanSeconds: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .max(30 * 86_400)
+          .default(300),
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+      }),
+      req.query,
+    );
+    res.json({ items: await listStuckAssignments(deps.pool, { organizationId: organizationOf(req), ...q }) });
+  });
+
+  return router;
+}

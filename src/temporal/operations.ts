@@ -1,0 +1,218 @@
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Config } from '../config';
+import type { Application } from '../domain/application';
+import { ApplicationIdKey, ConnectionStateKey, OrganizationIdKey, RoleAssignmentStateKey } from './search-attributes';
+import {
+  connectionWorkflowId,
+  retrySignal,
+  reviewUpdate,
+  roleAssignmentQuery,
+  roleWorkflowId,
+  type ConnectInput,
+  type ConnectResult,
+  type ReviewRequest,
+  type RoleAssignmentProgress,
+} from './shared';
+
+// Workflow types by name: the API process never loads workflow code.
+const CONNECT = 'connectDiscordWorkflow';
+const DISCONNECT = 'disconnectDiscordWorkflow';
+const ROLE = 'applicationRoleWorkflow';
+
+export class ReviewRefusedError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TemporalDeps {
+  temporal: Client;
+  config: Config;
+  /** Test hook: the automatic re-check schedule of applicants who have not joined the server. */
+  memberRecheckDelaysMs?: number[];
+}
+
+/**
+ * Applies a review through the application's workflow (update-with-start): the answer is the
+ * application after the workflow's first step, e.g. `approved_pending_role`.
+ */
+export async function reviewApplication(
+  { temporal, config, memberRecheckDelaysMs }: TemporalDeps,
+  input: { applicationId: string; organizationId: string; review: ReviewRequest },
+): Promise<Application> {
+  const start = new WithStartWorkflowOperation(ROLE, {
+    workflowId: roleWorkflowId(input.applicationId),
+    taskQueue: config.temporal.taskQueue,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [
+      {
+        applicationId: input.applicationId,
+        organizationId: input.organizationId,
+        discordTaskQueue: config.temporal.discordTaskQueue,
+        ...(memberRecheckDelaysMs ? { memberRecheckDelaysMs } : {}),
+      },
+    ],
+    typedSearchAttributes: [
+      { key: OrganizationIdKey, value: input.organizationId },
+      { key: ApplicationIdKey, value: input.applicationId },
+      { key: RoleAssignmentStateKey, value: 'not_applicable' },
+    ],
+  });
+  try {
+    return (await temporal.workflow.executeUpdateWithStart(reviewUpdate, {
+      args: [input.review],
+      startWorkflowOperation: start,
+    })) as Application;
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+      throw new ReviewRefusedError(err.cause.type ?? 'refused', err.cause.message);
+    }
+    throw err;
+  }
+}
+
+/** Signals a manual retry (starting the workflow if none runs), then waits briefly for it to be picked up. */
+export async function requestRoleRetry(
+  { temporal, config, memberRecheckDelaysMs }: TemporalDeps,
+  input: { applicationId: string; organizationId: string; requestedBy: string; retryCountBefore: number },
+): Promise<void> {
+  const handle = await temporal.workflow.signalWithStart(ROLE, {
+    workflowId: roleWorkflowId(input.applicationId),
+    taskQueue: config.temporal.taskQueue,
+    signal: retrySignal,
+    signalArgs: [{ requestedBy: input.requestedBy }],
+    args: [
+      {
+        applicationId: input.applicationId,
+        organizationId: input.organizationId,
+        discordTaskQueue: config.temporal.discordTaskQueue,
+        ...(memberRecheckDelaysMs ? { memberRecheckDelaysMs } : {}),
+      },
+    ],
+    typedSearchAttributes: [
+      { key: OrganizationIdKey, value: input.organizationId },
+      { key: ApplicationIdKey, value: input.applicationId },
+      { key: RoleAssignmentStateKey, value: 'failed' },
+    ],
+  });
+  const deadline = Date.now() + 3_000;
+  while (Date.now() < deadline) {
+    const progress = await handle.query(roleAssignmentQuery).catch(() => undefined);
+    if (progress && (progress.manualRetries > input.retryCountBefore || progress.roleStatus !== 'failed')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function roleAssignmentProgress(
+  temporal: Client,
+  applicationId: string,
+): Promise<RoleAssignmentProgress | null> {
+  try {
+    return await temporal.workflow.getHandle(roleWorkflowId(applicationId)).query(roleAssignmentQuery);
+  } catch {
+    return null;
+  }
+}
+
+export type StartConnectionResult = ConnectResult | { outcome: 'in_progress' } | { outcome: 'still_running' };
+
+/**
+ * Starts the organization's connection workflow (conflict policy FAIL: a concurrent attempt is
+ * refused, never raced) and waits up to `waitMs` for its result.
+ */
+export async function startConnection(
+  { temporal, config }: TemporalDeps,
+  input: Omit<ConnectInput, 'approvedRoleName'>,
+  waitMs = 5_000,
+): Promise<StartConnectionResult> {
+  let handle;
+  try {
+    handle = await temporal.workflow.start(CONNECT, {
+      workflowId: connectionWorkflowId(input.organizationId),
+      taskQueue: config.temporal.taskQueue,
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      // Ends an attempt stuck beyond its own 90 s deadline; the next attempt can start at once.
+      workflowExecutionTimeout: '2 minutes',
+      args: [
+        {
+          ...input,
+          approvedRoleName: config.discord.approvedRoleName,
+          discordTaskQueue: config.temporal.discordTaskQueue,
+        },
+      ],
+      typedSearchAttributes: [
+        { key: OrganizationIdKey, value: input.organizationId },
+        { key: ConnectionStateKey, value: 'connecting' },
+      ],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'in_progress' };
+    throw err;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ outcome: 'still_running' }>((resolve) => {
+    timer = setTimeout(() => resolve({ outcome: 'still_running' }), waitMs);
+  });
+  try {
+    return await Promise.race([handle.result() as Promise<ConnectResult>, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Starts the disconnection under the same workflow ID as connecting, so the two cannot race. */
+export async function startDisconnection(
+  { temporal, config }: TemporalDeps,
+  input: { organizationId: string; userId: string },
+  waitMs = 5_000,
+): Promise<'done' | 'in_progress' | 'still_running'> {
+  let handle;
+  try {
+    handle = await temporal.workflow.start(DISCONNECT, {
+      workflowId: connectionWorkflowId(input.organizationId),
+      taskQueue: config.temporal.taskQueue,
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      workflowExecutionTimeout: '2 minutes',
+      args: [{ ...input, discordTaskQueue: config.temporal.discordTaskQueue }],
+      typedSearchAttributes: [
+        { key: OrganizationIdKey, value: input.organizationId },
+        { key: ConnectionStateKey, value: 'connected' },
+      ],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'in_progress';
+    throw err;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      handle.result().then(() => 'done' as const),
+      new Promise<'still_running'>((resolve) => {
+        timer = setTimeout(() => resolve('still_running'), waitMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether the organization's connection workflow is running now. */
+export async function connectionWorkflowRunning(temporal: Client, organizationId: string): Promise<boolean> {
+  try {
+    const description = await temporal.workflow.getHandle(connectionWorkflowId(organizationId)).describe();
+    return description.status.name === 'RUNNING';
+  } catch {
+    return false;
+  }
+}

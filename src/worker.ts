@@ -1,0 +1,65 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createDatabaseActivities, createDiscordActivities } from '../activities';
+import type { Config } from './config';
+import type { DiscordApi } from './discord/api';
+import type { Pool } from './db/pool';
+import type { Logger } from './logger';
+
+export interface WorkerDeps {
+  config: Config;
+  pool: Pool;
+  logger: Logger;
+  discord: DiscordApi;
+  connection: NativeConnection;
+  /** A prebuilt bundle of `workflows/` (see src/temporal/workflow-bundle.ts). */
+  workflowBundlePath: string;
+}
+
+export interface Workers {
+  /** Resolves once both workers have stopped. */
+  run: () => Promise<void>;
+  /** Stops polling, lets running activities finish, then stops. */
+  shutdown: () => void;
+}
+
+/**
+ * Two workers in one process: workflows and their Postgres (local) activities on the main task
+ * queue, and Discord calls on a queue of their own whose rate limit holds for all workers together.
+ */
+export async function createWorkers({
+  config,
+  pool,
+  discord,
+  connection,
+  workflowBundlePath,
+}: WorkerDeps): Promise<Workers> {
+  const { clientId, clientSecret } = config.discord;
+  const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: '30s' } as const;
+  const main = await Worker.create({
+    ...common,
+    taskQueue: config.temporal.taskQueue,
+    workflowBundle: { codePath: workflowBundlePath },
+    activities: createDatabaseActivities({ pool }),
+  });
+  const discordWorker = await Worker.create({
+    ...common,
+    taskQueue: config.temporal.discordTaskQueue,
+    activities: createDiscordActivities({
+      pool,
+      discord,
+      oauth: { apiBaseUrl: config.discord.apiBaseUrl, clientId: clientId ?? '', clientSecret: clientSecret ?? '' },
+    }),
+    // Discord allows 50 requests/s per bot; stay below it for every worker of the deployment together.
+    maxTaskQueueActivitiesPerSecond: config.discord.maxRequestsPerSecond,
+  });
+  return {
+    run: async () => {
+      await Promise.all([main.run(), discordWorker.run()]);
+    },
+    shutdown: () => {
+      for (const w of [main, discordWorker]) {
+        if (w.getState() === 'RUNNING') w.shutdown();
+      }
+    },
+  };
+}

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { hashPassword } from '../../src/auth/password';
+import { createOrganizationWithAdmin } from '../../src/db/organizations';
+import { createUser } from '../../src/db/users';
+import { createDiscordApi } from '../../src/discord/api';
+import { createDiscordRest } from '../../src/discord/rest';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox';
+import { createWorkers, type Workers } from '../../src/worker';
+import { createLogger } from '../../src/logger';
+import type { Env } from '../../src/config';
+import { createTestDatabase, type TestDatabase } from './db';
+import { startTestApp, type TestApp } from './app';
+
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // already installed in this test process
+}
+
+export const PASSWORD = 'correct horse battery staple';
+
+export interface Org {
+  id: string;
+  slug: string;
+  adminEmail: string;
+  reviewerEmail: string;
+}
+
+export interface Stack {
+  db: TestDatabase;
+  sandbox: Sandbox;
+  app: TestApp;
+  env: Env;
+  /** Starts a worker on this stack's task queues (a test may kill it and start another). */
+  startWorker: () => Promise<Workers & { stop: () => Promise<void> }>;
+  worker: Workers & { stop: () => Promise<void> };
+  createOrg: (name?: string) => Promise<Org>;
+  /** Signs in and returns the session cookie. */
+  login: (email: string) => Promise<string>;
+  /** fetch against the API with a cookie and a same-origin Origin header. */
+  api: (path: string, init?: { method?: string; cookie?: string; body?: unknown }) => Promise<Response>;
+  close: () => Promise<void>;
+}
+
+/**
+ * The whole system for one test file: its own database, a Discord sandbox, the API on a loopback
+ * port, and a worker on task queues of its own, against the run's real Temporal server.
+ */
+export async function startStack(
+  options: { sandbox?: SandboxOptions; env?: Env; memberRecheckDelaysMs?: number[]; startWorker?: boolean } = {},
+): Promise<Stack> {
+  const db = await createTestDatabase();
+  const sandbox = await startSandbox(options.sandbox);
+  const suffix = randomBytes(4).toString('hex');
+  const env: Env = {
+    DISCORD_CLIENT_ID: sandbox.clientId,
+    DISCORD_CLIENT_SECRET: sandbox.clientSecret,
+    DISCORD_BOT_TOKEN: sandbox.botToken,
+    DISCORD_API_BASE_URL: sandbox.apiBaseUrl,
+    DISCORD_AUTHORIZE_URL: sandbox.authorizeUrl,
+    TEMPORAL_TASK_QUEUE: `test-${suffix}`,
+    TEMPORAL_DISCORD_TASK_QUEUE: `test-${suffix}-discord`,
+    ...options.env,
+  };
+  const app = await startTestApp(db.pool, env, { memberRecheckDelaysMs: options.memberRecheckDelaysMs });
+  const rest = createDiscordRest({ apiBaseUrl: sandbox.apiBaseUrl, botToken: sandbox.botToken });
+  const discord = createDiscordApi(rest);
+
+  const startWorker = async () => {
+    const connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
+    const workers = await createWorkers({
+      config: app.config,
+      pool: db.pool,
+      logger: createLogger({ level: 'silent' }),
+      discord,
+      connection,
+      workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE!,
+    });
+    const running = workers.run();
+    return {
+      ...workers,
+      stop: async () => {
+        workers.shutdown();
+        await running.catch(() => undefined);
+        await connection.close();
+      },
+    };
+  };
+  let worker = options.startWorker === false ? undefined : await startWorker();
+
+  const api: Stack['api'] = (path, init = {}) =>
+    fetch(`${app.baseUrl}${path}`, {
+      method: init.method ?? 'GET',
+      redirect: 'manual',
+      headers: {
+        ...(init.cookie ? { cookie: init.cookie } : {}),
+        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        origin: app.config.publicBaseUrl,
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+
+  const stack: Stack = {
+    db,
+    sandbox,
+    app,
+    env,
+    startWorker,
+    get worker() {
+      if (!worker) throw new Error('no worker started');
+      return worker;
+    },
+    set worker(w) {
+      worker = w;
+    },
+    createOrg: async (name = `Org ${randomBytes(3).toString('hex')}`) => {
+      const adminEmail = `admin-${randomBytes(4).toString('hex')}@example.com`;
+      const reviewerEmail = `reviewer-${randomBytes(4).toString('hex')}@example.com`;
+      const { organization } = await createOrganizationWithAdmin(db.pool, {
+        name,
+        adminEmail,
+        adminPassword: PASSWORD,
+      });
+      await createUser(db.pool, {
+        organizationId: organization.id,
+        email: reviewerEmail,
+        passwordHash: await hashPassword(PASSWORD),
+        role: 'reviewer',
+      });
+      return { id: organization.id, slug: organization.slug, adminEmail, reviewerEmail };
+    },
+    login: async (email) => {
+      const res = await api('/api/auth/login', { method: 'POST', body: { email, password: PASSWORD } });
+      if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+      const cookie = res.headers.get('set-cookie') ?? '';
+      return cookie.split(';')[0]!;
+    },
+    api,
+    close: async () => {
+      await worker?.stop();
+      await app.close();
+      await sandbox.close();
+      await db.drop();
+    },
+  };
+  return stack;
+}

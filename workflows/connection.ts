@@ -1,0 +1,152 @@
+import {
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { DatabaseActivities, DiscordActivities } from '../activities';
+import { ConnectionStateKey } from '../src/temporal/search-attributes';
+import {
+  connectionProgressQuery,
+  type ConnectInput,
+  type ConnectionErrorCode,
+  type ConnectionProgress,
+  type ConnectResult,
+  type DisconnectInput,
+} from '../src/temporal/shared';
+import { summarizeFailure } from './errors';
+
+const db = proxyLocalActivities<DatabaseActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10 },
+});
+
+const discordActivities = (taskQueue: string) =>
+  proxyActivities<DiscordActivities>({
+    taskQueue,
+    startToCloseTimeout: '15s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
+  });
+
+export const MISSING_PERMISSIONS_MESSAGE =
+  'The bot lacks permission to manage the role: give the bot Manage Roles and drag its role above Approved in Server Settings → Roles, then connect again.';
+
+class ConnectError extends Error {
+  constructor(
+    readonly code: ConnectionErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function step<T>(code: ConnectionErrorCode, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const failure = summarizeFailure(err);
+    if (failure.type === 'missing_permissions')
+      throw new ConnectError('missing_permissions', MISSING_PERMISSIONS_MESSAGE);
+    throw new ConnectError(code, failure.message);
+  }
+}
+
+/**
+ * Connects an organization's Discord server: one run per organization at a time (workflow ID
+ * `discord-connection:<organizationId>`, started with conflict policy FAIL).
+ */
+export async function connectDiscordWorkflow(
+  input: ConnectInput & { discordTaskQueue: string },
+): Promise<ConnectResult> {
+  const progress: ConnectionProgress = { state: 'connecting', step: 'starting', error: null };
+  setHandler(connectionProgressQuery, () => progress);
+  const discord = discordActivities(input.discordTaskQueue);
+
+  if (!(await db.beginConnection({ organizationId: input.organizationId }))) {
+    progress.state = 'connected';
+    progress.step = 'done';
+    return { outcome: 'already_connected' };
+  }
+  upsertSearchAttributes([{ key: ConnectionStateKey, value: 'connecting' }]);
+
+  let result: ConnectResult;
+  try {
+    result = await CancellationScope.withTimeout(input.attemptTimeoutMs ?? 90_000, async () => {
+      progress.step = 'exchanging_code';
+      const { guild } = await step('token_exchange_failed', () =>
+        discord.exchangeOAuthCode({ code: input.code, redirectUri: input.redirectUri }),
+      );
+      progress.step = 'checking_permissions';
+      const access = await step('unexpected_error', () => discord.inspectBotAccess({ guildId: guild.id }));
+      if (!access.canManageRoles) throw new ConnectError('missing_permissions', MISSING_PERMISSIONS_MESSAGE);
+      progress.step = 'ensuring_role';
+      const role = await step('role_creation_failed', () =>
+        discord.ensureApprovedRole({
+          guildId: guild.id,
+          name: input.approvedRoleName,
+          reason: 'Role granted to approved applicants',
+        }),
+      );
+      // Creating a role moves the others up: compare positions as they are now.
+      const after = role.created
+        ? await step('unexpected_error', () => discord.inspectBotAccess({ guildId: guild.id }))
+        : access;
+      if (role.position >= after.highestRolePosition) {
+        throw new ConnectError('missing_permissions', MISSING_PERMISSIONS_MESSAGE);
+      }
+      progress.step = 'saving';
+      const saved = { id: role.id, name: role.name, created: role.created };
+      await step('save_config_failed', () =>
+        db.saveConnection({ organizationId: input.organizationId, userId: input.userId, guild, role: saved }),
+      );
+      return { outcome: 'connected', guild, role: saved } as const;
+    });
+  } catch (err) {
+    const failure: { code: ConnectionErrorCode; message: string } =
+      err instanceof ConnectError
+        ? { code: err.code, message: err.message }
+        : isCancellation(err)
+          ? {
+              code: 'unexpected_error',
+              message: 'The connection attempt took too long and was stopped. Please try again.',
+            }
+          : { code: 'unexpected_error', message: summarizeFailure(err).message };
+    result = { outcome: 'failed', errorCode: failure.code, message: failure.message };
+  }
+
+  if (result.outcome === 'failed') {
+    await db.failConnection({ organizationId: input.organizationId, message: result.message });
+    progress.state = 'error';
+    progress.error = result.message;
+  } else {
+    progress.state = 'connected';
+  }
+  progress.step = 'done';
+  upsertSearchAttributes([{ key: ConnectionStateKey, value: progress.state }]);
+  return result;
+}
+
+/** Disconnects: the bot leaves the guild, the row becomes `disconnected`. Same workflow ID as connecting. */
+export async function disconnectDiscordWorkflow(input: DisconnectInput & { discordTaskQueue: string }): Promise<void> {
+  const progress: ConnectionProgress = { state: 'connected', step: 'leaving_guild', error: null };
+  setHandler(connectionProgressQuery, () => progress);
+  const discord = discordActivities(input.discordTaskQueue);
+  const { guildId } = await db.loadConnection({ organizationId: input.organizationId });
+  let note: string | undefined;
+  if (guildId) {
+    try {
+      const { alreadyGone } = await discord.leaveGuild({ guildId });
+      if (alreadyGone) note = 'The bot had already left the server.';
+    } catch (err) {
+      // Disconnecting must not be blocked by Discord: stop using the guild, and say what happened.
+      note = `The bot could not leave the server: ${summarizeFailure(err).message}`;
+    }
+  }
+  await db.markDisconnected({ organizationId: input.organizationId, userId: input.userId, guildId, note });
+  progress.state = 'disconnected';
+  progress.step = 'done';
+  upsertSearchAttributes([{ key: ConnectionStateKey, value: 'disconnected' }]);
+}
