@@ -1,0 +1,51 @@
+/** Typed wrappers around the Discord routes the product uses. */
+import type { REST } from '@discordjs/rest';
+import {
+  Routes,
+  type RESTGetAPICurrentUserResult,
+  type RESTGetAPIGuildMemberResult,
+  type RESTGetAPIGuildResult,
+  type RESTGetAPIGuildRolesResult,
+  type RESTPostAPIGuildRoleJSONBody,
+  type RESTPostAPIGuildRoleResult,
+} from 'discord-api-types/v10';
+
+export function createDiscordApi(rest: REST) {
+  return {
+    getGuild: async (guildId: string): Promise<RESTGetAPIGuildResult> =>
+      (await rest.get(Routes.guild(guildId))) as RESTGetAPIGuildResult,
+
+    listRoles: async (guildId: string): Promise<RESTGetAPIGuildRolesResult> =>
+      (await rest.get(Routes.guildRoles(guildId))) as RESTGetAPIGuildRolesResult,
+
+    createRole: async (
+      guildId: string,
+      body: RESTPostAPIGuildRoleJSONBody,
+      reason: string,
+    ): Promise<RESTPostAPIGuildRoleResult> =>
+      (await rest.post(Routes.guildRoles(guildId), { body, reason })) as RESTPostAPIGuildRoleResult,
+
+    /** 204 on success, also when the member already has the role. */
+    addMemberRole: async (guildId: string, userId: string, roleId: string, reason: string): Promise<void> => {
+      await rest.put(Routes.guildMemberRole(guildId, userId, roleId), { reason });
+    },
+
+    /** 204 on success, also when the member does not have the role. */
+    removeMemberRole: async (guildId: string, userId: string, roleId: string, reason: string): Promise<void> => {
+      await rest.delete(Routes.guildMemberRole(guildId, userId, roleId), { reason });
+    },
+
+    getMember: async (guildId: string, userId: string): Promise<RESTGetAPIGuildMemberResult> =>
+      (await rest.get(Routes.guildMember(guildId, userId))) as RESTGetAPIGuildMemberResult,
+
+    getCurrentUser: async (): Promise<RESTGetAPICurrentUserResult> =>
+      (await rest.get(Routes.user())) as RESTGetAPICurrentUserResult,
+
+    /** The bot leaves the guild. */
+    leaveGuild: async (guildId: string): Promise<void> => {
+      await rest.delete(Routes.userGuild(guildId));
+    },
+  };
+}
+
+export type DiscordApi = ReturnType<typeof createDiscordApi>;
