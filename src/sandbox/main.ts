@@ -1,0 +1,36 @@
+/**
+ * Runs the Discord sandbox alone: `npx tsx src/sandbox/main.ts`.
+ * Environment: SANDBOX_HOST, SANDBOX_PORT, DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, DISCORD_BOT_TOKEN.
+ */
+import { startSandbox } from './index';
+
+const sandbox = await startSandbox({
+  host: process.env.SANDBOX_HOST,
+  port: process.env.SANDBOX_PORT ? Number(process.env.SANDBOX_PORT) : 0,
+  clientId: process.env.DISCORD_CLIENT_ID,
+  clientSecret: process.env.DISCORD_CLIENT_SECRET,
+  botToken: process.env.DISCORD_BOT_TOKEN,
+  seedDemoGuild: true,
+});
+
+process.stdout.write(
+  `${JSON.stringify(
+    {
+      url: sandbox.url,
+      DISCORD_API_BASE_URL: sandbox.apiBaseUrl,
+      DISCORD_AUTHORIZE_URL: sandbox.authorizeUrl,
+      DISCORD_CLIENT_ID: sandbox.clientId,
+      DISCORD_CLIENT_SECRET: sandbox.clientSecret,
+      DISCORD_BOT_TOKEN: sandbox.botToken,
+      control: `${sandbox.url}/_sandbox/state`,
+    },
+    null,
+    2,
+  )}\n`,
+);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void sandbox.close().then(() => process.exit(0));
+  });
+}
