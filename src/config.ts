@@ -12,11 +12,15 @@ const optionalString = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 
-const urlString = (name: string) =>
+// `URL.canParse('localhost:3000')` is true (scheme "localhost:"): insist on http(s), or the origin
+// of PUBLIC_BASE_URL would be "null" and the CSRF check would refuse every request.
+const isHttpUrl = (v: string) => URL.canParse(v) && ['http:', 'https:'].includes(new URL(v).protocol);
+
+const urlString = (example: string) =>
   z
     .string()
     .trim()
-    .refine((v) => URL.canParse(v), { message: `${name} must be an absolute URL such as http://localhost:3000` })
+    .refine(isHttpUrl, { message: `must be an absolute http(s) URL such as ${example}` })
     .transform((v) => v.replace(/\/+$/, ''));
 
 const envSchema = z.object({
@@ -25,7 +29,7 @@ const envSchema = z.object({
   /** HTTP port of the API. (Default: 3000) */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** External URL of the API; the OAuth redirect_uri hangs off it. (Default: http://localhost:${PORT}) */
-  PUBLIC_BASE_URL: urlString('PUBLIC_BASE_URL').optional(),
+  PUBLIC_BASE_URL: urlString('http://localhost:3000').optional(),
   /** Postgres connection string. (Default: the embedded Postgres of `npm start`) */
   DATABASE_URL: optionalString,
   /** Temporal frontend host:port. (Default: the embedded Temporal dev server of `npm start`) */
@@ -39,14 +43,16 @@ const envSchema = z.object({
   /** Discord calls per second across all workers; Discord allows 50 per bot. (Default: 40) */
   DISCORD_MAX_REQUESTS_PER_SECOND: z.coerce.number().positive().max(50).default(40),
   /** Where people open the Temporal Web UI. (Default: http://localhost:8233 with the embedded default) */
-  TEMPORAL_UI_URL: urlString('TEMPORAL_UI_URL').optional(),
+  TEMPORAL_UI_URL: urlString('http://localhost:8233').optional(),
   DISCORD_CLIENT_ID: optionalString,
   DISCORD_CLIENT_SECRET: optionalString,
   DISCORD_BOT_TOKEN: optionalString,
   /** Discord REST base, without version. (Default: https://discord.com/api) */
-  DISCORD_API_BASE_URL: urlString('DISCORD_API_BASE_URL').default('https://discord.com/api'),
+  DISCORD_API_BASE_URL: urlString('https://discord.com/api').default('https://discord.com/api'),
   /** (Default: https://discord.com/oauth2/authorize) */
-  DISCORD_AUTHORIZE_URL: urlString('DISCORD_AUTHORIZE_URL').default('https://discord.com/oauth2/authorize'),
+  DISCORD_AUTHORIZE_URL: urlString('https://discord.com/oauth2/authorize').default(
+    'https://discord.com/oauth2/authorize',
+  ),
   /** Name of the role granted to approved applicants. (Default: Approved) */
   DISCORD_APPROVED_ROLE_NAME: z.string().trim().min(1).max(100).default('Approved'),
   /** HMAC key for OAuth state, at least 32 bytes. (Default: generated in development; required in production) */
@@ -100,14 +106,21 @@ export interface LoadConfigOptions {
   require?: Array<'DATABASE_URL' | 'TEMPORAL_ADDRESS'>;
 }
 
-export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
+/** Names whose values never appear in a message: they are, or may carry, credentials. */
+const isSensitive = (name: string) => /SECRET|TOKEN|PASSWORD|DATABASE_URL/.test(name);
+
+export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions = {}): Config {
+  // An empty variable (`PORT=` in an env file) means "not set": without this, `PORT=` became port 0.
+  const env: Env = Object.fromEntries(Object.entries(rawEnv).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = envSchema.safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.join('.');
       const value = env[name];
-      problems.push(`${name}: ${issue.message}${value === undefined ? '' : ` (got "${name.includes('SECRET') || name.includes('TOKEN') ? '<hidden>' : value}")`}`);
+      problems.push(
+        `${name}: ${issue.message}${value === undefined ? '' : ` (got "${isSensitive(name) ? '<hidden>' : value}")`}`,
+      );
     }
   }
   const e = parsed.success ? parsed.data : undefined;
@@ -120,19 +133,28 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   }
   if (isProduction) {
     for (const name of ['DISCORD_CLIENT_ID', 'DISCORD_CLIENT_SECRET', 'DISCORD_BOT_TOKEN'] as const) {
-      if (!env[name]?.trim()) problems.push(`${name} is required in production: copy it from the Discord developer portal`);
+      if (!env[name]?.trim())
+        problems.push(`${name} is required in production: copy it from the Discord developer portal`);
     }
     if (!env.STATE_SIGNING_SECRET?.trim()) {
-      problems.push('STATE_SIGNING_SECRET is required in production: set at least 32 random bytes, for example `openssl rand -base64 48`');
+      problems.push(
+        'STATE_SIGNING_SECRET is required in production: set at least 32 random bytes, for example `openssl rand -base64 48`',
+      );
     }
   }
   const secret = env.STATE_SIGNING_SECRET?.trim();
   if (secret && Buffer.byteLength(secret, 'utf8') < 32) {
-    problems.push(`STATE_SIGNING_SECRET is ${Buffer.byteLength(secret, 'utf8')} bytes long; it must be at least 32 bytes`);
+    problems.push(
+      `STATE_SIGNING_SECRET is ${Buffer.byteLength(secret, 'utf8')} bytes long; it must be at least 32 bytes`,
+    );
   }
-  const discordSet = [env.DISCORD_CLIENT_ID, env.DISCORD_CLIENT_SECRET, env.DISCORD_BOT_TOKEN].filter((v) => v?.trim()).length;
+  const discordSet = [env.DISCORD_CLIENT_ID, env.DISCORD_CLIENT_SECRET, env.DISCORD_BOT_TOKEN].filter((v) =>
+    v?.trim(),
+  ).length;
   if (!isProduction && discordSet > 0 && discordSet < 3) {
-    problems.push('DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET and DISCORD_BOT_TOKEN go together: set all three, or none for the local sandbox');
+    problems.push(
+      'DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET and DISCORD_BOT_TOKEN go together: set all three, or none for the local sandbox',
+    );
   }
 
   if (problems.length > 0 || !e) throw new ConfigError(problems);

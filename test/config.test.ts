@@ -1,0 +1,139 @@
+import { ConfigError, loadConfig, type Env } from '../src/config';
+
+/** The problems `loadConfig(env)` reports; fails the test when it accepts `env`. */
+function problemsOf(env: Env, options?: Parameters<typeof loadConfig>[1]): string[] {
+  try {
+    loadConfig(env, options);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('loadConfig accepted the configuration');
+}
+
+const PRODUCTION_SECRETS = {
+  DISCORD_CLIENT_ID: '123456789012345678',
+  DISCORD_CLIENT_SECRET: 'client-secret-value-9f8e7d',
+  DISCORD_BOT_TOKEN: 'bot-token-value-1a2b3c',
+  STATE_SIGNING_SECRET: 'a-state-signing-secret-long-enough-0123456789',
+};
+
+describe('loadConfig', () => {
+  test('an empty environment gets the defaults of API.md', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      isProduction: false,
+      port: 3000,
+      publicBaseUrl: 'http://localhost:3000',
+      databaseUrl: undefined,
+      temporal: { address: undefined, namespace: 'default', uiUrl: undefined },
+      discord: {
+        clientId: undefined,
+        clientSecret: undefined,
+        botToken: undefined,
+        apiBaseUrl: 'https://discord.com/api',
+        authorizeUrl: 'https://discord.com/oauth2/authorize',
+        approvedRoleName: 'Approved',
+      },
+      stateSigningSecretGenerated: true,
+      sessionTtlHours: 12,
+      logLevel: 'info',
+    });
+    // A generated secret is long enough and differs per process start.
+    expect(Buffer.byteLength(config.stateSigningSecret)).toBeGreaterThanOrEqual(32);
+    expect(loadConfig({}).stateSigningSecret).not.toBe(config.stateSigningSecret);
+  });
+
+  test('PUBLIC_BASE_URL defaults to http://localhost:${PORT}; a given one loses its trailing slash', () => {
+    expect(loadConfig({ PORT: '8080' }).publicBaseUrl).toBe('http://localhost:8080');
+    expect(loadConfig({ PUBLIC_BASE_URL: 'https://grants.example.org/' }).publicBaseUrl).toBe(
+      'https://grants.example.org',
+    );
+  });
+
+  test('an empty variable counts as unset (PORT= does not mean port 0)', () => {
+    const config = loadConfig({ PORT: '', NODE_ENV: '', PUBLIC_BASE_URL: ' ', SESSION_TTL_HOURS: '' });
+    expect(config.port).toBe(3000);
+    expect(config.nodeEnv).toBe('development');
+    expect(config.publicBaseUrl).toBe('http://localhost:3000');
+    expect(config.sessionTtlHours).toBe(12);
+  });
+
+  test('production with every secret set is accepted and uses them', () => {
+    const config = loadConfig({ NODE_ENV: 'production', ...PRODUCTION_SECRETS });
+    expect(config.isProduction).toBe(true);
+    expect(config.stateSigningSecret).toBe(PRODUCTION_SECRETS.STATE_SIGNING_SECRET);
+    expect(config.stateSigningSecretGenerated).toBe(false);
+    expect(config.discord.botToken).toBe(PRODUCTION_SECRETS.DISCORD_BOT_TOKEN);
+  });
+
+  test('every problem is reported at once, one line each, naming the variable', () => {
+    const problems = problemsOf(
+      { PORT: 'eighty', LOG_LEVEL: 'loud', PUBLIC_BASE_URL: 'not a url' },
+      { require: ['DATABASE_URL'] },
+    );
+    expect(problems).toHaveLength(4);
+    expect(problems.find((p) => p.startsWith('PORT:'))).toContain('"eighty"');
+    expect(problems.find((p) => p.startsWith('LOG_LEVEL:'))).toContain('"loud"');
+    expect(problems.find((p) => p.startsWith('PUBLIC_BASE_URL:'))).toMatch(/absolute http\(s\) URL/);
+    expect(problems.find((p) => p.startsWith('DATABASE_URL'))).toMatch(/not set/);
+    for (const p of problems) expect(p).not.toContain('\n');
+  });
+
+  test('NODE_ENV=production without secrets reports one line per missing secret', () => {
+    const problems = problemsOf({ NODE_ENV: 'production' });
+    expect(problems).toHaveLength(4);
+    for (const name of ['DISCORD_CLIENT_ID', 'DISCORD_CLIENT_SECRET', 'DISCORD_BOT_TOKEN', 'STATE_SIGNING_SECRET']) {
+      expect(problems.filter((p) => p.startsWith(`${name} is required in production`))).toHaveLength(1);
+    }
+  });
+
+  test('NODE_ENV=production with one secret missing reports only that one', () => {
+    const { DISCORD_BOT_TOKEN: _missing, ...rest } = PRODUCTION_SECRETS;
+    expect(problemsOf({ NODE_ENV: 'production', ...rest })).toEqual([
+      'DISCORD_BOT_TOKEN is required in production: copy it from the Discord developer portal',
+    ]);
+  });
+
+  test('a STATE_SIGNING_SECRET shorter than 32 bytes is refused, in development too', () => {
+    const short = 'only-twenty-bytes-ab';
+    for (const NODE_ENV of ['development', 'production']) {
+      const problems = problemsOf({ ...PRODUCTION_SECRETS, NODE_ENV, STATE_SIGNING_SECRET: short });
+      expect(problems).toEqual(['STATE_SIGNING_SECRET is 20 bytes long; it must be at least 32 bytes']);
+    }
+  });
+
+  test('URLs must be absolute http(s) URLs', () => {
+    expect(problemsOf({ PUBLIC_BASE_URL: 'localhost:3000' })).toEqual([
+      'PUBLIC_BASE_URL: must be an absolute http(s) URL such as http://localhost:3000 (got "localhost:3000")',
+    ]);
+    expect(problemsOf({ DISCORD_API_BASE_URL: '/api', TEMPORAL_UI_URL: 'ftp://ui.example' })).toHaveLength(2);
+  });
+
+  test('Discord credentials go together outside production', () => {
+    expect(problemsOf({ DISCORD_CLIENT_ID: '123' })).toEqual([
+      expect.stringMatching(/^DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET and DISCORD_BOT_TOKEN go together/),
+    ]);
+  });
+
+  test('secrets are never echoed in the problems', () => {
+    const secrets = {
+      STATE_SIGNING_SECRET: 'short-secret-xyz',
+      DISCORD_CLIENT_SECRET: 'client-secret-abc',
+      DISCORD_BOT_TOKEN: 'bot-token-def',
+      DATABASE_URL: 'postgres://app:db-password-ghi@db.internal/app',
+    };
+    const err = (() => {
+      try {
+        loadConfig({ NODE_ENV: 'production', PORT: 'x', ...secrets });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('loadConfig accepted the configuration');
+    })();
+    expect(err.problems.length).toBeGreaterThanOrEqual(2);
+    const text = `${err.message}\n${err.problems.join('\n')}`;
+    for (const value of [...Object.values(secrets), 'db-password-ghi']) expect(text).not.toContain(value);
+  });
+});
