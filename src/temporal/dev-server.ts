@@ -63,6 +63,11 @@ export async function startTemporalDevServer(options: {
   child.stdout?.on('data', (c: Buffer) => log(c.toString().trimEnd()));
   child.stderr?.on('data', (c: Buffer) => log(c.toString().trimEnd()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Whatever ends this process (another library's exit hook included) must not orphan the server.
+  const killOnExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', killOnExit);
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');

@@ -1,0 +1,31 @@
+import { loadConfigOrExit } from '../config';
+import { createPool } from '../db/pool';
+import { createApp } from '../http/app';
+import { createLogger } from '../logger';
+import { connectTemporal } from '../temporal/client';
+
+/** The API process alone (production): `npm run start:api`. Migrations run before, with `npm run migrate`. */
+const config = loadConfigOrExit({ require: ['DATABASE_URL', 'TEMPORAL_ADDRESS'] });
+const logger = createLogger({ level: config.logLevel, name: 'api' });
+const pool = createPool(config.databaseUrl!);
+const temporal = await connectTemporal({ address: config.temporal.address!, namespace: config.temporal.namespace });
+if (config.stateSigningSecretGenerated) {
+  logger.warn('STATE_SIGNING_SECRET is not set: using a random one for this process (OAuth states die with it)');
+}
+const server = createApp({ config, pool, temporal, logger }).listen(config.port, () => {
+  logger.info({ url: config.publicBaseUrl, port: config.port }, 'API listening');
+});
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping the API');
+  server.close(async () => {
+    await Promise.allSettled([pool.end(), temporal.connection.close()]);
+    process.exit(0);
+  });
+  setTimeout(() => process.exit(1), 15_000).unref();
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));

@@ -1,0 +1,50 @@
+import fs from 'node:fs/promises';
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfigOrExit } from '../config';
+import { createPool } from '../db/pool';
+import { createDiscordApi } from '../discord/api';
+import { createDiscordRest } from '../discord/rest';
+import { createLogger } from '../logger';
+import { ensureSearchAttributes } from '../temporal/search-attributes-admin';
+import { buildWorkflowBundle, defaultBundlePath } from '../temporal/workflow-bundle';
+import { createWorkers } from '../worker';
+
+/** The worker process alone (production): `npm run start:worker`. */
+const config = loadConfigOrExit({ require: ['DATABASE_URL', 'TEMPORAL_ADDRESS'] });
+const logger = createLogger({ level: config.logLevel, name: 'worker' });
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const bundlePath = await fs
+  .access(defaultBundlePath)
+  .then(() => defaultBundlePath)
+  .catch(async () => {
+    logger.info('no prebuilt workflow bundle (npm run build:workflows); bundling workflows/ now');
+    return await buildWorkflowBundle();
+  });
+
+const admin = await Connection.connect({ address: config.temporal.address! });
+await ensureSearchAttributes(admin, config.temporal.namespace, logger);
+await admin.close();
+
+const pool = createPool(config.databaseUrl!);
+const connection = await NativeConnection.connect({ address: config.temporal.address! });
+const discord = createDiscordApi(
+  createDiscordRest({ apiBaseUrl: config.discord.apiBaseUrl, botToken: config.discord.botToken ?? '' }),
+);
+const workers = await createWorkers({ config, pool, logger, discord, connection, workflowBundlePath: bundlePath });
+
+const stop = (signal: string) => {
+  logger.info({ signal }, 'stopping the worker: running activities may finish');
+  workers.shutdown();
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
+
+logger.info(
+  { taskQueue: config.temporal.taskQueue, discordTaskQueue: config.temporal.discordTaskQueue },
+  'worker running',
+);
+await workers.run();
+await Promise.allSettled([pool.end(), connection.close()]);
+logger.info('worker stopped');
