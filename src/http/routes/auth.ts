@@ -13,16 +13,17 @@ import { requireUser } from '../middleware/session';
 /** Failed sign-ins allowed per IP address and email within the window. (Default: 10 per 15 minutes) */
 export const LOGIN_RATE_LIMIT = { limit: 10, windowMs: 15 * 60_000 };
 
+// Messages follow the field name: "email: must be an email address".
 const loginBody = z.object({
   email: z
-    .string()
+    .string({ error: 'is required (a string)' })
     .trim()
     .toLowerCase()
-    .pipe(z.email({ message: 'email must be an email address' })),
+    .pipe(z.email({ error: 'must be an email address' })),
   password: z
-    .string({ message: 'password must be a string' })
-    .min(1, { message: 'password must not be empty' })
-    .max(1024, { message: 'password must be at most 1024 characters' }),
+    .string({ error: 'is required (a string)' })
+    .min(1, { error: 'must not be empty' })
+    .max(1024, { error: 'must be at most 1024 characters' }),
 });
 type LoginBody = z.infer<typeof loginBody>;
 
