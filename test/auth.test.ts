@@ -142,6 +142,22 @@ describe('POST /api/auth/login', () => {
     expect(JSON.stringify(audit.rows)).not.toContain(ADMIN.password);
   });
 
+  test('a login over a stale cookie answers exactly one sid cookie: the new session', async () => {
+    const stale = `sid=${Buffer.alloc(32, 9).toString('base64url')}`;
+    const res = await login(ADMIN, { cookie: stale, origin: app.baseUrl });
+    expect(res.status).toBe(200);
+    const sids = res.headers.getSetCookie().filter((c) => c.startsWith('sid='));
+    expect(sids).toHaveLength(1);
+    expect((await me(sids[0]!.split(';')[0]!)).status).toBe(200);
+  });
+
+  test('a login over a live session ends that session', async () => {
+    const old = await signIn();
+    const res = await login(ADMIN, { cookie: old, origin: app.baseUrl });
+    expect(res.status).toBe(200);
+    expect((await me(old)).status).toBe(401);
+  });
+
   test('a wrong password and an unknown email get the same 401 invalid_credentials', async () => {
     const wrong = await login({ email: ADMIN.email, password: 'not the password' });
     const unknown = await login({ email: 'nobody@acme.test', password: 'not the password' });

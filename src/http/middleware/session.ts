@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { parse } from 'cookie';
 import { SESSION_COOKIE, clearedSessionCookie, lookupSession } from '../../auth/sessions';
 import type { UserRole } from '../../db/users';
@@ -20,6 +20,16 @@ declare global {
   }
 }
 
+/**
+ * Sets the session cookie's `Set-Cookie` line, replacing one set earlier in this response (the
+ * middleware clears a stale cookie; a login on the same request then hands out a new one).
+ */
+export function setSessionCookieHeader(res: Response, setCookie: string): void {
+  const current = res.getHeader('Set-Cookie');
+  const lines = current === undefined ? [] : Array.isArray(current) ? current : [String(current)];
+  res.setHeader('Set-Cookie', [...lines.filter((l) => !l.startsWith(`${SESSION_COOKIE}=`)), setCookie]);
+}
+
 /** The `sid` cookie's value, or undefined. */
 export function sessionTokenOf(cookieHeader: string | undefined): string | undefined {
   if (!cookieHeader) return undefined;
@@ -39,7 +49,7 @@ export function sessionMiddleware({ pool, config }: AppDeps): RequestHandler {
     if (session) {
       req.auth = { sessionId: session.sessionId, user: session.user };
     } else {
-      res.append('Set-Cookie', clearedSessionCookie(config));
+      setSessionCookieHeader(res, clearedSessionCookie(config));
     }
     next();
   };

@@ -8,7 +8,7 @@ import { findOrganizationByIdOrSlug, type Organization } from '../../db/organiza
 import { findUserByEmail } from '../../db/users';
 import type { AppDeps } from '../deps';
 import { HttpError, badRequest } from '../errors';
-import { requireUser } from '../middleware/session';
+import { requireUser, setSessionCookieHeader } from '../middleware/session';
 
 /** Failed sign-ins allowed per IP address and email within the window. (Default: 10 per 15 minutes) */
 export const LOGIN_RATE_LIMIT = { limit: 10, windowMs: 15 * 60_000 };
@@ -84,7 +84,7 @@ export function authRouter({ pool, config }: AppDeps): Router {
       details: { sessionId: session.sessionId },
     });
     req.log?.info({ userId: user.id, sessionId: session.sessionId }, 'user signed in');
-    res.append('Set-Cookie', sessionCookie(session.token, session.expiresAt, config));
+    setSessionCookieHeader(res, sessionCookie(session.token, session.expiresAt, config));
     res.json({
       user: { id: user.id, email: user.email, role: user.role },
       organization: publicOrganization(organization),
@@ -103,7 +103,7 @@ export function authRouter({ pool, config }: AppDeps): Router {
         details: { sessionId: req.auth.sessionId },
       });
     }
-    res.append('Set-Cookie', clearedSessionCookie(config));
+    setSessionCookieHeader(res, clearedSessionCookie(config));
     res.status(204).end();
   });
 
