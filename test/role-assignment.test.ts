@@ -1,77 +1,237 @@
+import { PermissionFlagsBits } from 'discord-api-types/v10';
+import { INVALID_DISCORD_ID_MESSAGE } from '../src/domain/discord-id';
+import { roleWorkflowId } from '../src/temporal/shared';
 import { startStack, type Org, type Stack } from './helpers/stack';
-import type { Application } from '../src/domain/application';
+import {
+  connectDiscord,
+  getApplication,
+  retryRole,
+  review,
+  seedApplication,
+  waitForApplication,
+} from './helpers/flows';
 
 let stack: Stack;
 let org: Org;
 let cookie: string;
 let guildId: string;
-const MEMBER = '300000000000000001';
-
-async function connect(s: Stack, o: Org, c: string, guild: string): Promise<string> {
-  const start = await s.api('/api/discord/connect', { cookie: c });
-  expect(start.status).toBe(302);
-  const authorize = new URL(start.headers.get('location')!);
-  const back = s.sandbox.authorize({
-    redirectUri: authorize.searchParams.get('redirect_uri')!,
-    state: authorize.searchParams.get('state')!,
-    guildId: guild,
-    permissions: authorize.searchParams.get('permissions')!,
-  });
-  const callback = await fetch(back, { headers: { cookie: c }, redirect: 'manual' });
-  return callback.headers.get('location')!;
-}
-
-async function waitFor(id: string, until: (a: Application) => boolean, timeoutMs = 30_000): Promise<Application> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Application | undefined;
-  while (Date.now() < deadline) {
-    const res = await stack.api(`/api/applications/${id}`, { cookie });
-    last = (await res.json()) as Application;
-    if (until(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out; last: ${JSON.stringify(last)}`);
-}
-
-async function submit(discordUserId?: string): Promise<string> {
-  const res = await stack.api(`/api/public/organizations/${org.slug}/applications`, {
-    method: 'POST',
-    body: {
-      applicant: { name: 'Ada', email: 'ada@example.com' },
-      custom_data: discordUserId ? { discord_user_id: discordUserId } : {},
-    },
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { id: string }).id;
-}
+let roleId: string;
+let nextUser = 300000000000000100n;
+/** A fresh Discord user who has joined the guild. */
+const member = () => {
+  const id = String(nextUser++);
+  stack.sandbox.addMember(guildId, id);
+  return id;
+};
+const ROUTE = 'PUT /guilds/:guildId/members/:userId/roles/:roleId';
+const isFailed = (a: { status: string }) => a.status === 'approved_role_failed';
+const isAssigned = (a: { status: string }) => a.status === 'approved_role_assigned';
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ memberRecheckDelaysMs: [500, 500, 500, 500, 500, 500, 500, 500, 500, 500] });
   org = await stack.createOrg();
   cookie = await stack.login(org.adminEmail);
   guildId = stack.sandbox.createGuild({ name: 'Guild A' }).id;
-  stack.sandbox.addMember(guildId, MEMBER);
-  const location = await connect(stack, org, cookie, guildId);
-  expect(location).toMatch(/success=bot_connected/);
+  expect(await connectDiscord(stack, cookie, guildId)).toMatch(/success=bot_connected/);
+  roleId = stack.sandbox.roles(guildId).find((r) => r.name === 'Approved')!.id;
 });
+afterEach(() => stack.sandbox.faults.clear());
 afterAll(async () => {
   await stack?.close();
 });
 
-test('approving grants the role: approved_pending_role at once, then approved_role_assigned', async () => {
-  const id = await submit(MEMBER);
-  const res = await stack.api(`/api/applications/${id}/review`, {
-    method: 'POST',
-    cookie,
-    body: { decision: 'approve' },
-  });
-  expect(res.status).toBe(200);
-  const first = (await res.json()) as Application;
-  expect(first.status).toBe('approved_pending_role');
-  expect(first.roleAssignment.status).toBe('pending');
-  const done = await waitFor(id, (a) => a.status === 'approved_role_assigned');
-  expect(done.roleAssignment.status).toBe('success');
+test('an approval answers approved_pending_role at once, then the role arrives: approved_role_assigned / success', async () => {
+  const user = member();
+  const id = await seedApplication(stack, org, { discord_user_id: user });
+  const { status, body } = await review(stack, cookie, id, 'approve');
+  expect(status).toBe(200);
+  expect(body.status).toBe('approved_pending_role');
+  expect(body.roleAssignment.status).toBe('pending');
+  const done = await waitForApplication(stack, cookie, id, isAssigned);
+  expect(done.roleAssignment).toMatchObject({ status: 'success', error: null, retryCount: 0 });
   expect(done.roleAssignment.attemptedAt).not.toBeNull();
-  const roleId = stack.sandbox.roles(guildId).find((r) => r.name === 'Approved')!.id;
-  expect(stack.sandbox.memberRoles(guildId, MEMBER)).toContain(roleId);
+  expect(done.reviewedAt).not.toBeNull();
+  expect(stack.sandbox.memberRoles(guildId, user)).toContain(roleId);
+  expect(stack.sandbox.stats().auditLogReasons).toContain(`Application ${id} approved`);
+});
+
+test('an application without a Discord ID becomes Approved with role status not_applicable, and Discord is not called', async () => {
+  const id = await seedApplication(stack, org, { favourite_colour: 'green' });
+  stack.sandbox.resetStats();
+  const { body } = await review(stack, cookie, id, 'approve');
+  expect(body.status).toBe('Approved');
+  expect(body.roleAssignment.status).toBe('not_applicable');
+  await new Promise((r) => setTimeout(r, 300));
+  expect((await getApplication(stack, cookie, id)).status).toBe('Approved');
+  expect(stack.sandbox.stats().requests).toBe(0);
+});
+
+test('an invalid stored Discord ID fails with the admin note and makes no Discord call', async () => {
+  stack.sandbox.resetStats();
+  for (const bad of ['12345', "123'; DROP TABLE users--", Number('123456789012345678'), { id: '123' }]) {
+    const id = await seedApplication(stack, org, { discord_user_id: bad });
+    const { body } = await review(stack, cookie, id, 'approve');
+    expect(body.status).toBe('approved_role_failed');
+    expect(body.roleAssignment).toMatchObject({ status: 'failed', error: INVALID_DISCORD_ID_MESSAGE });
+  }
+  expect(stack.sandbox.stats().requests).toBe(0);
+});
+
+test('Discord 500s are retried durably, then the role is assigned', async () => {
+  stack.sandbox.faults.add({ route: ROUTE, status: 500, times: 2 });
+  const user = member();
+  const id = await seedApplication(stack, org, { discord_user_id: user });
+  await review(stack, cookie, id, 'approve');
+  const done = await waitForApplication(stack, cookie, id, isAssigned);
+  expect(done.roleAssignment.status).toBe('success');
+  expect(stack.sandbox.stats().byRoute[ROUTE]?.requests ?? 0).toBeGreaterThanOrEqual(3);
+});
+
+test('a call that hangs 15 s is cut off after 10 s and retried', async () => {
+  stack.sandbox.faults.add({ route: ROUTE, latencyMs: 15_000, times: 1 });
+  const user = member();
+  const id = await seedApplication(stack, org, { discord_user_id: user });
+  const started = Date.now();
+  await review(stack, cookie, id, 'approve');
+  expect((await getApplication(stack, cookie, id)).status).toBe('approved_pending_role');
+  const done = await waitForApplication(stack, cookie, id, isAssigned, 25_000);
+  const took = Date.now() - started;
+  expect(done.roleAssignment.status).toBe('success');
+  expect(took).toBeGreaterThanOrEqual(10_000);
+  expect(took).toBeLessThan(15_000);
+}, 30_000);
+
+test('missing permissions fail with the admin message; a retry after the fix succeeds', async () => {
+  stack.sandbox.setBotPermissions(guildId, 0n);
+  try {
+    const user = member();
+    const id = await seedApplication(stack, org, { discord_user_id: user });
+    await review(stack, cookie, id, 'approve');
+    const failed = await waitForApplication(stack, cookie, id, isFailed);
+    expect(failed.roleAssignment.status).toBe('failed');
+    expect(failed.roleAssignment.error).toMatch(/Manage Roles/);
+    expect(failed.roleAssignment.error).toMatch(/above Approved/);
+
+    stack.sandbox.setBotPermissions(guildId, PermissionFlagsBits.ManageRoles);
+    const retried = await retryRole(stack, cookie, id);
+    expect(retried.status).toBe(202);
+    const done = await waitForApplication(stack, cookie, id, isAssigned);
+    expect(done.roleAssignment.retryCount).toBe(1);
+    expect(stack.sandbox.memberRoles(guildId, user)).toContain(roleId);
+  } finally {
+    stack.sandbox.setBotPermissions(guildId, PermissionFlagsBits.ManageRoles);
+  }
+});
+
+test('manual retries stop at 5: the sixth answers 422 retry_limit_reached', async () => {
+  const id = await seedApplication(stack, org, { discord_user_id: '12345' });
+  await review(stack, cookie, id, 'approve');
+  for (let n = 1; n <= 5; n++) {
+    const r = await retryRole(stack, cookie, id);
+    expect(r.status).toBe(202);
+    await waitForApplication(stack, cookie, id, (a) => isFailed(a) && a.roleAssignment.retryCount === n);
+  }
+  const sixth = await retryRole(stack, cookie, id);
+  expect(sixth.status).toBe(422);
+  expect(sixth.body.error).toEqual({
+    code: 'retry_limit_reached',
+    message: 'Maximum retry attempts (5) exceeded. Please contact support.',
+  });
+  expect((await getApplication(stack, cookie, id)).roleAssignment.retryCount).toBe(5);
+});
+
+test('a retry of an application that is not waiting for one answers 409 not_retryable', async () => {
+  const id = await seedApplication(stack, org, {});
+  expect((await retryRole(stack, cookie, id)).status).toBe(409);
+  await review(stack, cookie, id, 'approve');
+  const r = await retryRole(stack, cookie, id);
+  expect(r.status).toBe(409);
+  expect(r.body.error?.code).toBe('not_retryable');
+});
+
+test('an applicant who has not joined yet is re-checked automatically and gets the role once they join', async () => {
+  const user = String(nextUser++); // not a member
+  const id = await seedApplication(stack, org, { discord_user_id: user });
+  await review(stack, cookie, id, 'approve');
+  const failed = await waitForApplication(stack, cookie, id, isFailed);
+  expect(failed.roleAssignment.error).toMatch(/has not joined the Discord server yet/);
+  stack.sandbox.addMember(guildId, user);
+  const done = await waitForApplication(stack, cookie, id, isAssigned, 15_000);
+  expect(done.roleAssignment.retryCount).toBe(0); // no manual retry spent
+  expect(stack.sandbox.memberRoles(guildId, user)).toContain(roleId);
+  const progress = await stack.app.temporal.workflow
+    .getHandle(roleWorkflowId(id))
+    .query<{ automaticRechecks: number }>('roleAssignment');
+  expect(progress.automaticRechecks).toBeGreaterThanOrEqual(1);
+});
+
+test('rejecting an approved application takes the role back through the same workflow', async () => {
+  const user = member();
+  const id = await seedApplication(stack, org, { discord_user_id: user });
+  await review(stack, cookie, id, 'approve');
+  await waitForApplication(stack, cookie, id, isAssigned);
+  expect(stack.sandbox.memberRoles(guildId, user)).toContain(roleId);
+
+  const { status, body } = await review(stack, cookie, id, 'reject');
+  expect(status).toBe(200);
+  expect(body.status).toBe('Rejected');
+  expect(body.roleAssignment.status).toBe('pending');
+  const done = await waitForApplication(stack, cookie, id, (a) => a.roleAssignment.status === 'not_applicable');
+  expect(done.status).toBe('Rejected');
+  expect(stack.sandbox.memberRoles(guildId, user)).not.toContain(roleId);
+  expect(stack.sandbox.stats().auditLogReasons).toContain(`Application ${id} rejected`);
+});
+
+test('a second review of the same decision is refused with 409 and changes nothing', async () => {
+  const id = await seedApplication(stack, org, {});
+  await review(stack, cookie, id, 'reject');
+  const again = await review(stack, cookie, id, 'reject');
+  expect(again.status).toBe(409);
+  expect(again.body.error?.code).toBe('invalid_transition');
+  const approveAfter = await review(stack, cookie, id, 'approve');
+  expect(approveAfter.status).toBe(409);
+  expect((await getApplication(stack, cookie, id)).status).toBe('Rejected');
+});
+
+test('failed assignments are listed by RoleAssignmentState in Temporal visibility and in stuck-assignments', async () => {
+  const id = await seedApplication(stack, org, { discord_user_id: '99' });
+  await review(stack, cookie, id, 'approve');
+  const deadline = Date.now() + 10_000;
+  let found: string[] = [];
+  while (Date.now() < deadline) {
+    found = [];
+    for await (const wf of stack.app.temporal.workflow.list({
+      query: `RoleAssignmentState = "failed" AND OrganizationId = "${org.id}"`,
+    })) {
+      found.push(wf.workflowId);
+    }
+    if (found.includes(roleWorkflowId(id))) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(found).toContain(roleWorkflowId(id));
+  const stuck = await stack.api('/api/ops/stuck-assignments?olderThanSeconds=0', { cookie });
+  expect(stuck.status).toBe(200);
+  const items = ((await stuck.json()) as { items: Array<{ id: string }> }).items.map((i) => i.id);
+  expect(items).toContain(id);
+});
+
+describe('an organization without a Discord connection', () => {
+  test('fails with "Discord is not connected", and a retry after connecting succeeds', async () => {
+    const other = await stack.createOrg();
+    const otherCookie = await stack.login(other.adminEmail);
+    const otherGuild = stack.sandbox.createGuild({ name: 'Guild B' }).id;
+    const user = '300000000000009999';
+    stack.sandbox.addMember(otherGuild, user);
+    const id = await seedApplication(stack, other, { discord_user_id: user });
+    await review(stack, otherCookie, id, 'approve');
+    const failed = await waitForApplication(stack, otherCookie, id, isFailed);
+    expect(failed.roleAssignment.error).toMatch(/Discord is not connected/);
+
+    expect(await connectDiscord(stack, otherCookie, otherGuild)).toMatch(/success=bot_connected/);
+    expect((await retryRole(stack, otherCookie, id)).status).toBe(202);
+    const done = await waitForApplication(stack, otherCookie, id, isAssigned);
+    const otherRole = stack.sandbox.roles(otherGuild).find((r) => r.name === 'Approved')!.id;
+    expect(stack.sandbox.memberRoles(otherGuild, user)).toContain(otherRole);
+    expect(done.roleAssignment.retryCount).toBe(1);
+  });
 });

@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from './db';
 import { startTestApp, type TestApp } from './app';
 
 try {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
 } catch {
   // already installed in this test process
 }

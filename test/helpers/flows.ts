@@ -1,0 +1,73 @@
+import type { Application } from '../../src/domain/application';
+import { insertApplication } from '../../src/db/applications';
+import type { Org, Stack } from './stack';
+
+/** Drives the connect flow the way a browser would: our /connect, the sandbox's authorize, our callback. */
+export async function connectDiscord(stack: Stack, cookie: string, guildId: string): Promise<string> {
+  const start = await stack.api('/api/discord/connect', { cookie });
+  if (start.status !== 302) throw new Error(`connect answered ${start.status}`);
+  const authorize = new URL(start.headers.get('location')!);
+  const back = stack.sandbox.authorize({
+    redirectUri: authorize.searchParams.get('redirect_uri')!,
+    state: authorize.searchParams.get('state')!,
+    guildId,
+    permissions: authorize.searchParams.get('permissions')!,
+  });
+  const callback = await fetch(back, { headers: { cookie }, redirect: 'manual' });
+  return callback.headers.get('location')!;
+}
+
+export async function getApplication(stack: Stack, cookie: string, id: string): Promise<Application> {
+  const res = await stack.api(`/api/applications/${id}`, { cookie });
+  if (res.status !== 200) throw new Error(`GET application answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as Application;
+}
+
+export async function waitForApplication(
+  stack: Stack,
+  cookie: string,
+  id: string,
+  until: (a: Application) => boolean,
+  timeoutMs = 30_000,
+): Promise<Application> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Application | undefined;
+  while (Date.now() < deadline) {
+    last = await getApplication(stack, cookie, id);
+    if (until(last)) return last;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`timed out waiting for application ${id}; last seen: ${JSON.stringify(last)}`);
+}
+
+/** An application as stored, bypassing the API's validation (legacy rows, bulk fixtures). */
+export async function seedApplication(stack: Stack, org: Org, customData: Record<string, unknown>): Promise<string> {
+  const app = await insertApplication(stack.db.pool, {
+    organizationId: org.id,
+    name: 'Applicant',
+    email: 'applicant@example.com',
+    customData,
+  });
+  return app.id;
+}
+
+export async function review(
+  stack: Stack,
+  cookie: string,
+  id: string,
+  decision: 'approve' | 'reject',
+): Promise<{ status: number; body: Application & { error?: { code: string; message: string } } }> {
+  const res = await stack.api(`/api/applications/${id}/review`, { method: 'POST', cookie, body: { decision } });
+  return {
+    status: res.status,
+    body: (await res.json()) as Application & { error?: { code: string; message: string } },
+  };
+}
+
+export async function retryRole(stack: Stack, cookie: string, id: string) {
+  const res = await stack.api(`/api/applications/${id}/retry-role`, { method: 'POST', cookie });
+  return {
+    status: res.status,
+    body: (await res.json()) as Application & { error?: { code: string; message: string } },
+  };
+}
