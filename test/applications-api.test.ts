@@ -1,0 +1,202 @@
+import type { Application } from '../src/domain/application';
+import { startStack, type Org, type Stack } from './helpers/stack';
+import {
+  connectDiscord,
+  getApplication,
+  review,
+  retryRole,
+  seedApplication,
+  waitForApplication,
+} from './helpers/flows';
+
+let stack: Stack;
+let a: Org;
+let b: Org;
+let adminA: string;
+let reviewerA: string;
+let adminB: string;
+let guildA: string;
+
+const count = async (orgId: string) =>
+  Number(
+    (await stack.db.pool.query('SELECT count(*) FROM applications WHERE organization_id = $1', [orgId])).rows[0].count,
+  );
+
+const submit = (slug: string, body: unknown) =>
+  stack.api(`/api/public/organizations/${slug}/applications`, { method: 'POST', body });
+
+beforeAll(async () => {
+  stack = await startStack();
+  a = await stack.createOrg('Org A');
+  b = await stack.createOrg('Org B');
+  adminA = await stack.login(a.adminEmail);
+  reviewerA = await stack.login(a.reviewerEmail);
+  adminB = await stack.login(b.adminEmail);
+  guildA = stack.sandbox.createGuild({ name: 'Guild A' }).id;
+  expect(await connectDiscord(stack, adminA, guildA)).toMatch(/success=bot_connected/);
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('public submission', () => {
+  test('stores a valid application as Pending and accepts discordUserId as a synonym', async () => {
+    const res = await submit(a.slug, {
+      applicant: { name: 'Grace', email: 'grace@example.com' },
+      custom_data: { discordUserId: '123456789012345678', why: 'I like it' },
+    });
+    expect(res.status).toBe(201);
+    const { id, status } = (await res.json()) as { id: string; status: string };
+    expect(status).toBe('Pending');
+    const stored = await getApplication(stack, adminA, id);
+    expect(stored.custom_data).toEqual({ discord_user_id: '123456789012345678', why: 'I like it' });
+    expect(stored.applicant).toEqual({ name: 'Grace', email: 'grace@example.com' });
+  });
+
+  test.each([
+    ['no applicant', { custom_data: {} }],
+    ['an invalid email', { applicant: { name: 'x', email: 'nope' } }],
+    ['an empty name', { applicant: { name: ' ', email: 'x@example.com' } }],
+    [
+      'a short Discord ID',
+      { applicant: { name: 'x', email: 'x@example.com' }, custom_data: { discord_user_id: '12345' } },
+    ],
+    [
+      'a Discord ID as a number',
+      { applicant: { name: 'x', email: 'x@example.com' }, custom_data: { discord_user_id: 123456789012345 } },
+    ],
+    [
+      'SQL as a Discord ID',
+      { applicant: { name: 'x', email: 'x@example.com' }, custom_data: { discord_user_id: "1'; DROP TABLE users--" } },
+    ],
+    [
+      'HTML as a Discord ID',
+      { applicant: { name: 'x', email: 'x@example.com' }, custom_data: { discordUserId: '<script>alert(1)</script>' } },
+    ],
+    [
+      'an ID above 2^64-1',
+      { applicant: { name: 'x', email: 'x@example.com' }, custom_data: { discord_user_id: '99999999999999999999' } },
+    ],
+    [
+      'an object as a Discord ID',
+      { applicant: { name: 'x', email: 'x@example.com' }, custom_data: { discord_user_id: { id: '123' } } },
+    ],
+  ])('refuses %s with 400 and stores nothing', async (_label, body) => {
+    const before = await count(a.id);
+    const res = await submit(a.slug, body);
+    expect(res.status).toBe(400);
+    const err = (await res.json()) as { error: { code: string; message: string } };
+    expect(err.error.code).toBe('invalid_request');
+    expect(err.error.message.length).toBeGreaterThan(5);
+    expect(await count(a.id)).toBe(before);
+  });
+
+  test('an unknown organization answers 404', async () => {
+    const res = await submit('no-such-org', { applicant: { name: 'x', email: 'x@example.com' } });
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('listing', () => {
+  test('filters by status and pages with a cursor, newest first, without gaps or repeats', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push(await seedApplication(stack, b, { n: i }));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/api/applications?status=Pending&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await stack.api(url, { cookie: adminB });
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { items: Application[]; nextCursor: string | null };
+      expect(page.items.length).toBeLessThanOrEqual(3);
+      seen.push(...page.items.map((i) => i.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    const rejected = await stack.api('/api/applications?status=Rejected', { cookie: adminB });
+    expect(((await rejected.json()) as { items: unknown[] }).items).toEqual([]);
+  });
+
+  test('a bad status or cursor answers 400', async () => {
+    expect((await stack.api('/api/applications?status=Nope', { cookie: adminB })).status).toBe(400);
+    expect((await stack.api('/api/applications?cursor=garbage', { cookie: adminB })).status).toBe(400);
+  });
+
+  test('without a session answers 401', async () => {
+    expect((await stack.api('/api/applications')).status).toBe(401);
+  });
+});
+
+describe('isolation between organizations', () => {
+  test("organization B cannot read, review or retry organization A's applications: 404, nothing changes", async () => {
+    const id = await seedApplication(stack, a, { discord_user_id: '12345' });
+    expect((await stack.api(`/api/applications/${id}`, { cookie: adminB })).status).toBe(404);
+    expect((await review(stack, adminB, id, 'approve')).status).toBe(404);
+    expect((await retryRole(stack, adminB, id)).status).toBe(404);
+    const bulk = await stack.api('/api/applications/bulk-review', {
+      method: 'POST',
+      cookie: adminB,
+      body: { ids: [id], decision: 'approve' },
+    });
+    expect(((await bulk.json()) as { results: Array<{ ok: boolean; error?: { code: string } }> }).results).toEqual([
+      { id, ok: false, error: { code: 'not_found', message: 'No such application.' } },
+    ]);
+    const list = (await (await stack.api('/api/applications', { cookie: adminB })).json()) as { items: Application[] };
+    expect(list.items.map((i) => i.id)).not.toContain(id);
+    expect((await getApplication(stack, adminA, id)).status).toBe('Pending');
+    expect((await stack.api('/api/applications/not-a-uuid', { cookie: adminA })).status).toBe(404);
+  });
+});
+
+describe('reviewers', () => {
+  test('a reviewer can approve, but cannot see the operations list', async () => {
+    const id = await seedApplication(stack, a, {});
+    const r = await review(stack, reviewerA, id, 'approve');
+    expect(r.status).toBe(200);
+    expect(r.body.status).toBe('Approved');
+    expect(r.body.reviewedBy).not.toBeNull();
+    expect((await stack.api('/api/ops/stuck-assignments', { cookie: reviewerA })).status).toBe(403);
+  });
+
+  test('a review with a bad decision answers 400', async () => {
+    const id = await seedApplication(stack, a, {});
+    const res = await stack.api(`/api/applications/${id}/review`, {
+      method: 'POST',
+      cookie: adminA,
+      body: { decision: 'maybe' },
+    });
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('bulk review', () => {
+  test('approves many at once and reports each one', async () => {
+    const users = Array.from({ length: 20 }, (_, i) => String(400000000000000000n + BigInt(i)));
+    for (const u of users) stack.sandbox.addMember(guildA, u);
+    const ids = [];
+    for (const u of users) ids.push(await seedApplication(stack, a, { discord_user_id: u }));
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const res = await stack.api('/api/applications/bulk-review', {
+      method: 'POST',
+      cookie: adminA,
+      body: { ids: [...ids, missing], decision: 'approve' },
+    });
+    expect(res.status).toBe(200);
+    const { results } = (await res.json()) as { results: Array<{ id: string; ok: boolean; status?: string }> };
+    expect(results).toHaveLength(21);
+    expect(results.slice(0, 20).every((r) => r.ok && r.status === 'approved_pending_role')).toBe(true);
+    expect(results[20]).toMatchObject({ id: missing, ok: false });
+    for (const id of ids) await waitForApplication(stack, adminA, id, (x) => x.status === 'approved_role_assigned');
+    expect(stack.sandbox.stats().memberRoleAdds.filter((m) => users.includes(m.userId))).toHaveLength(20);
+  });
+
+  test('more than 1,000 IDs answers 400', async () => {
+    const ids = Array.from({ length: 1001 }, () => '00000000-0000-4000-8000-000000000000');
+    const res = await stack.api('/api/applications/bulk-review', {
+      method: 'POST',
+      cookie: adminA,
+      body: { ids, decision: 'approve' },
+    });
+    expect(res.status).toBe(400);
+  });
+});
