@@ -68,6 +68,8 @@ export async function connectDiscordWorkflow(
   if (!(await db.beginConnection({ organizationId: input.organizationId }))) {
     progress.state = 'connected';
     progress.step = 'done';
+    // The run was started as `connecting`: say what it found, or it looks like a stuck attempt.
+    upsertSearchAttributes([{ key: ConnectionStateKey, value: 'connected' }]);
     return { outcome: 'already_connected' };
   }
   upsertSearchAttributes([{ key: ConnectionStateKey, value: 'connecting' }]);
