@@ -19,6 +19,7 @@ import { resolveTemporalCli } from '../temporal/cli';
 import { connectTemporal } from '../temporal/client';
 import { startTemporalDevServer, type TemporalDevServer } from '../temporal/dev-server';
 import { buildWorkflowBundle } from '../temporal/workflow-bundle';
+import { buildWebIfStale } from '../web-build';
 import { createWorkers } from '../worker';
 
 /**
@@ -60,6 +61,8 @@ try {
   const logger = createLogger({ level: base.logLevel, name: 'dev' });
   Runtime.install({ logger: new DefaultLogger('WARN') });
   await fs.mkdir(dataDir, { recursive: true });
+  // The admin web UI (dist/web), built when missing or older than src/web.
+  await buildWebIfStale({ log: say });
 
   let postgres: EmbeddedPostgresHandle | undefined;
   if (!env.DATABASE_URL) {

@@ -10,6 +10,7 @@ import { sessionMiddleware } from './middleware/session';
 import { csrfMiddleware } from './middleware/csrf';
 import { discordRouter } from './routes/discord';
 import { applicationsRouter } from './routes/applications';
+import { webRouter } from './routes/web';
 
 /** The Express app: one router per resource, one error handler, no stack traces in answers. */
 export function createApp(deps: AppDeps): Express {
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api', meRouter(deps));
   app.use('/api/discord', discordRouter(deps));
   app.use('/api', applicationsRouter(deps));
+  app.use(webRouter(deps));
 
   app.use('/api', (_req, _res, next) => next(new HttpError(404, 'not_found', 'No such API route.')));
   app.use(errorHandler(deps));

@@ -1,0 +1,32 @@
+import { useId } from 'react';
+import { badgeOf } from '../status';
+import type { Application } from '../types';
+import { Spinner } from './ui';
+
+/**
+ * The application's status as the workflows keep it. A failed grant shows its stored error in a
+ * tooltip on hover or keyboard focus (and to screen readers through aria-describedby).
+ */
+export function StatusBadge({ app }: { app: Application }) {
+  const tipId = useId();
+  const badge = badgeOf(app.status);
+  const error = app.status === 'approved_role_failed' ? app.roleAssignment.error : null;
+  return (
+    <span className="badge-wrap">
+      <span
+        className={`badge badge-${badge.tone}`}
+        data-testid="status-badge"
+        tabIndex={error ? 0 : undefined}
+        aria-describedby={error ? tipId : undefined}
+      >
+        {badge.inFlight ? <Spinner /> : null}
+        {badge.label}
+      </span>
+      {error ? (
+        <span className="tooltip" role="tooltip" id={tipId}>
+          {error}
+        </span>
+      ) : null}
+    </span>
+  );
+}

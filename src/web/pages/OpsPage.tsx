@@ -1,0 +1,149 @@
+import { useCallback, useState } from 'react';
+import { StatusBadge } from '../components/StatusBadge';
+import { Notice, PageHeading, Spinner } from '../components/ui';
+import { api, errorMessage } from '../api';
+import { listApplications, retryRole, useRefreshInFlight, useResource, useWebConfig } from '../hooks';
+import { canRetry, formatDate, isInFlight, MAX_MANUAL_RETRIES } from '../status';
+import type { Application } from '../types';
+
+/** Pending this long counts as stuck. */
+const STUCK_AFTER_SECONDS = 300;
+
+export function workflowUrl(temporalUiUrl: string, applicationId: string): string {
+  return `${temporalUiUrl}/namespaces/default/workflows/application-role:${encodeURIComponent(applicationId)}`;
+}
+
+export function failedListUrl(temporalUiUrl: string): string {
+  return `${temporalUiUrl}/namespaces/default/workflows?query=${encodeURIComponent('RoleAssignmentState="failed"')}`;
+}
+
+async function loadProblems(): Promise<Application[]> {
+  const [stuck, failed] = await Promise.all([
+    api<{ items: Application[] }>(`/api/ops/stuck-assignments?olderThanSeconds=${STUCK_AFTER_SECONDS}`),
+    listApplications({ status: 'approved_role_failed', limit: 200 }),
+  ]);
+  const byId = new Map<string, Application>();
+  for (const app of [...failed.items, ...stuck.items]) byId.set(app.id, app);
+  return [...byId.values()].sort((a, b) => (b.updatedAt < a.updatedAt ? -1 : 1));
+}
+
+/** Operations (admins): stuck and failed role assignments, each with its error, a retry and a Temporal link. */
+export function OpsPage() {
+  const config = useWebConfig();
+  const problems = useResource(loadProblems, 'ops');
+  const [busy, setBusy] = useState<Record<string, boolean>>({});
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const rows = problems.data ?? [];
+
+  const { set } = problems;
+  const replace = useCallback(
+    (updated: Application) => set((current) => current?.map((a) => (a.id === updated.id ? updated : a)) ?? current),
+    [set],
+  );
+  useRefreshInFlight(rows, isInFlight, replace);
+
+  const retry = async (app: Application) => {
+    setBusy((b) => ({ ...b, [app.id]: true }));
+    setErrors(({ [app.id]: _, ...rest }) => rest);
+    try {
+      replace(await retryRole(app.id));
+    } catch (err) {
+      setErrors((e) => ({ ...e, [app.id]: errorMessage(err) }));
+    } finally {
+      setBusy(({ [app.id]: _, ...rest }) => rest);
+    }
+  };
+
+  const ui = config?.temporalUiUrl ?? null;
+  return (
+    <>
+      <PageHeading>Operations</PageHeading>
+      <p className="muted">
+        Role assignments that failed, or that have been assigning for more than {STUCK_AFTER_SECONDS / 60} minutes.
+      </p>
+      <div className="toolbar">
+        <button type="button" className="secondary" onClick={() => void problems.reload()} disabled={problems.loading}>
+          Refresh
+        </button>
+        {ui ? (
+          <a className="button-link" href={failedListUrl(ui)} target="_blank" rel="noreferrer">
+            All failed assignments in the Temporal Web UI
+          </a>
+        ) : (
+          <span className="muted">Set TEMPORAL_UI_URL to link to the Temporal Web UI.</span>
+        )}
+      </div>
+      {problems.error ? (
+        <Notice
+          kind="error"
+          action={
+            <button type="button" onClick={() => void problems.reload()}>
+              Try again
+            </button>
+          }
+        >
+          The assignments could not be loaded: {problems.error}
+        </Notice>
+      ) : null}
+      {problems.loading && !problems.data ? (
+        <p>
+          <Spinner label="Loading assignments" /> Loading…
+        </p>
+      ) : null}
+      {problems.data && rows.length === 0 ? <Notice kind="success">No stuck or failed assignments.</Notice> : null}
+      {rows.length > 0 ? (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">Stuck and failed role assignments</caption>
+            <thead>
+              <tr>
+                <th scope="col">Applicant</th>
+                <th scope="col">Status</th>
+                <th scope="col">Error</th>
+                <th scope="col">Last attempt</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((app) => (
+                <tr key={app.id} data-testid="ops-row" data-id={app.id}>
+                  <td data-label="Applicant">
+                    <div className="applicant-name">{app.applicant.name}</div>
+                    <div className="muted small">{app.applicant.email}</div>
+                  </td>
+                  <td data-label="Status">
+                    <StatusBadge app={app} />
+                  </td>
+                  <td data-label="Error" className="error-text">
+                    {app.roleAssignment.error ?? '—'}
+                    {errors[app.id] ? (
+                      <div className="field-error" role="alert">
+                        {errors[app.id]}
+                      </div>
+                    ) : null}
+                  </td>
+                  <td data-label="Last attempt">
+                    {app.roleAssignment.attemptedAt ? formatDate(app.roleAssignment.attemptedAt) : '—'}
+                  </td>
+                  <td data-label="Actions" className="actions">
+                    {canRetry(app) ? (
+                      <button type="button" onClick={() => void retry(app)} disabled={busy[app.id]}>
+                        {busy[app.id] ? <Spinner /> : null}
+                        {`Retry (${app.roleAssignment.retryCount}/${MAX_MANUAL_RETRIES})`}
+                      </button>
+                    ) : null}
+                    {ui ? (
+                      <a href={workflowUrl(ui, app.id)} target="_blank" rel="noreferrer">
+                        Open in Temporal<span className="visually-hidden"> (workflow of {app.applicant.name})</span>
+                      </a>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,121 @@
+import { useEffect, useState } from 'react';
+import { api, errorMessage } from '../api';
+import { Notice, PageHeading, Spinner } from '../components/ui';
+import { useDiscordConnection } from '../hooks';
+import { callbackNotice } from '../messages';
+import { navigate, useLocation } from '../router';
+import { useSession } from '../session';
+
+/** Settings: the organization's Discord connection, live. Admins act on it; reviewers only see it. */
+export function SettingsPage() {
+  const session = useSession();
+  const isAdmin = session.status === 'signed-in' && session.me.user.role === 'admin';
+  const { search, pathname } = useLocation();
+  // The callback's answer is read once, then dropped from the address so a reload does not repeat it.
+  const [notice] = useState(() => callbackNotice(search));
+  useEffect(() => {
+    if (search.has('success') || search.has('status') || search.has('error')) navigate(pathname, { replace: true });
+  }, [search, pathname]);
+
+  const connection = useDiscordConnection();
+  const [busy, setBusy] = useState<'connect' | 'disconnect' | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const state = connection.data?.state;
+
+  const connect = () => {
+    setBusy('connect');
+    // A full navigation: the API answers with a redirect to Discord's authorize page.
+    window.location.assign('/api/discord/connect');
+  };
+  const disconnect = async () => {
+    setBusy('disconnect');
+    setActionError(null);
+    try {
+      await api('/api/discord/connection', { method: 'DELETE' });
+      await connection.reload();
+    } catch (err) {
+      setActionError(errorMessage(err));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <>
+      <PageHeading>Settings</PageHeading>
+      {notice && !(notice.kind === 'info' && state && state !== 'connecting') ? (
+        <Notice kind={notice.kind}>{notice.message}</Notice>
+      ) : null}
+      <section className="card" aria-labelledby="discord-heading">
+        <h2 id="discord-heading">Discord connection</h2>
+        <p className="muted">
+          Approved applicants get the organization's “Approved” role in the connected Discord server.
+        </p>
+        {connection.error && !connection.data ? (
+          <Notice
+            kind="error"
+            action={
+              <button type="button" onClick={() => void connection.reload()}>
+                Try again
+              </button>
+            }
+          >
+            The connection state could not be loaded: {connection.error}
+          </Notice>
+        ) : null}
+        {!connection.data && !connection.error ? (
+          <p>
+            <Spinner label="Loading the connection" /> Loading…
+          </p>
+        ) : null}
+        {actionError ? <Notice kind="error">{actionError}</Notice> : null}
+        <div className="connection" data-testid="discord-connection" data-state={state ?? 'loading'}>
+          {state === 'disconnected' ? (
+            <>
+              <p>No Discord server is connected.</p>
+              {isAdmin ? (
+                <button type="button" onClick={connect} disabled={busy !== null}>
+                  {busy === 'connect' ? <Spinner /> : null}
+                  Connect Discord Bot
+                </button>
+              ) : null}
+            </>
+          ) : null}
+          {state === 'connecting' ? (
+            <p role="status" className="connecting">
+              <Spinner /> Connecting… The bot is being set up in your Discord server.
+            </p>
+          ) : null}
+          {state === 'connected' && connection.data ? (
+            <>
+              <p className="connected">
+                Connected to <strong>{connection.data.guild?.name ?? connection.data.guild?.id}</strong> — role{' '}
+                <strong>{connection.data.role?.name ?? connection.data.role?.id}</strong>
+              </p>
+              {isAdmin ? (
+                <button type="button" className="danger" onClick={() => void disconnect()} disabled={busy !== null}>
+                  {busy === 'disconnect' ? <Spinner /> : null}
+                  Disconnect
+                </button>
+              ) : null}
+            </>
+          ) : null}
+          {state === 'error' && connection.data ? (
+            <>
+              <Notice kind="error">
+                The Discord connection failed: {connection.data.error ?? 'no reason was recorded.'}
+              </Notice>
+              {isAdmin ? (
+                <button type="button" onClick={connect} disabled={busy !== null}>
+                  {busy === 'connect' ? <Spinner /> : null}
+                  Retry connection
+                </button>
+              ) : null}
+            </>
+          ) : null}
+          {!isAdmin && state ? <p className="muted">Only an organization admin can change the connection.</p> : null}
+        </div>
+      </section>
+    </>
+  );
+}

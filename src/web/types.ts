@@ -1,0 +1,33 @@
+// The API's shapes (see API.md). Kept here so the browser bundle never imports server code.
+export type { Application, ApplicationStatus } from '../domain/application';
+
+export type Role = 'admin' | 'reviewer';
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  role: Role;
+}
+
+export interface SessionOrganization {
+  id: string;
+  slug: string;
+  name: string;
+}
+
+export interface Me {
+  user: SessionUser;
+  organization: SessionOrganization | null;
+}
+
+export interface DiscordConnection {
+  state: 'disconnected' | 'connecting' | 'connected' | 'error';
+  guild: { id: string; name: string | null } | null;
+  role: { id: string; name: string | null } | null;
+  error: string | null;
+  updatedAt: string | null;
+}
+
+export interface WebConfig {
+  temporalUiUrl: string | null;
+}

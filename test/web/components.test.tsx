@@ -1,0 +1,235 @@
+/** @jest-environment jsdom */
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { StatusBadge } from '../../src/web/components/StatusBadge';
+import { CALLBACK_ERROR_MESSAGES, callbackNotice } from '../../src/web/messages';
+import { validateApplication } from '../../src/web/pages/ApplyPage';
+import { ApplicationsPage } from '../../src/web/pages/ApplicationsPage';
+import { SettingsPage } from '../../src/web/pages/SettingsPage';
+import { failedListUrl, workflowUrl } from '../../src/web/pages/OpsPage';
+import { sessionStore } from '../../src/web/session';
+import type { Application, ApplicationStatus, DiscordConnection, Me } from '../../src/web/types';
+import { mockFetch } from './fetch-mock';
+
+const admin: Me = {
+  user: { id: 'u1', email: 'admin@example.com', role: 'admin' },
+  organization: { id: 'o1', slug: 'acme', name: 'Acme' },
+};
+const reviewer: Me = { ...admin, user: { id: 'u2', email: 'rev@example.com', role: 'reviewer' } };
+
+function application(status: ApplicationStatus, overrides: Partial<Application['roleAssignment']> = {}): Application {
+  return {
+    id: `00000000-0000-4000-8000-${String(Math.floor(Math.random() * 1e12)).padStart(12, '0')}`,
+    organizationId: 'o1',
+    applicant: { name: 'Ada Lovelace', email: 'ada@example.com' },
+    custom_data: { discord_user_id: '300000000000000001' },
+    status,
+    notes: null,
+    reviewedBy: null,
+    reviewedAt: null,
+    roleAssignment: { status: 'failed', error: null, attemptedAt: null, retryCount: 0, ...overrides },
+    createdAt: '2025-01-02T10:00:00.000Z',
+    updatedAt: '2025-01-02T10:00:00.000Z',
+  };
+}
+
+/** The app's session store is a module singleton: sign in through it before each page test. */
+async function signInAs(me: Me) {
+  mockFetch({ 'POST /api/auth/login': { body: me } });
+  await sessionStore.signIn(me.user.email, 'pw');
+}
+
+describe('StatusBadge', () => {
+  test.each([
+    ['Pending', 'Pending'],
+    ['Rejected', 'Rejected'],
+    ['Approved', 'Approved'],
+    ['approved_pending_role', 'Approved – assigning role…'],
+    ['approved_role_assigned', 'Approved – role assigned'],
+    ['approved_role_failed', 'Approved – role assignment failed'],
+  ] as const)('%s reads "%s"', (status, label) => {
+    render(<StatusBadge app={application(status)} />);
+    expect(screen.getByTestId('status-badge').textContent).toBe(label);
+  });
+
+  test('a failed grant is focusable and describes itself with the stored error', () => {
+    render(<StatusBadge app={application('approved_role_failed', { error: 'The applicant has not joined.' })} />);
+    const badge = screen.getByTestId('status-badge');
+    expect(badge.tabIndex).toBe(0);
+    const tip = screen.getByRole('tooltip', { hidden: true });
+    expect(badge.getAttribute('aria-describedby')).toBe(tip.id);
+    expect(tip.textContent).toBe('The applicant has not joined.');
+  });
+
+  test('assigning shows a spinner', () => {
+    const { container } = render(<StatusBadge app={application('approved_pending_role', { status: 'pending' })} />);
+    expect(container.querySelector('.spinner')).not.toBeNull();
+  });
+});
+
+describe('callback messages', () => {
+  const codes = [
+    'invalid_state',
+    'unauthorized',
+    'forbidden',
+    'user_not_found',
+    'access_denied',
+    'connection_in_progress',
+    'already_connected',
+    'token_exchange_failed',
+    'missing_permissions',
+    'role_creation_failed',
+    'save_config_failed',
+    'unexpected_error',
+  ];
+  test.each(codes)('%s has its own plain-words message', (code) => {
+    expect(CALLBACK_ERROR_MESSAGES[code]).toBeTruthy();
+    expect(callbackNotice(new URLSearchParams({ error: code }))).toEqual({
+      kind: 'error',
+      message: CALLBACK_ERROR_MESSAGES[code],
+    });
+  });
+  test('in progress, success, connecting, unknown', () => {
+    expect(callbackNotice(new URLSearchParams('error=connection_in_progress'))?.message).toBe(
+      'Another connection attempt is already in progress. Please wait.',
+    );
+    expect(callbackNotice(new URLSearchParams('success=bot_connected'))?.kind).toBe('success');
+    expect(callbackNotice(new URLSearchParams('status=connecting'))?.kind).toBe('info');
+    expect(callbackNotice(new URLSearchParams('error=something_new'))?.message).toMatch(/something_new/);
+    expect(callbackNotice(new URLSearchParams(''))).toBeNull();
+  });
+});
+
+test('application form validation: name, email, Discord ID', () => {
+  expect(validateApplication({ name: 'Ada', email: 'ada@example.com', discordUserId: '' })).toEqual({});
+  expect(validateApplication({ name: 'Ada', email: 'ada@example.com', discordUserId: '300000000000000001' })).toEqual(
+    {},
+  );
+  const errors = validateApplication({ name: ' ', email: 'nope', discordUserId: 'ada#1234' });
+  expect(Object.keys(errors).sort()).toEqual(['discordUserId', 'email', 'name']);
+  expect(validateApplication({ name: 'A', email: 'a@b.co', discordUserId: '12345' }).discordUserId).toMatch(
+    /17 to 20 digits/,
+  );
+  expect(
+    validateApplication({ name: 'A', email: 'a@b.co', discordUserId: '99999999999999999999' }).discordUserId,
+  ).toBeTruthy();
+});
+
+test('Temporal Web UI links', () => {
+  expect(workflowUrl('http://localhost:8233', 'abc')).toBe(
+    'http://localhost:8233/namespaces/default/workflows/application-role:abc',
+  );
+  expect(failedListUrl('http://t')).toBe(
+    `http://t/namespaces/default/workflows?query=${encodeURIComponent('RoleAssignmentState="failed"')}`,
+  );
+});
+
+describe('SettingsPage', () => {
+  const connected: DiscordConnection = {
+    state: 'connected',
+    guild: { id: '1', name: 'Guild A' },
+    role: { id: '2', name: 'Approved' },
+    error: null,
+    updatedAt: '2025-01-01T00:00:00Z',
+  };
+  const disconnected: DiscordConnection = {
+    state: 'disconnected',
+    guild: null,
+    role: null,
+    error: null,
+    updatedAt: null,
+  };
+
+  test('admin: disconnected offers "Connect Discord Bot"; an error offers "Retry connection" and says why', async () => {
+    await signInAs(admin);
+    mockFetch({ 'GET /api/discord/connection': { body: disconnected } });
+    const { unmount } = render(<SettingsPage />);
+    expect(await screen.findByRole('button', { name: 'Connect Discord Bot' })).toBeTruthy();
+    unmount();
+
+    mockFetch({
+      'GET /api/discord/connection': { body: { ...disconnected, state: 'error', error: 'Missing Manage Roles.' } },
+    });
+    render(<SettingsPage />);
+    expect(await screen.findByRole('button', { name: 'Retry connection' })).toBeTruthy();
+    expect(screen.getByRole('alert').textContent).toMatch(/Missing Manage Roles\./);
+  });
+
+  test('reviewer: sees the state, not the buttons', async () => {
+    await signInAs(reviewer);
+    mockFetch({ 'GET /api/discord/connection': { body: connected } });
+    render(<SettingsPage />);
+    expect((await screen.findByText(/Connected to/)).textContent).toBe('Connected to Guild A — role Approved');
+    expect(screen.queryByRole('button')).toBeNull();
+  });
+
+  test('reads the callback parameters and says what they mean', async () => {
+    await signInAs(admin);
+    window.history.replaceState(null, '', '/settings?error=connection_in_progress');
+    mockFetch({ 'GET /api/discord/connection': { body: { ...disconnected, state: 'connecting' } } });
+    render(<SettingsPage />);
+    expect((await screen.findByRole('alert')).textContent).toBe(
+      'Another connection attempt is already in progress. Please wait.',
+    );
+    // The parameters leave the address bar so a reload does not repeat the message.
+    await waitFor(() => expect(window.location.search).toBe(''));
+  });
+
+  test('connecting: spinner, polls every 2 s, stops once connected', async () => {
+    await signInAs(admin);
+    let answers = 0;
+    const calls = mockFetch({
+      'GET /api/discord/connection': () => ({
+        body: answers++ === 0 ? { ...disconnected, state: 'connecting' } : connected,
+      }),
+    });
+    const { container } = render(<SettingsPage />);
+    expect(await screen.findByText(/Connecting…/)).toBeTruthy();
+    expect(container.querySelector('.connecting .spinner')).not.toBeNull();
+    expect((await screen.findByText(/Connected to/, {}, { timeout: 3_000 })).textContent).toBe(
+      'Connected to Guild A — role Approved',
+    );
+    expect(screen.getByRole('button', { name: 'Disconnect' })).toBeTruthy();
+    await act(() => new Promise((r) => setTimeout(r, 2_300)));
+    expect(calls.filter((c) => c.path === '/api/discord/connection')).toHaveLength(2);
+  });
+});
+
+describe('ApplicationsPage', () => {
+  test('a failed grant offers "Retry (n/5)"; at 5 retries the button is gone', async () => {
+    await signInAs(admin);
+    const retryable = application('approved_role_failed', { retryCount: 2, error: 'Not in the server.' });
+    retryable.applicant.name = 'Retryable';
+    const exhausted = application('approved_role_failed', { retryCount: 5, error: 'Not in the server.' });
+    exhausted.applicant.name = 'Exhausted';
+    const pending = application('Pending', { status: 'not_applicable' });
+    pending.applicant.name = 'Waiting';
+    mockFetch({ 'GET /api/applications': { body: { items: [retryable, exhausted, pending], nextCursor: null } } });
+    render(<ApplicationsPage />);
+    const rows = await screen.findAllByTestId('application-row');
+    expect(rows).toHaveLength(3);
+    expect(within(rows[0]!).getByRole('button', { name: /^Retry \(2\/5\)/ }).textContent).toBe('Retry (2/5)');
+    expect(within(rows[1]!).queryByRole('button', { name: /Retry/ })).toBeNull();
+    expect(within(rows[2]!).getByRole('button', { name: 'Approve Waiting' })).toBeTruthy();
+    expect(within(rows[2]!).getByRole('button', { name: 'Reject Waiting' })).toBeTruthy();
+  });
+
+  test('bulk approve sends the selected ids in chunks and counts progress', async () => {
+    await signInAs(admin);
+    const apps = Array.from({ length: 7 }, () => application('Pending', { status: 'not_applicable' }));
+    const calls = mockFetch({
+      'GET /api/applications': { body: { items: apps, nextCursor: null } },
+      'POST /api/applications/bulk-review': (init) => ({
+        body: {
+          results: (JSON.parse(String(init?.body)) as { ids: string[] }).ids.map((id) => ({ id, ok: true })),
+        },
+      }),
+    });
+    render(<ApplicationsPage />);
+    await screen.findAllByTestId('application-row');
+    fireEvent.click(screen.getByRole('checkbox', { name: 'Select all pending applications on this page' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Approve selected (7)' }));
+    await waitFor(() => expect(screen.getByTestId('bulk-progress').textContent).toBe('Approved 7 of 7'));
+    const bulk = calls.filter((c) => c.path === '/api/applications/bulk-review');
+    expect(bulk.map((c) => (c.body as { ids: string[] }).ids.length)).toEqual([5, 2]);
+  });
+});
