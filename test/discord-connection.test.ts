@@ -174,6 +174,33 @@ test('a worker killed during the connection and restarted: the connection comple
   expect(await configRows(stack, orgId)).toHaveLength(1);
 });
 
+test("the guild of Discord's token answer wins over a tampered guild_id hint", async () => {
+  const { orgId, cookie } = await newAdmin();
+  const chosen = stack.sandbox.createGuild({ name: 'Chosen' });
+  const victim = stack.sandbox.createGuild({ name: 'Victim' });
+  const url = new URL(await authorizeUrl(stack, cookie, chosen.id));
+  url.searchParams.set('guild_id', victim.id);
+
+  expect(outcomeOf(await followCallback(url.toString(), cookie))).toBe('success=bot_connected');
+  expect((await configRows(stack, orgId))[0]?.guild_id).toBe(chosen.id);
+  expect(rolesNamed(stack, chosen.id)).toHaveLength(1);
+  expect(rolesNamed(stack, victim.id)).toEqual([]);
+});
+
+test('a code Discord does not know: token_exchange_failed after one token request, state error', async () => {
+  const { orgId, cookie } = await newAdmin();
+  const guild = stack.sandbox.createGuild({ name: 'Bad Code' });
+  const url = new URL(await authorizeUrl(stack, cookie, guild.id));
+  url.searchParams.set('code', 'not-a-code-discord-issued');
+  const tokenRequests = () => stack.sandbox.stats().byRoute['POST /oauth2/token']?.requests ?? 0;
+  const before = tokenRequests();
+
+  expect(outcomeOf(await followCallback(url.toString(), cookie))).toBe('error=token_exchange_failed');
+  expect(tokenRequests()).toBe(before + 1);
+  expect((await connectionView(stack, cookie)).state).toBe('error');
+  expect(await configRows(stack, orgId)).toEqual([expect.objectContaining({ guild_id: null })]);
+});
+
 test('connecting again while connected: already_connected, nothing reaches Discord', async () => {
   const { orgId, cookie } = await newAdmin();
   const guild = stack.sandbox.createGuild({ name: 'First' });

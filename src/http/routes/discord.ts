@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, type Options as RateLimitOptions } from 'express-rate-limit';
 import {
   consumeOAuthStateNonce,
   InvalidStateError,
@@ -17,6 +17,9 @@ import { requireAdmin, requireUser } from '../middleware/session';
 
 /** Callback answers that mean someone tried what they may not: these count towards the rate limit. */
 const REFUSALS = new Set(['invalid_state', 'unauthorized', 'forbidden', 'user_not_found']);
+/** Refused callbacks a client may make per window before every callback of it is turned away. */
+const MAX_REFUSALS = 20;
+const REFUSAL_WINDOW_MS = 10 * 60_000;
 
 export function discordRouter(deps: AppDeps): Router {
   const { config, pool } = deps;
@@ -47,24 +50,26 @@ export function discordRouter(deps: AppDeps): Router {
     );
   });
 
-  const refusedCallbacks = rateLimit({
-    windowMs: 10 * 60_000,
-    limit: 20,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    requestWasSuccessful: (_req, res) => !REFUSALS.has(String(res.locals.callbackError ?? '')),
-    skipSuccessfulRequests: true,
-    handler: (req, res) => {
-      req.log.warn({ reason: 'too_many_attempts' }, 'discord bot callback refused');
-      res.redirect(302, settingsUrl({ error: 'too_many_attempts' }));
-    },
-  });
+  // Counts refusals once they are decided, per client. (express-rate-limit's middleware counts every
+  // callback on arrival and takes back the successful ones when they finish: callbacks still running,
+  // such as a connection being waited for, counted as refusals and got valid callbacks turned away.)
+  const refusals = new MemoryStore();
+  refusals.init({ windowMs: REFUSAL_WINDOW_MS } as RateLimitOptions);
+  const tooManyAttempts = (req: Request, res: Response) => {
+    req.log.warn({ reason: 'too_many_attempts' }, 'discord bot callback refused');
+    res.redirect(302, settingsUrl({ error: 'too_many_attempts' }));
+  };
 
-  router.get('/bot-callback', refusedCallbacks, async (req: Request, res: Response) => {
+  router.get('/bot-callback', async (req: Request, res: Response) => {
+    const client = ipKeyGenerator(req.ip ?? '');
+    if (((await refusals.get(client))?.totalHits ?? 0) >= MAX_REFUSALS) return tooManyAttempts(req, res);
     const q = req.query as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-    const fail = (code: string, context: Record<string, unknown> = {}) => {
-      res.locals.callbackError = code;
+    const fail = async (code: string, context: Record<string, unknown> = {}) => {
+      // Refusals beyond the limit (a burst arriving together) get the rate-limit answer too.
+      if (REFUSALS.has(code) && (await refusals.increment(client)).totalHits > MAX_REFUSALS) {
+        return tooManyAttempts(req, res);
+      }
       // Never log the state, the code, or the token: only why the attempt was refused.
       req.log.warn({ reason: code, ...context }, 'discord bot callback refused');
       res.redirect(302, settingsUrl({ error: code }));
