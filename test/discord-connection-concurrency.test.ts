@@ -54,8 +54,6 @@ test('20 simultaneous callbacks for one organization: one token exchange, one ro
   expect(await configRows(stack, orgId)).toEqual([
     expect.objectContaining({ connection_state: 'connected', guild_id: guild.id }),
   ]);
-  const counts = outcomes.reduce<Record<string, number>>((acc, o) => ({ ...acc, [o]: (acc[o] ?? 0) + 1 }), {});
-  console.warn(`20 simultaneous callbacks: ${JSON.stringify(counts)}`);
 
   // And twenty more once it is connected: all already_connected, none reaches Discord.
   const more: string[] = [];

@@ -88,6 +88,7 @@ test('without Manage Roles: missing_permissions, and the connection says what to
   expect(await configRows(stack, orgId)).toEqual([
     expect.objectContaining({ connection_state: 'error', guild_id: null, approved_role_id: null }),
   ]);
+  expect(await waitForVisibility(stack, `OrganizationId = "${orgId}" AND ConnectionState = "error"`)).toHaveLength(1);
 
   // Manage Roles taken away after the consent screen: same answer.
   const { cookie: cookie2 } = await newAdmin();
@@ -232,7 +233,9 @@ test('disconnect: the bot leaves, no row stays connected; reconnecting to anothe
     [orgId],
   );
   expect(rows).toHaveLength(0);
-  await waitForVisibility(stack, `OrganizationId = "${orgId}" AND ConnectionState = "disconnected"`);
+  expect(
+    await waitForVisibility(stack, `OrganizationId = "${orgId}" AND ConnectionState = "disconnected"`),
+  ).toHaveLength(1);
 
   expect(await connect(stack, cookie, second.id)).toBe('success=bot_connected');
   const secondRole = rolesNamed(stack, second.id);
@@ -250,4 +253,31 @@ test('disconnect: the bot leaves, no row stays connected; reconnecting to anothe
     guild: { id: second.id, name: 'Guild Two' },
     role: { id: secondRole[0] },
   });
+});
+
+test('disconnecting after the bot was removed from the server by hand still disconnects', async () => {
+  const { orgId, cookie } = await newAdmin();
+  const guild = stack.sandbox.createGuild({ name: 'Kicked' });
+  expect(await connect(stack, cookie, guild.id)).toBe('success=bot_connected');
+  stack.sandbox.removeBot(guild.id);
+
+  const res = await stack.api('/api/discord/connection', { method: 'DELETE', cookie });
+  expect(res.status).toBe(202);
+  expect(await res.json()).toEqual({ state: 'disconnected' });
+  expect(await configRows(stack, orgId)).toEqual([expect.objectContaining({ connection_state: 'disconnected' })]);
+});
+
+test('a connecting row without a running workflow is reported as an error the admin can act on', async () => {
+  const { orgId, cookie } = await newAdmin();
+  await stack.db.pool.query(
+    `INSERT INTO discord_configs (organization_id, connection_state, connection_state_updated_at)
+     VALUES ($1, 'connecting', now() - interval '3 minutes')`,
+    [orgId],
+  );
+  const view = await connectionView(stack, cookie);
+  expect(view.state).toBe('error');
+  expect(view.error).toMatch(/connect again/);
+
+  const guild = stack.sandbox.createGuild({ name: 'After A Dead Attempt' });
+  expect(await connect(stack, cookie, guild.id)).toBe('success=bot_connected');
 });
