@@ -61,6 +61,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Hours a sign-in lasts. (Default: 12) */
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
+  /** The prebuilt workflow bundle the worker loads. (Default: dist/workflow-bundle.js, built at start when missing) */
+  WORKFLOW_BUNDLE_PATH: optionalString,
 });
 
 export type Env = Record<string, string | undefined>;
@@ -92,6 +94,7 @@ export interface Config {
   stateSigningSecretGenerated: boolean;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   sessionTtlHours: number;
+  workflowBundlePath: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -186,6 +189,7 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
     stateSigningSecretGenerated: !secret,
     logLevel: e.LOG_LEVEL,
     sessionTtlHours: e.SESSION_TTL_HOURS,
+    workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
   };
 }
 

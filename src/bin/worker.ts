@@ -15,9 +15,10 @@ const config = loadConfigOrExit({ require: ['DATABASE_URL', 'TEMPORAL_ADDRESS'] 
 const logger = createLogger({ level: config.logLevel, name: 'worker' });
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
+const wantedBundle = config.workflowBundlePath ?? defaultBundlePath;
 const bundlePath = await fs
-  .access(defaultBundlePath)
-  .then(() => defaultBundlePath)
+  .access(wantedBundle)
+  .then(() => wantedBundle)
   .catch(async () => {
     logger.info('no prebuilt workflow bundle (npm run build:workflows); bundling workflows/ now');
     return await buildWorkflowBundle();

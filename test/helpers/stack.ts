@@ -78,13 +78,15 @@ export async function startStack(
       workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE!,
     });
     const running = workers.run();
+    let stopped: Promise<void> | undefined;
     return {
       ...workers,
-      stop: async () => {
-        workers.shutdown();
-        await running.catch(() => undefined);
-        await connection.close();
-      },
+      stop: () =>
+        (stopped ??= (async () => {
+          workers.shutdown();
+          await running.catch(() => undefined);
+          await connection.close();
+        })()),
     };
   };
   let worker = options.startWorker === false ? undefined : await startWorker();
