@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const THIS_FILE = fileURLToPath(import.meta.url);
+const root = path.resolve(path.dirname(THIS_FILE), '..');
 const SOURCE_DIR = path.join(root, 'src/web');
 const OUT_INDEX = path.join(root, 'dist/web/index.html');
 const CONFIG_FILE = path.join(root, 'vite.config.ts');
@@ -32,18 +34,41 @@ export async function webBuildIsStale(): Promise<boolean> {
   return sources > built;
 }
 
+/** Builds the admin web UI into dist/web with Vite's programmatic `build()`. */
+export async function buildWeb(): Promise<void> {
+  const { build } = await import('vite');
+  await build({ configFile: CONFIG_FILE, logLevel: 'warn' });
+}
+
+/** The same build in a child Node process: for callers whose module loader Vite cannot run in (jest's VM modules). */
+function buildWebInChildProcess(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', THIS_FILE], {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vite build failed (exit code ${code})`))));
+  });
+}
+
 /**
- * Builds the admin web UI into dist/web with Vite's programmatic `build()` when it is missing or
- * stale (or always, with `force`). Returns whether it built.
+ * Builds the admin web UI when dist/web is missing or stale (or always, with `force`); with
+ * `childProcess`, in a separate Node process. Returns whether it built.
  */
 export async function buildWebIfStale(
-  options: { force?: boolean; log?: (line: string) => void } = {},
+  options: { force?: boolean; childProcess?: boolean; log?: (line: string) => void } = {},
 ): Promise<boolean> {
   if (!options.force && !(await webBuildIsStale())) return false;
   const started = Date.now();
   options.log?.('Building the web UI (vite build)...');
-  const { build } = await import('vite');
-  await build({ configFile: CONFIG_FILE, logLevel: 'warn' });
+  await (options.childProcess ? buildWebInChildProcess() : buildWeb());
   options.log?.(`Web UI built in ${Date.now() - started} ms.`);
   return true;
+}
+
+// `tsx src/web-build.ts`: build now.
+if (process.argv[1] && path.resolve(process.argv[1]) === THIS_FILE) {
+  await buildWeb();
 }

@@ -4,7 +4,7 @@ import { StatusBadge } from '../components/StatusBadge';
 import { Notice, PageHeading, Spinner } from '../components/ui';
 import { bulkReview, listApplications, retryRole, reviewApplication, useRefreshInFlight, useResource } from '../hooks';
 import { canRetry, formatDate, isInFlight, MAX_MANUAL_RETRIES, STATUS_FILTERS } from '../status';
-import type { Application } from '../types';
+import type { Application, ApplicationStatus } from '../types';
 
 export const PAGE_SIZE = 25;
 /** Reviews per bulk request: small enough to show progress as it goes. */
@@ -44,6 +44,7 @@ export function ApplicationsPage() {
   useRefreshInFlight(rows, isInFlight, replace);
 
   const changeFilter = (value: string) => {
+    setRows([]);
     setStatus(value);
     setCursors([undefined]);
     setSelected(new Set());
@@ -83,6 +84,11 @@ export function ApplicationsPage() {
       try {
         const { results } = await bulkReview(chunk, 'approve');
         for (const r of results) if (!r.ok) failed.push(`${r.id}: ${r.error?.message ?? 'refused'}`);
+        // The rows stay on screen with their new status; those in flight then refresh themselves.
+        const statuses = new Map(
+          results.filter((r) => r.ok && r.status).map((r) => [r.id, r.status as ApplicationStatus]),
+        );
+        setRows((current) => current.map((a) => (statuses.has(a.id) ? { ...a, status: statuses.get(a.id)! } : a)));
       } catch (err) {
         for (const id of chunk) failed.push(`${id}: ${errorMessage(err)}`);
       }
@@ -90,7 +96,6 @@ export function ApplicationsPage() {
     }
     setBulk({ done: ids.length, total: ids.length, failed: [...failed], running: false });
     setSelected(new Set());
-    await page.reload();
   };
 
   const toggle = (id: string, on: boolean) =>
@@ -243,7 +248,7 @@ export function ApplicationsPage() {
                 </tr>
               );
             })}
-            {page.data && rows.length === 0 ? (
+            {page.data && !page.loading && rows.length === 0 ? (
               <tr>
                 <td colSpan={5} className="empty">
                   No applications{status ? ' with this status' : ''} yet.
@@ -253,7 +258,7 @@ export function ApplicationsPage() {
           </tbody>
         </table>
       </div>
-      {page.loading && !page.data ? (
+      {page.loading && rows.length === 0 ? (
         <p>
           <Spinner label="Loading applications" /> Loading…
         </p>
@@ -263,7 +268,10 @@ export function ApplicationsPage() {
           type="button"
           className="secondary"
           disabled={cursors.length <= 1 || page.loading}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
+          onClick={() => {
+            setRows([]);
+            setCursors((c) => c.slice(0, -1));
+          }}
         >
           ← Previous
         </button>
@@ -272,7 +280,10 @@ export function ApplicationsPage() {
           type="button"
           className="secondary"
           disabled={!page.data?.nextCursor || page.loading}
-          onClick={() => setCursors((c) => [...c, page.data?.nextCursor ?? undefined])}
+          onClick={() => {
+            setRows([]);
+            setCursors((c) => [...c, page.data?.nextCursor ?? undefined]);
+          }}
         >
           Next →
         </button>

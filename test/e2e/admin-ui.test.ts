@@ -1,0 +1,267 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { buildWebIfStale } from '../../src/web-build';
+import { PASSWORD, startStack, type Org, type Stack } from '../helpers/stack';
+
+/**
+ * The admin web UI in a real browser (the Debian `chromium` package, headless) against the real
+ * API, Postgres, Temporal server, worker and the Discord sandbox. One browser for the file; the
+ * tests run in order and build on each other (sign in → connect → apply → approve → ...).
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '../..');
+const SHOTS = path.join(ROOT, 'test-results', 'e2e');
+const MEMBER = '300000000000000001';
+const MISSING = '300000000000000002';
+
+let stack: Stack;
+let org: Org;
+let guildId: string;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let apiCookie: string;
+
+const shot = (p: Page, name: string) => p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const row = (p: Page, id: string): Locator => p.locator(`[data-testid="application-row"][data-id="${id}"]`);
+const badge = (r: Locator) => r.getByTestId('status-badge');
+
+async function expectText(locator: Locator, text: string | RegExp, timeout = 15_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = (await locator.textContent({ timeout }).catch(() => '')) ?? '';
+    if (typeof text === 'string' ? last.trim() === text : text.test(last)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`expected ${locator} to read ${String(text)}; last read ${JSON.stringify(last)}`);
+}
+
+async function submitByApi(name: string, discordUserId: string): Promise<string> {
+  const res = await stack.api(`/api/public/organizations/${org.slug}/applications`, {
+    method: 'POST',
+    body: {
+      applicant: { name, email: `${name.toLowerCase().replace(/\W+/g, '.')}@example.com` },
+      custom_data: { discord_user_id: discordUserId },
+    },
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(
+      `The browser tests need Chromium at ${CHROMIUM} (Debian: apt-get install -y chromium; or set CHROMIUM_PATH). ` +
+        'They never download a browser.',
+    );
+  }
+  fs.mkdirSync(SHOTS, { recursive: true });
+  // Each is kept as soon as it exists, so afterAll stops whatever started even if another failed.
+  await Promise.all([
+    // Vite cannot run inside jest's VM modules: it builds in a child process.
+    buildWebIfStale({ childProcess: true }),
+    startStack().then((s) => (stack = s)),
+    chromium
+      .launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      })
+      .then((b) => (browser = b)),
+  ]);
+  org = await stack.createOrg('Acme Guild Club');
+  guildId = stack.sandbox.createGuild({ name: 'Guild A' }).id;
+  stack.sandbox.addMember(guildId, MEMBER);
+  apiCookie = await stack.login(org.adminEmail);
+  context = await browser.newContext({ baseURL: stack.app.baseUrl, viewport: { width: 1280, height: 800 } });
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await stack?.close();
+});
+
+test('signs in; the header, navigation and page share one /api/me request', async () => {
+  await page.goto('/applications');
+  await page.waitForURL(/\/login\?next=%2Fapplications$/);
+  await page.getByLabel('Email').fill(org.adminEmail);
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expectText(page.getByRole('alert'), 'The email or the password is wrong.');
+  await shot(page, '01-login-error');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/applications$/);
+  await page.getByRole('heading', { name: 'Applications' }).waitFor();
+
+  // A fresh load: RequireSession, Layout, MainNav and UserMenu all need the user.
+  const meRequests: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/me') meRequests.push(r.url());
+  });
+  await page.reload();
+  await expectText(page.getByTestId('user-email'), `${org.adminEmail} (admin)`);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operations' }).waitFor();
+  await page.getByText('Acme Guild Club').waitFor();
+  expect(meRequests).toHaveLength(1);
+  await shot(page, '02-applications-empty');
+});
+
+test('connects Discord through the sandbox; a second tab connecting meanwhile is told to wait', async () => {
+  await page.goto('/settings');
+  const connectButton = page.getByRole('button', { name: 'Connect Discord Bot' });
+  await connectButton.waitFor();
+  await shot(page, '03-settings-disconnected');
+
+  const second = await context.newPage();
+  await second.goto('/settings');
+  await Promise.all([connectButton.click(), second.getByRole('button', { name: 'Connect Discord Bot' }).click()]);
+  await page.waitForURL(`${stack.sandbox.url}/oauth2/authorize?**`);
+  await second.waitForURL(`${stack.sandbox.url}/oauth2/authorize?**`);
+  await page.getByLabel('Guild A').check();
+  await shot(page, '04-sandbox-authorize');
+
+  // Discord answers the code exchange slowly: the first connection is still running when the second arrives.
+  stack.sandbox.faults.add({ route: 'POST /oauth2/token', latencyMs: 3_000, times: 1 });
+  const firstDone = page.getByRole('button', { name: 'Authorize' }).click();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const res = await stack.api('/api/discord/connection', { cookie: apiCookie });
+    if (((await res.json()) as { state: string }).state === 'connecting') break;
+    if (Date.now() > deadline) throw new Error('the first connection never started');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await second.getByRole('button', { name: 'Authorize' }).click();
+  await second.waitForURL(/\/settings(\?|$)/);
+  await expectText(second.getByRole('alert'), 'Another connection attempt is already in progress. Please wait.');
+  await second.getByText('Connecting…').waitFor();
+  await shot(second, '05-settings-connection-in-progress');
+
+  await firstDone;
+  await page.waitForURL(/\/settings(\?|$)/);
+  await expectText(page.locator('.connected'), 'Connected to Guild A — role Approved');
+  await page.getByRole('button', { name: 'Disconnect' }).waitFor();
+  expect(new URL(page.url()).search).toBe('');
+  await shot(page, '06-settings-connected');
+  // The second tab polls while connecting and settles on the same answer.
+  await expectText(second.locator('.connected'), 'Connected to Guild A — role Approved');
+  await second.close();
+});
+
+let formApplicationId: string;
+test('submits an application through the public form, with inline validation', async () => {
+  const visitor = await browser.newContext({ baseURL: stack.app.baseUrl, viewport: { width: 390, height: 844 } });
+  const form = await visitor.newPage();
+  const meRequests: string[] = [];
+  form.on('request', (r) => {
+    if (r.url().includes('/api/me')) meRequests.push(r.url());
+  });
+  await form.goto(`/apply/${org.slug}`);
+  await form.getByRole('heading', { name: 'Apply for membership' }).waitFor();
+  await form.getByLabel('Name').fill('Ada Lovelace');
+  await form.getByLabel('Email').fill('ada@example.com');
+  const discordId = form.getByLabel('Discord user ID (optional)');
+  await discordId.fill('ada#1234');
+  await discordId.blur();
+  await form.getByText('A Discord user ID is a number (17 to 20 digits), not your username.').waitFor();
+  expect(await discordId.getAttribute('aria-invalid')).toBe('true');
+  await form.getByText('Copy User ID').waitFor();
+  await shot(form, '07-apply-invalid-discord-id');
+  await discordId.fill(MEMBER);
+  await form.getByRole('button', { name: 'Submit application' }).click();
+  await form.getByRole('heading', { name: 'Application received' }).waitFor();
+  const reference = (await form.getByText(/^Reference: /).textContent()) ?? '';
+  formApplicationId = reference.replace('Reference: ', '').trim();
+  expect(formApplicationId).toMatch(/^[0-9a-f-]{36}$/);
+  await shot(form, '08-apply-confirmation');
+  expect(meRequests).toHaveLength(0);
+  await visitor.close();
+});
+
+test('approving shows "assigning role…" and then "role assigned"', async () => {
+  // Discord takes a moment to grant the role, so the in-between state is visible.
+  stack.sandbox.faults.add({ route: 'PUT /guilds/:guildId/members/:userId/roles/:roleId', latencyMs: 1_500, times: 1 });
+  await page.goto('/applications');
+  const r = row(page, formApplicationId);
+  await expectText(badge(r), 'Pending');
+  await r.getByRole('button', { name: 'Approve Ada Lovelace' }).click();
+  await expectText(badge(r), 'Approved – assigning role…');
+  await shot(page, '09-applications-assigning');
+  await expectText(badge(r), 'Approved – role assigned');
+  const roleId = stack.sandbox.roles(guildId).find((x) => x.name === 'Approved')!.id;
+  expect(stack.sandbox.memberRoles(guildId, MEMBER)).toContain(roleId);
+  await shot(page, '10-applications-assigned');
+});
+
+test('a missing member: failed badge with the reason, listed in Operations; join, retry, assigned', async () => {
+  const id = await submitByApi('Grace Hopper', MISSING);
+  await page.goto('/applications');
+  const r = row(page, id);
+  await r.getByRole('button', { name: 'Approve Grace Hopper' }).click();
+  await expectText(badge(r), 'Approved – role assignment failed');
+  await badge(r).focus();
+  const tooltip = r.getByRole('tooltip');
+  await tooltip.waitFor({ state: 'visible' });
+  expect(await tooltip.textContent()).toMatch(/has not joined the Discord server yet/);
+  await shot(page, '11-applications-failed-with-reason');
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operations' }).click();
+  const opsRow = page.locator(`[data-testid="ops-row"][data-id="${id}"]`);
+  await expectText(opsRow.locator('.error-text'), /has not joined the Discord server yet/);
+  await opsRow.getByRole('button', { name: 'Retry (0/5)' }).waitFor();
+  const ui = stack.app.config.temporal.uiUrl ?? '';
+  if (ui) {
+    expect(await opsRow.getByRole('link', { name: /Open in Temporal/ }).getAttribute('href')).toBe(
+      `${ui}/namespaces/default/workflows/application-role:${id}`,
+    );
+    expect(
+      await page.getByRole('link', { name: 'All failed assignments in the Temporal Web UI' }).getAttribute('href'),
+    ).toBe(`${ui}/namespaces/default/workflows?query=${encodeURIComponent('RoleAssignmentState="failed"')}`);
+  }
+  await shot(page, '12-operations');
+
+  stack.sandbox.addMember(guildId, MISSING);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Applications' }).click();
+  await row(page, id)
+    .getByRole('button', { name: /^Retry \(0\/5\)/ })
+    .click();
+  await expectText(badge(row(page, id)), 'Approved – role assigned');
+  await expect(row(page, id).getByRole('button', { name: /Retry/ }).count()).resolves.toBe(0);
+  await shot(page, '13-applications-retried-assigned');
+});
+
+test('bulk-approves 20 applications with a progress count; every row settles on "role assigned"', async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const userId = `4000000000000000${String(i).padStart(2, '0')}`;
+    stack.sandbox.addMember(guildId, userId);
+    ids.push(await submitByApi(`Bulk Applicant ${i + 1}`, userId));
+  }
+  await page.goto('/applications');
+  await page.getByLabel('Status').selectOption('Pending');
+  await expectText(page.locator('tbody'), /Bulk Applicant 20/);
+  await expect(page.locator('[data-testid="application-row"]').count()).resolves.toBe(20);
+  await expect(page.locator('[data-testid="application-row"][data-status="Pending"]').count()).resolves.toBe(20);
+  await page.getByRole('checkbox', { name: 'Select all pending applications on this page' }).check();
+  await page.getByRole('button', { name: 'Approve selected (20)' }).click();
+  await expectText(page.getByTestId('bulk-progress'), 'Approved 20 of 20', 30_000);
+  await shot(page, '14-bulk-approved');
+  for (const id of ids) await expectText(badge(row(page, id)), 'Approved – role assigned', 30_000);
+  await shot(page, '15-bulk-assigned');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, '16-applications-phone');
+});
