@@ -14,6 +14,7 @@ const ROOT = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.met
 const SHOTS = path.join(ROOT, 'test-results', 'e2e');
 const MEMBER = '300000000000000001';
 const MISSING = '300000000000000002';
+const TEMPORAL_UI = 'http://127.0.0.1:8233';
 
 let stack: Stack;
 let org: Org;
@@ -62,7 +63,7 @@ beforeAll(async () => {
   await Promise.all([
     // Vite cannot run inside jest's VM modules: it builds in a child process.
     buildWebIfStale({ childProcess: true }),
-    startStack().then((s) => (stack = s)),
+    startStack({ env: { TEMPORAL_UI_URL: TEMPORAL_UI } }).then((s) => (stack = s)),
     chromium
       .launch({
         executablePath: CHROMIUM,
@@ -223,15 +224,12 @@ test('a missing member: failed badge with the reason, listed in Operations; join
   const opsRow = page.locator(`[data-testid="ops-row"][data-id="${id}"]`);
   await expectText(opsRow.locator('.error-text'), /has not joined the Discord server yet/);
   await opsRow.getByRole('button', { name: 'Retry (0/5)' }).waitFor();
-  const ui = stack.app.config.temporal.uiUrl ?? '';
-  if (ui) {
-    expect(await opsRow.getByRole('link', { name: /Open in Temporal/ }).getAttribute('href')).toBe(
-      `${ui}/namespaces/default/workflows/application-role:${id}`,
-    );
-    expect(
-      await page.getByRole('link', { name: 'All failed assignments in the Temporal Web UI' }).getAttribute('href'),
-    ).toBe(`${ui}/namespaces/default/workflows?query=${encodeURIComponent('RoleAssignmentState="failed"')}`);
-  }
+  expect(await opsRow.getByRole('link', { name: /Open in Temporal/ }).getAttribute('href')).toBe(
+    `${TEMPORAL_UI}/namespaces/default/workflows/application-role:${id}`,
+  );
+  expect(
+    await page.getByRole('link', { name: 'All failed assignments in the Temporal Web UI' }).getAttribute('href'),
+  ).toBe(`${TEMPORAL_UI}/namespaces/default/workflows?query=${encodeURIComponent('RoleAssignmentState="failed"')}`);
   await shot(page, '12-operations');
 
   stack.sandbox.addMember(guildId, MISSING);
@@ -264,4 +262,15 @@ test('bulk-approves 20 applications with a progress count; every row settles on 
   await shot(page, '15-bulk-assigned');
   await page.setViewportSize({ width: 390, height: 844 });
   await shot(page, '16-applications-phone');
+});
+
+test('signs out: the session is gone and the pages ask to sign in again', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/login$/);
+  await page.goto('/settings');
+  await page.waitForURL(/\/login\?next=%2Fsettings$/);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  const me = await page.request.get('/api/me');
+  expect(me.status()).toBe(401);
 });
