@@ -61,11 +61,41 @@ export async function buildWebIfStale(
   options: { force?: boolean; childProcess?: boolean; log?: (line: string) => void } = {},
 ): Promise<boolean> {
   if (!options.force && !(await webBuildIsStale())) return false;
-  const started = Date.now();
-  options.log?.('Building the web UI (vite build)...');
-  await (options.childProcess ? buildWebInChildProcess() : buildWeb());
-  options.log?.(`Web UI built in ${Date.now() - started} ms.`);
-  return true;
+  // Two builds at once (parallel test files, `npm start` next to a test run) would empty each
+  // other's output: one builds, the others wait for it and then find the build fresh.
+  const release = await acquireLock();
+  try {
+    if (!options.force && !(await webBuildIsStale())) return false;
+    const started = Date.now();
+    options.log?.('Building the web UI (vite build)...');
+    await (options.childProcess ? buildWebInChildProcess() : buildWeb());
+    options.log?.(`Web UI built in ${Date.now() - started} ms.`);
+    return true;
+  } finally {
+    await release();
+  }
+}
+
+const LOCK_DIR = path.join(root, '.cache', 'web-build.lock');
+/** A lock older than this was left by a build that died. */
+const STALE_LOCK_MS = 120_000;
+
+async function acquireLock(): Promise<() => Promise<void>> {
+  await fs.mkdir(path.dirname(LOCK_DIR), { recursive: true });
+  for (;;) {
+    try {
+      await fs.mkdir(LOCK_DIR);
+      return () => fs.rm(LOCK_DIR, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const since = await fs.stat(LOCK_DIR).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (since > STALE_LOCK_MS) await fs.rm(LOCK_DIR, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 // `tsx src/web-build.ts`: build now.
