@@ -1,2 +1,3 @@
 export { connectDiscordWorkflow, disconnectDiscordWorkflow } from './connection';
 export { applicationRoleWorkflow } from './role-assignment';
+export { benchNoopWorkflow } from './bench';

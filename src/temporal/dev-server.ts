@@ -57,6 +57,9 @@ export async function startTemporalDevServer(options: {
     'error',
     ...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']),
     ...searchAttributeKeys.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    // WAL with synchronous=NORMAL: several times the write throughput of SQLite's defaults, and
+    // still safe when the server process crashes (only an OS crash can lose the last commits).
+    ...['journal_mode=wal', 'synchronous=normal'].flatMap((p) => ['--sqlite-pragma', p]),
   ];
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const log = options.onLog ?? (() => undefined);
