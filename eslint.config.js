@@ -18,7 +18,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['node:*', 'pg', 'express', '@discordjs/*', '../activities/*', '../src/db/*'], message: 'Workflow code is deterministic: no I/O imports.' }] },
+        {
+          patterns: [
+            {
+              group: ['node:*', 'pg', 'express', '@discordjs/*', '../activities/*', '../src/db/*'],
+              message: 'Workflow code is deterministic: no I/O imports.',
+            },
+          ],
+        },
       ],
     },
   },

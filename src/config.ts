@@ -61,6 +61,11 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Hours a sign-in lasts. (Default: 12) */
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
+  /** A Temporal CLI to use instead of the one `npm start` and `npm test` install. (Default: found or installed) */
+  TEMPORAL_CLI_PATH: optionalString,
+  /** Where the embedded default's Discord sandbox listens. (Default: 127.0.0.1:3001) */
+  SANDBOX_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   /** The prebuilt workflow bundle the worker loads. (Default: dist/workflow-bundle.js, built at start when missing) */
   WORKFLOW_BUNDLE_PATH: optionalString,
 });
@@ -95,6 +100,8 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   sessionTtlHours: number;
   workflowBundlePath: string | undefined;
+  temporalCliPath: string | undefined;
+  sandbox: { host: string; port: number };
 }
 
 export class ConfigError extends Error {
@@ -190,6 +197,8 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
     logLevel: e.LOG_LEVEL,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+    temporalCliPath: e.TEMPORAL_CLI_PATH,
+    sandbox: { host: e.SANDBOX_HOST, port: e.SANDBOX_PORT },
   };
 }
 
@@ -204,4 +213,14 @@ export function loadConfigOrExit(options?: LoadConfigOptions, env: Env = process
     }
     throw err;
   }
+}
+
+/** The system's own variables that tools look at (PATH for executables, the cache folder). */
+export function systemEnv(): { PATH: string; XDG_CACHE_HOME: string | undefined } {
+  return { PATH: process.env.PATH ?? '', XDG_CACHE_HOME: process.env.XDG_CACHE_HOME || undefined };
+}
+
+/** The environment of a child process of ours: this one's, with `extra` on top. */
+export function childProcessEnv(extra: Env = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childProcessEnv } from './config';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const root = path.resolve(path.dirname(THIS_FILE), '..');
@@ -45,7 +46,7 @@ function buildWebInChildProcess(): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', THIS_FILE], {
       cwd: root,
-      env: { ...process.env, NODE_OPTIONS: '' },
+      env: childProcessEnv({ NODE_OPTIONS: '' }),
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.on('error', reject);

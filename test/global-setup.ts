@@ -18,7 +18,7 @@ export default async function globalSetup(): Promise<void> {
   await removeStaleRunDirs(path.join(root, '.cache', 'test-run'));
   await fs.mkdir(runDir, { recursive: true });
 
-  const cliPath = await resolveTemporalCli();
+  const cliPath = await resolveTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH });
   const [pg, temporal, bundlePath] = await Promise.all([
     startEmbeddedPostgres({ dataDir: path.join(runDir, 'pg'), persistent: false }),
     freePort().then((port) => startTemporalDevServer({ cliPath, dbFile: path.join(runDir, 'temporal.sqlite'), port })),

@@ -3,10 +3,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../config';
+import { childProcessEnv, loadConfig, loadConfigOrExit } from '../config';
 import { startEmbeddedPostgres, freePort } from '../db/embedded';
 import { migrate } from '../db/migrate';
 import { createPool, type Pool } from '../db/pool';
@@ -26,10 +27,13 @@ import { createWorkers } from '../worker';
 /**
  * `npm run bench`: bulk approvals against the sandbox's Discord limits, approval latency, and the
  * Temporal server's own ceiling (no-op workflows), all measured side by side in one run.
- * BENCH_BULK (default 1000) and BENCH_LATENCY (default 200) change the sizes.
+ * `npm run bench -- --bulk 200 --latency 30` changes the sizes (default 1000 and 200).
  */
-const BULK = Number(process.env.BENCH_BULK ?? 1000);
-const LATENCY_N = Number(process.env.BENCH_LATENCY ?? 200);
+const { values: args } = parseArgs({
+  options: { bulk: { type: 'string', default: '1000' }, latency: { type: 'string', default: '200' } },
+});
+const BULK = Number(args.bulk);
+const LATENCY_N = Number(args.latency);
 const SANDBOX_LIMIT_PER_SECOND = 50;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -42,7 +46,7 @@ await fs.chmod(work, 0o755);
 const cleanups: Array<() => Promise<unknown>> = [];
 try {
   log('starting Postgres, Temporal and the Discord sandbox...');
-  const cliPath = await resolveTemporalCli();
+  const cliPath = await resolveTemporalCli({ cliPath: loadConfigOrExit().temporalCliPath });
   const [postgres, temporalServer, bundlePath] = await Promise.all([
     startEmbeddedPostgres({ dataDir: path.join(work, 'pg'), persistent: false }),
     freePort().then((port) => startTemporalDevServer({ cliPath, dbFile: path.join(work, 'temporal.sqlite'), port })),
@@ -90,7 +94,7 @@ try {
   const startWorkerProcess = async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/bin/worker.ts')], {
       cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, LOG_LEVEL: 'info' },
+      env: childProcessEnv({ ...env, LOG_LEVEL: 'info' }),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';
@@ -304,9 +308,7 @@ try {
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
   const vwidth = Math.max(...rows.map((r) => r[1].length));
-  process.stdout.write(
-    `\nnpm run bench  (BENCH_BULK=${BULK}, BENCH_LATENCY=${LATENCY_N}, ${os.cpus().length} cores)\n\n`,
-  );
+  process.stdout.write(`\nnpm run bench  (--bulk ${BULK} --latency ${LATENCY_N}, ${os.cpus().length} cores)\n\n`);
   for (const [k, v, note] of rows) process.stdout.write(`${k.padEnd(width)}  ${v.padStart(vwidth)}  ${note}\n`);
 } catch (err) {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);

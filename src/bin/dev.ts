@@ -57,15 +57,13 @@ process.on('SIGTERM', () => void stopAll(0));
 
 try {
   const base = loadConfigOrExit();
-  const env: Record<string, string | undefined> = { ...process.env };
   const logger = createLogger({ level: base.logLevel, name: 'dev' });
   Runtime.install({ logger: new DefaultLogger('WARN') });
   await fs.mkdir(dataDir, { recursive: true });
-  // The admin web UI (dist/web), built when missing or older than src/web.
-  await buildWebIfStale({ log: say });
 
+  let databaseUrl = base.databaseUrl;
   let postgres: EmbeddedPostgresHandle | undefined;
-  if (!env.DATABASE_URL) {
+  if (!databaseUrl) {
     say('Starting the embedded Postgres (data in .data/postgres)...');
     postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: 54329 });
     cleanups.push(() => postgres!.stop());
@@ -74,38 +72,40 @@ try {
     const exists = await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'discord_role_grants'`);
     if (exists.rowCount === 0) await admin.query('CREATE DATABASE discord_role_grants');
     await admin.end();
-    env.DATABASE_URL = postgres.url('discord_role_grants');
+    databaseUrl = postgres.url('discord_role_grants');
   }
 
-  let temporalServer: TemporalDevServer | undefined;
-  if (!env.TEMPORAL_ADDRESS) {
-    const cliPath = await resolveTemporalCli({ log: (l) => say(`[temporal-cli] ${l}`) });
+  const temporalConfig = { ...base.temporal };
+  if (!temporalConfig.address) {
+    const cliPath = await resolveTemporalCli({ cliPath: base.temporalCliPath, log: (l) => say(`[temporal-cli] ${l}`) });
     say('Starting the Temporal dev server (data in .data/temporal.sqlite)...');
-    temporalServer = await startTemporalDevServer({
+    const temporalServer: TemporalDevServer = await startTemporalDevServer({
       cliPath,
       dbFile: path.join(dataDir, 'temporal.sqlite'),
       port: 7233,
       uiPort: 8233,
     });
-    cleanups.push(() => temporalServer!.stop());
-    env.TEMPORAL_ADDRESS = temporalServer.address;
-    env.TEMPORAL_UI_URL ??= temporalServer.uiUrl;
+    cleanups.push(() => temporalServer.stop());
+    temporalConfig.address = temporalServer.address;
+    temporalConfig.uiUrl ??= temporalServer.uiUrl;
   }
 
+  let discordConfig = base.discord;
   let sandbox: Sandbox | undefined;
-  if (!env.DISCORD_CLIENT_ID && !env.DISCORD_BOT_TOKEN) {
-    sandbox = await startSandbox({ port: Number(env.SANDBOX_PORT ?? 3001), seedDemoGuild: true });
+  if (!discordConfig.clientId) {
+    sandbox = await startSandbox({ host: base.sandbox.host, port: base.sandbox.port, seedDemoGuild: true });
     cleanups.push(() => sandbox!.close());
-    Object.assign(env, {
-      DISCORD_CLIENT_ID: sandbox.clientId,
-      DISCORD_CLIENT_SECRET: sandbox.clientSecret,
-      DISCORD_BOT_TOKEN: sandbox.botToken,
-      DISCORD_API_BASE_URL: sandbox.apiBaseUrl,
-      DISCORD_AUTHORIZE_URL: sandbox.authorizeUrl,
-    });
+    discordConfig = {
+      ...discordConfig,
+      clientId: sandbox.clientId,
+      clientSecret: sandbox.clientSecret,
+      botToken: sandbox.botToken,
+      apiBaseUrl: sandbox.apiBaseUrl,
+      authorizeUrl: sandbox.authorizeUrl,
+    };
   }
 
-  const config: Config = loadConfigOrExit({}, env);
+  const config: Config = { ...base, databaseUrl, temporal: temporalConfig, discord: discordConfig };
   if (config.stateSigningSecretGenerated) say('STATE_SIGNING_SECRET is not set: generated one for this run.');
 
   const pool = createPool(config.databaseUrl!);

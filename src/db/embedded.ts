@@ -17,9 +17,25 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
+}
+
+/** A previous run killed with SIGKILL leaves postmaster.pid behind; a live server keeps its own. */
+async function removeStaleLock(dataDir: string): Promise<void> {
+  const lock = path.join(dataDir, 'postmaster.pid');
+  const pid = Number((await fs.readFile(lock, 'utf8').catch(() => '')).split('\n')[0]);
+  if (!pid) return;
+  try {
+    process.kill(pid, 0);
+    throw new Error(`A Postgres (pid ${pid}) already runs on ${dataDir}: stop it first.`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    await fs.rm(lock, { force: true });
+  }
 }
 
 const USER = 'postgres';
@@ -59,8 +75,7 @@ export async function startEmbeddedPostgres(options: {
     await fs.mkdir(path.dirname(options.dataDir), { recursive: true });
     await pg.initialise();
   }
-  // A previous run killed with SIGKILL leaves a stale lock file behind.
-  await fs.rm(path.join(options.dataDir, 'postmaster.pid'), { force: true });
+  await removeStaleLock(options.dataDir);
   await pg.start();
   return {
     port,

@@ -2,14 +2,16 @@
  * Runs the Discord sandbox alone: `npx tsx src/sandbox/main.ts`.
  * Environment: SANDBOX_HOST, SANDBOX_PORT, DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, DISCORD_BOT_TOKEN.
  */
+import { loadConfigOrExit } from '../config';
 import { startSandbox } from './index';
 
+const config = loadConfigOrExit();
 const sandbox = await startSandbox({
-  host: process.env.SANDBOX_HOST,
-  port: process.env.SANDBOX_PORT ? Number(process.env.SANDBOX_PORT) : 0,
-  clientId: process.env.DISCORD_CLIENT_ID,
-  clientSecret: process.env.DISCORD_CLIENT_SECRET,
-  botToken: process.env.DISCORD_BOT_TOKEN,
+  host: config.sandbox.host,
+  port: config.sandbox.port,
+  clientId: config.discord.clientId,
+  clientSecret: config.discord.clientSecret,
+  botToken: config.discord.botToken,
   seedDemoGuild: true,
 });
 

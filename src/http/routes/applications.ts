@@ -103,11 +103,9 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       handler: (_req, res) => {
-        res
-          .status(429)
-          .json({
-            error: { code: 'too_many_requests', message: 'Too many applications from here. Please wait a minute.' },
-          });
+        res.status(429).json({
+          error: { code: 'too_many_requests', message: 'Too many applications from here. Please wait a minute.' },
+        });
       },
     }),
     async (req, res) => {
