@@ -1,0 +1,93 @@
+import { migrate } from '../src/db/migrate';
+import { createTestDatabase, type TestDatabase } from './helpers/db';
+
+const dbs: TestDatabase[] = [];
+async function emptyDatabase(): Promise<TestDatabase> {
+  const db = await createTestDatabase({ template: null });
+  dbs.push(db);
+  return db;
+}
+afterAll(async () => {
+  await Promise.all(dbs.map((db) => db.drop()));
+});
+
+const tables = async (db: TestDatabase) =>
+  (
+    await db.pool.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)
+  ).rows.map((r) => r.tablename);
+
+test('migrates an empty database, and a second run is a no-op', async () => {
+  const db = await emptyDatabase();
+  const applied = await migrate(db.url);
+  expect(applied.length).toBeGreaterThanOrEqual(3);
+  expect(await tables(db)).toEqual(
+    expect.arrayContaining([
+      'organizations',
+      'users',
+      'sessions',
+      'applications',
+      'discord_configs',
+      'discord_configs_duplicates_backup',
+      'audit_log',
+      'oauth_state_uses',
+      'pgmigrations',
+    ]),
+  );
+  expect(await migrate(db.url)).toEqual([]);
+  const { rows } = await db.pool.query(`SELECT enum_range(NULL::application_status)::text[] AS statuses`);
+  expect(rows[0].statuses).toEqual([
+    'Pending',
+    'Rejected',
+    'Approved',
+    'approved_pending_role',
+    'approved_role_assigned',
+    'approved_role_failed',
+  ]);
+});
+
+test('Discord IDs are text columns, never numbers', async () => {
+  const db = await emptyDatabase();
+  await migrate(db.url);
+  const { rows } = await db.pool.query<{ column_name: string; data_type: string }>(
+    `SELECT column_name, data_type FROM information_schema.columns
+     WHERE table_name = 'discord_configs' AND column_name IN ('guild_id', 'approved_role_id')`,
+  );
+  expect(rows.map((r) => r.data_type)).toEqual(['text', 'text']);
+});
+
+test("the old app's duplicate discord_configs rows: the newest per organization stays, the others go to the backup, then UNIQUE holds", async () => {
+  const db = await emptyDatabase();
+  await migrate(db.url, { count: 1 }); // the old app's tables, before the clean-up
+  const org = (await db.pool.query(`INSERT INTO organizations (name, slug) VALUES ('A', 'a') RETURNING id`)).rows[0].id;
+  const other = (await db.pool.query(`INSERT INTO organizations (name, slug) VALUES ('B', 'b') RETURNING id`)).rows[0]
+    .id;
+  const insert = (orgId: string, guild: string, age: string) =>
+    db.pool.query(
+      `INSERT INTO discord_configs (organization_id, guild_id, guild_name, approved_role_id, approved_role_name, created_at, updated_at)
+       VALUES ($1, $2, 'Guild', '111111111111111111', 'Approved', now() - $3::interval, now() - $3::interval) RETURNING id`,
+      [orgId, guild, age],
+    );
+  await insert(org, '900000000000000001', '3 days');
+  const newest = (await insert(org, '900000000000000002', '1 hour')).rows[0].id;
+  await insert(org, '900000000000000003', '2 days');
+  const only = (await insert(other, '900000000000000004', '5 days')).rows[0].id;
+
+  await migrate(db.url);
+
+  const kept = await db.pool.query(
+    `SELECT id, organization_id, guild_id, connection_state FROM discord_configs ORDER BY guild_id`,
+  );
+  expect(kept.rows.map((r) => r.id).sort()).toEqual([newest, only].sort());
+  expect(kept.rows.every((r) => r.connection_state === 'connected')).toBe(true);
+  const backup = await db.pool.query(`SELECT guild_id FROM discord_configs_duplicates_backup ORDER BY guild_id`);
+  expect(backup.rows.map((r) => r.guild_id)).toEqual(['900000000000000001', '900000000000000003']);
+  await expect(insert(org, '900000000000000005', '1 minute')).rejects.toThrow(/discord_configs_organization_id_key/);
+});
+
+test('the audit log is append-only', async () => {
+  const db = await emptyDatabase();
+  await migrate(db.url);
+  await db.pool.query(`INSERT INTO audit_log (action) VALUES ('test')`);
+  await expect(db.pool.query(`UPDATE audit_log SET action = 'changed'`)).rejects.toThrow(/append-only/);
+  await expect(db.pool.query(`DELETE FROM audit_log`)).rejects.toThrow(/append-only/);
+});
