@@ -60,6 +60,8 @@ try {
   const logger = createLogger({ level: base.logLevel, name: 'dev' });
   Runtime.install({ logger: new DefaultLogger('WARN') });
   await fs.mkdir(dataDir, { recursive: true });
+  // The admin web UI (dist/web), built when missing or older than src/web.
+  await buildWebIfStale({ log: say });
 
   let databaseUrl = base.databaseUrl;
   let postgres: EmbeddedPostgresHandle | undefined;

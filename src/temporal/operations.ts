@@ -17,7 +17,6 @@ import {
   type ConnectInput,
   type ConnectResult,
   type ReviewRequest,
-  type RoleAssignmentProgress,
 } from './shared';
 
 // Workflow types by name: the API process never loads workflow code.
@@ -41,18 +40,15 @@ export interface TemporalDeps {
   memberRecheckDelaysMs?: number[];
 }
 
-/**
- * Applies a review through the application's workflow (update-with-start): the answer is the
- * application after the workflow's first step, e.g. `approved_pending_role`.
- */
-export async function reviewApplication(
-  { temporal, config, memberRecheckDelaysMs }: TemporalDeps,
-  input: { applicationId: string; organizationId: string; review: ReviewRequest },
-): Promise<Application> {
-  const start = new WithStartWorkflowOperation(ROLE, {
+/** What starting an application's role workflow takes, whichever way it is started. */
+function roleWorkflowStart(
+  { config, memberRecheckDelaysMs }: TemporalDeps,
+  input: { applicationId: string; organizationId: string },
+  roleAssignmentState: string,
+) {
+  return {
     workflowId: roleWorkflowId(input.applicationId),
     taskQueue: config.temporal.taskQueue,
-    workflowIdConflictPolicy: 'USE_EXISTING',
     args: [
       {
         applicationId: input.applicationId,
@@ -60,15 +56,42 @@ export async function reviewApplication(
         discordTaskQueue: config.temporal.discordTaskQueue,
         ...(memberRecheckDelaysMs ? { memberRecheckDelaysMs } : {}),
       },
-    ],
+    ] as [unknown],
     typedSearchAttributes: [
       { key: OrganizationIdKey, value: input.organizationId },
       { key: ApplicationIdKey, value: input.applicationId },
-      { key: RoleAssignmentStateKey, value: 'not_applicable' },
+      { key: RoleAssignmentStateKey, value: roleAssignmentState },
     ],
+  };
+}
+
+/** `promise`'s value, or `fallback` once `ms` have passed. */
+async function within<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<F>((resolve) => (timer = setTimeout(() => resolve(fallback), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Applies a review through the application's workflow (update-with-start): the answer is the
+ * application after the workflow's first step, e.g. `approved_pending_role`.
+ */
+export async function reviewApplication(
+  deps: TemporalDeps,
+  input: { applicationId: string; organizationId: string; review: ReviewRequest },
+): Promise<Application> {
+  const start = new WithStartWorkflowOperation(ROLE, {
+    ...roleWorkflowStart(deps, input, 'not_applicable'),
+    workflowIdConflictPolicy: 'USE_EXISTING',
   });
   try {
-    return (await temporal.workflow.executeUpdateWithStart(reviewUpdate, {
+    return (await deps.temporal.workflow.executeUpdateWithStart(reviewUpdate, {
       args: [input.review],
       startWorkflowOperation: start,
     })) as Application;
@@ -82,44 +105,19 @@ export async function reviewApplication(
 
 /** Signals a manual retry (starting the workflow if none runs), then waits briefly for it to be picked up. */
 export async function requestRoleRetry(
-  { temporal, config, memberRecheckDelaysMs }: TemporalDeps,
+  deps: TemporalDeps,
   input: { applicationId: string; organizationId: string; requestedBy: string; retryCountBefore: number },
 ): Promise<void> {
-  const handle = await temporal.workflow.signalWithStart(ROLE, {
-    workflowId: roleWorkflowId(input.applicationId),
-    taskQueue: config.temporal.taskQueue,
+  const handle = await deps.temporal.workflow.signalWithStart(ROLE, {
+    ...roleWorkflowStart(deps, input, 'failed'),
     signal: retrySignal,
     signalArgs: [{ requestedBy: input.requestedBy }],
-    args: [
-      {
-        applicationId: input.applicationId,
-        organizationId: input.organizationId,
-        discordTaskQueue: config.temporal.discordTaskQueue,
-        ...(memberRecheckDelaysMs ? { memberRecheckDelaysMs } : {}),
-      },
-    ],
-    typedSearchAttributes: [
-      { key: OrganizationIdKey, value: input.organizationId },
-      { key: ApplicationIdKey, value: input.applicationId },
-      { key: RoleAssignmentStateKey, value: 'failed' },
-    ],
   });
   const deadline = Date.now() + 3_000;
   while (Date.now() < deadline) {
     const progress = await handle.query(roleAssignmentQuery).catch(() => undefined);
     if (progress && (progress.manualRetries > input.retryCountBefore || progress.roleStatus !== 'failed')) return;
     await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-export async function roleAssignmentProgress(
-  temporal: Client,
-  applicationId: string,
-): Promise<RoleAssignmentProgress | null> {
-  try {
-    return await temporal.workflow.getHandle(roleWorkflowId(applicationId)).query(roleAssignmentQuery);
-  } catch {
-    return null;
   }
 }
 
@@ -159,15 +157,7 @@ export async function startConnection(
     if (err instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'in_progress' };
     throw err;
   }
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<{ outcome: 'still_running' }>((resolve) => {
-    timer = setTimeout(() => resolve({ outcome: 'still_running' }), waitMs);
-  });
-  try {
-    return await Promise.race([handle.result() as Promise<ConnectResult>, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await within(handle.result() as Promise<ConnectResult>, waitMs, { outcome: 'still_running' } as const);
 }
 
 /** Starts the disconnection under the same workflow ID as connecting, so the two cannot race. */
@@ -194,17 +184,11 @@ export async function startDisconnection(
     if (err instanceof WorkflowExecutionAlreadyStartedError) return 'in_progress';
     throw err;
   }
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      handle.result().then(() => 'done' as const),
-      new Promise<'still_running'>((resolve) => {
-        timer = setTimeout(() => resolve('still_running'), waitMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await within(
+    handle.result().then(() => 'done' as const),
+    waitMs,
+    'still_running' as const,
+  );
 }
 
 /** Whether the organization's connection workflow is running now. */

@@ -2,20 +2,8 @@ import type { Application } from '../../src/domain/application';
 import { insertApplication } from '../../src/db/applications';
 import type { Org, Stack } from './stack';
 
-/** Drives the connect flow the way a browser would: our /connect, the sandbox's authorize, our callback. */
-export async function connectDiscord(stack: Stack, cookie: string, guildId: string): Promise<string> {
-  const start = await stack.api('/api/discord/connect', { cookie });
-  if (start.status !== 302) throw new Error(`connect answered ${start.status}`);
-  const authorize = new URL(start.headers.get('location')!);
-  const back = stack.sandbox.authorize({
-    redirectUri: authorize.searchParams.get('redirect_uri')!,
-    state: authorize.searchParams.get('state')!,
-    guildId,
-    permissions: authorize.searchParams.get('permissions')!,
-  });
-  const callback = await fetch(back, { headers: { cookie }, redirect: 'manual' });
-  return callback.headers.get('location')!;
-}
+/** The whole connect flow (our /connect, the sandbox's authorize, our callback): `success=bot_connected` and so on. */
+export { connect as connectDiscord } from './discord-connect';
 
 export async function getApplication(stack: Stack, cookie: string, id: string): Promise<Application> {
   const res = await stack.api(`/api/applications/${id}`, { cookie });
