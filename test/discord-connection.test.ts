@@ -10,6 +10,7 @@ import {
   waitForConnection,
   waitForVisibility,
 } from './helpers/discord-connect';
+import { spawnWorkerProcess } from './helpers/worker-process';
 
 /**
  * The Discord connection end to end: the API over HTTP, the real Temporal server, a worker, the
@@ -148,13 +149,17 @@ test('a 500 on role creation: state error, nothing half-written; an immediate ne
   ]);
 }, 60_000);
 
-test('a worker killed during the connection and restarted: the connection completes with one role', async () => {
+test('a worker SIGKILLed while it creates the role, then restarted: the connection completes with one role', async () => {
   const { orgId, cookie } = await newAdmin();
   const guild = stack.sandbox.createGuild({ name: 'Worker Dies' });
   const seen = () => stack.sandbox.stats().byRoute[ROLES_ROUTE]?.requests ?? 0;
   const before = seen();
   const createdBefore = stack.sandbox.stats().rolesCreated;
+  // The role is created 1.5 s after the request arrives: after the worker that sent it is dead,
+  // so its answer is lost and the next attempt must find the role instead of creating another.
   stack.sandbox.faults.add({ route: ROLES_ROUTE, latencyMs: 1_500, times: 1 });
+  await stack.worker.stop();
+  const doomed = await spawnWorkerProcess(stack);
 
   const url = await authorizeUrl(stack, cookie, guild.id);
   const callback = followCallback(url, cookie);
@@ -162,18 +167,17 @@ test('a worker killed during the connection and restarted: the connection comple
   while (seen() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   expect(seen()).toBe(before + 1);
 
-  // The role is being created right now: the worker goes away, and a new one takes over.
-  await stack.worker.stop();
+  await doomed.kill();
   expect((await connectionView(stack, cookie)).state).toBe('connecting');
   stack.worker = await stack.startWorker();
 
   expect(['success=bot_connected', 'status=connecting']).toContain(outcomeOf(await callback));
-  const view = await waitForConnection(stack, cookie, (v) => v.state !== 'connecting');
+  const view = await waitForConnection(stack, cookie, (v) => v.state !== 'connecting', 60_000);
   expect(view.state).toBe('connected');
   expect(rolesNamed(stack, guild.id)).toHaveLength(1);
   expect(stack.sandbox.stats().rolesCreated).toBe(createdBefore + 1);
   expect(await configRows(stack, orgId)).toHaveLength(1);
-});
+}, 90_000);
 
 test("the guild of Discord's token answer wins over a tampered guild_id hint", async () => {
   const { orgId, cookie } = await newAdmin();
