@@ -62,8 +62,18 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
       });
     },
 
-    async failConnection(input: { organizationId: string; message: string }): Promise<void> {
-      await setConnectionState(pool, { organizationId: input.organizationId, state: 'error', error: input.message });
+    /** Records the failure, and the guild the bot was added to if it got that far, so a disconnect can leave it. */
+    async failConnection(input: {
+      organizationId: string;
+      message: string;
+      guild?: { id: string; name: string };
+    }): Promise<void> {
+      await setConnectionState(pool, {
+        organizationId: input.organizationId,
+        state: 'error',
+        error: input.message,
+        guild: input.guild,
+      });
     },
 
     async loadConnection(input: { organizationId: string }): Promise<{ guildId: string | null; state: string }> {

@@ -75,12 +75,15 @@ export async function connectDiscordWorkflow(
   upsertSearchAttributes([{ key: ConnectionStateKey, value: 'connecting' }]);
 
   let result: ConnectResult;
+  // Once the code is exchanged the bot is in this guild, whatever fails next: remember where.
+  let joined: { id: string; name: string } | undefined;
   try {
     result = await CancellationScope.withTimeout(input.attemptTimeoutMs ?? 90_000, async () => {
       progress.step = 'exchanging_code';
       const { guild } = await step('token_exchange_failed', () =>
         discord.exchangeOAuthCode({ code: input.code, redirectUri: input.redirectUri }),
       );
+      joined = guild;
       progress.step = 'checking_permissions';
       const access = await step('unexpected_error', () => discord.inspectBotAccess({ guildId: guild.id }));
       if (!access.canManageRoles) throw new ConnectError('missing_permissions', MISSING_PERMISSIONS_MESSAGE);
@@ -120,7 +123,7 @@ export async function connectDiscordWorkflow(
   }
 
   if (result.outcome === 'failed') {
-    await db.failConnection({ organizationId: input.organizationId, message: result.message });
+    await db.failConnection({ organizationId: input.organizationId, message: result.message, guild: joined });
     progress.state = 'error';
     progress.error = result.message;
   } else {

@@ -78,14 +78,24 @@ export async function saveConnectedConfig(
 
 export async function setConnectionState(
   db: Db,
-  input: { organizationId: string; state: 'error' | 'disconnected'; error: string | null },
+  input: {
+    organizationId: string;
+    state: 'error' | 'disconnected';
+    error: string | null;
+    /** The guild the bot is in now, when it changed (a failed attempt still added the bot). */
+    guild?: { id: string; name: string };
+  },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO discord_configs (organization_id, connection_state, connection_state_updated_at, connection_error)
-     VALUES ($1, $2, now(), $3)
+    `INSERT INTO discord_configs (organization_id, connection_state, connection_state_updated_at, connection_error,
+       guild_id, guild_name)
+     VALUES ($1, $2, now(), $3, $4, $5)
      ON CONFLICT (organization_id) DO UPDATE
        SET connection_state = EXCLUDED.connection_state, connection_state_updated_at = now(),
-           connection_error = EXCLUDED.connection_error, updated_at = now()`,
-    [input.organizationId, input.state, input.error],
+           connection_error = EXCLUDED.connection_error,
+           guild_id = COALESCE(EXCLUDED.guild_id, discord_configs.guild_id),
+           guild_name = COALESCE(EXCLUDED.guild_name, discord_configs.guild_name),
+           updated_at = now()`,
+    [input.organizationId, input.state, input.error, input.guild?.id ?? null, input.guild?.name ?? null],
   );
 }
