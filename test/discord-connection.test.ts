@@ -86,10 +86,17 @@ test('without Manage Roles: missing_permissions, and the connection says what to
   expect(view.error).toMatch(/Manage Roles/);
   expect(view.error).toMatch(/above Approved/);
   expect(rolesNamed(stack, guild.id)).toEqual([]);
+  // The bot is in the guild now, even though the connection failed: the row says where.
   expect(await configRows(stack, orgId)).toEqual([
-    expect.objectContaining({ connection_state: 'error', guild_id: null, approved_role_id: null }),
+    expect.objectContaining({ connection_state: 'error', guild_id: guild.id, approved_role_id: null }),
   ]);
   expect(await waitForVisibility(stack, `OrganizationId = "${orgId}" AND ConnectionState = "error"`)).toHaveLength(1);
+  // So disconnecting makes the bot leave that guild instead of leaving it behind.
+  const leaves = () => stack.sandbox.stats().byRoute['DELETE /users/@me/guilds/:guildId']?.requests ?? 0;
+  const leftBefore = leaves();
+  expect((await stack.api('/api/discord/connection', { method: 'DELETE', cookie })).status).toBe(202);
+  await waitForConnection(stack, cookie, (v) => v.state === 'disconnected');
+  expect(leaves()).toBe(leftBefore + 1);
 
   // Manage Roles taken away after the consent screen: same answer.
   const { cookie: cookie2 } = await newAdmin();
@@ -139,7 +146,7 @@ test('a 500 on role creation: state error, nothing half-written; an immediate ne
   expect(stack.sandbox.stats().byRoute[ROLES_ROUTE]?.requests).toBeGreaterThanOrEqual(5);
   expect(rolesNamed(stack, guild.id)).toEqual([]);
   expect(await configRows(stack, orgId)).toEqual([
-    expect.objectContaining({ connection_state: 'error', guild_id: null, approved_role_id: null }),
+    expect.objectContaining({ connection_state: 'error', guild_id: guild.id, approved_role_id: null }),
   ]);
 
   expect(await connect(stack, cookie, guild.id)).toBe('success=bot_connected');
