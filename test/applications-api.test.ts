@@ -117,6 +117,30 @@ describe('listing', () => {
     expect(((await rejected.json()) as { items: unknown[] }).items).toEqual([]);
   });
 
+  test('rows created within one millisecond, or at the same instant, page without gaps or repeats', async () => {
+    const c = await stack.createOrg('Same Millisecond');
+    const cookieC = await stack.login(c.adminEmail);
+    // Microseconds apart (a JS Date would see one instant), and three rows tied exactly (ordered by id).
+    const { rows } = await stack.db.pool.query<{ id: string }>(
+      `INSERT INTO applications (organization_id, applicant_name, applicant_email, created_at)
+       SELECT $1, 'n' || i, 'n@example.com',
+              '2026-01-01 00:00:00.123000+00'::timestamptz + make_interval(secs => least(i, 5) / 1000000.0)
+       FROM generate_series(1, 8) AS i
+       RETURNING id`,
+      [c.id],
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await stack.api(`/api/applications?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { cookie: cookieC });
+      const page = (await res.json()) as { items: Application[]; nextCursor: string | null };
+      seen.push(...page.items.map((i) => i.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(8);
+    expect(new Set(seen)).toEqual(new Set(rows.map((r) => r.id)));
+  });
+
   test('a bad status or cursor answers 400', async () => {
     expect((await stack.api('/api/applications?status=Nope', { cookie: adminB })).status).toBe(400);
     expect((await stack.api('/api/applications?cursor=garbage', { cookie: adminB })).status).toBe(400);

@@ -61,12 +61,22 @@ export interface ListApplicationsQuery {
   roleStatus?: RoleAssignmentStatus;
   limit: number;
   /** Keyset cursor: the (created_at, id) of the last item of the previous page. */
-  after?: { createdAt: string; id: string };
+  after?: PageKey;
 }
 
-export async function listApplications(db: Db, q: ListApplicationsQuery): Promise<Application[]> {
+/** Where a page ends. `createdAt` is Postgres' own text of the timestamp: microseconds, which a JS Date would cut to milliseconds. */
+export interface PageKey {
+  createdAt: string;
+  id: string;
+}
+
+/** One page, each application with the key a cursor after it is made of. */
+export async function listApplications(
+  db: Db,
+  q: ListApplicationsQuery,
+): Promise<Array<{ application: Application; key: PageKey }>> {
   const { rows } = await db.query(
-    `SELECT ${applicationColumns} FROM applications
+    `SELECT ${applicationColumns}, created_at::text AS page_created_at FROM applications
      WHERE organization_id = $1
        AND ($2::application_status IS NULL OR status = $2)
        AND ($3::role_assignment_status IS NULL OR discord_role_assignment_status = $3)
@@ -82,7 +92,10 @@ export async function listApplications(db: Db, q: ListApplicationsQuery): Promis
       q.limit,
     ],
   );
-  return rows.map(toApplication);
+  return rows.map((row) => ({
+    application: toApplication(row),
+    key: { createdAt: row.page_created_at as string, id: row.id as string },
+  }));
 }
 
 /** Assignments pending for longer than `olderThanSeconds`, and failed ones, oldest first. */

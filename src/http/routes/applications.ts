@@ -1,7 +1,13 @@
 import { Router, type Request } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import { findApplication, insertApplication, listApplications, listStuckAssignments } from '../../db/applications';
+import {
+  findApplication,
+  insertApplication,
+  listApplications,
+  listStuckAssignments,
+  type PageKey,
+} from '../../db/applications';
 import { findOrganizationByIdOrSlug } from '../../db/organizations';
 import {
   applicationStatuses,
@@ -59,10 +65,13 @@ const listSchema = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-const cursorSchema = z.object({ createdAt: z.iso.datetime({ offset: true }), id: uuid });
-const encodeCursor = (a: Application) =>
-  Buffer.from(JSON.stringify({ createdAt: a.createdAt, id: a.id })).toString('base64url');
-function decodeCursor(cursor: string) {
+// Postgres' text of a timestamptz, e.g. "2026-11-26 18:20:28.123456+00".
+const cursorSchema = z.object({
+  createdAt: z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/),
+  id: uuid,
+});
+const encodeCursor = (key: PageKey) => Buffer.from(JSON.stringify(key)).toString('base64url');
+function decodeCursor(cursor: string): PageKey {
   try {
     return cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch {
@@ -129,14 +138,18 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
 
   router.get('/applications', requireUser, async (req, res) => {
     const q = parse(listSchema, req.query);
-    const items = await listApplications(deps.pool, {
+    const rows = await listApplications(deps.pool, {
       organizationId: organizationOf(req),
       status: q.status,
       limit: q.limit + 1,
       after: q.cursor ? decodeCursor(q.cursor) : undefined,
     });
-    const page = items.slice(0, q.limit);
-    res.json({ items: page, nextCursor: items.length > q.limit ? encodeCursor(page[page.length - 1]!) : null });
+    // One more than asked says whether a next page exists, without counting.
+    const page = rows.slice(0, q.limit);
+    res.json({
+      items: page.map((r) => r.application),
+      nextCursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!.key) : null,
+    });
   });
 
   router.get('/applications/:id', requireUser, async (req, res) => {
