@@ -5,6 +5,7 @@ import {
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { DatabaseActivities, DiscordActivities, RoleAction } from '../activities';
 import type { Application } from '../src/domain/application';
@@ -65,7 +66,9 @@ export async function applicationRoleWorkflow(
 
   const observe = (app: Application | null) => {
     if (!app) return;
-    const changed = app.roleAssignment.status !== progress.roleStatus;
+    // Compared with the attribute itself: the API starts the workflow with the state it expects,
+    // and every upsert is a history event and a visibility write.
+    const changed = app.roleAssignment.status !== workflowInfo().typedSearchAttributes.get(RoleAssignmentStateKey);
     progress.status = app.status;
     progress.roleStatus = app.roleAssignment.status;
     progress.error = app.roleAssignment.error;

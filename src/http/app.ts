@@ -37,7 +37,13 @@ export function createApp(deps: AppDeps): Express {
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
-  app.use(helmet());
+  app.use(
+    helmet({
+      // Outside production the UI is often opened over plain http from another device: asking the
+      // browser to upgrade every asset to https would break it there.
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: deps.config.isProduction ? [] : null } },
+    }),
+  );
   app.use(express.json({ limit: '100kb' }));
   app.use(healthRouter(deps));
   app.use(sessionMiddleware(deps));

@@ -7,6 +7,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config';
 import type { Application } from '../domain/application';
+import { discordUserIdOf, hasDiscordUserId, isValidDiscordId } from '../domain/discord-id';
 import { ApplicationIdKey, ConnectionStateKey, OrganizationIdKey, RoleAssignmentStateKey } from './search-attributes';
 import {
   connectionWorkflowId,
@@ -65,6 +66,16 @@ function roleWorkflowStart(
   };
 }
 
+/**
+ * The role state a review will most likely lead to, as the start value of the search attribute:
+ * when it is right (nearly always) the workflow need not upsert it. The workflow corrects it when not.
+ */
+function expectedRoleState(review: ReviewRequest, customData: unknown): string {
+  if (review.decision === 'reject') return 'not_applicable';
+  if (!hasDiscordUserId(customData)) return 'not_applicable';
+  return isValidDiscordId(discordUserIdOf(customData)) ? 'pending' : 'failed';
+}
+
 /** `promise`'s value, or `fallback` once `ms` have passed. */
 async function within<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
   let timer: NodeJS.Timeout | undefined;
@@ -84,10 +95,10 @@ async function within<T, F>(promise: Promise<T>, ms: number, fallback: F): Promi
  */
 export async function reviewApplication(
   deps: TemporalDeps,
-  input: { applicationId: string; organizationId: string; review: ReviewRequest },
+  input: { applicationId: string; organizationId: string; review: ReviewRequest; customData: unknown },
 ): Promise<Application> {
   const start = new WithStartWorkflowOperation(ROLE, {
-    ...roleWorkflowStart(deps, input, 'not_applicable'),
+    ...roleWorkflowStart(deps, input, expectedRoleState(input.review, input.customData)),
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
   try {

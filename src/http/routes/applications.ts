@@ -164,6 +164,7 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
         await reviewApplication(deps, {
           applicationId: app.id,
           organizationId: app.organizationId,
+          customData: app.custom_data,
           review: { decision: review.decision, note: review.note ?? undefined, reviewerId: req.auth!.user.id },
         }),
       );
@@ -195,6 +196,7 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
           const reviewed = await reviewApplication(deps, {
             applicationId: id,
             organizationId,
+            customData: app.custom_data,
             review: { decision: body.decision, note: body.note, reviewerId: req.auth!.user.id },
           }).catch((err: unknown) => {
             throw reviewError(err);
