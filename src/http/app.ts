@@ -33,6 +33,8 @@ export function createApp(deps: AppDeps): Express {
           method: req.method,
           path: req.url.split('?')[0],
         }),
+        // The status is what matters; headers (Set-Cookie among them) stay out of the logs.
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
