@@ -31,10 +31,13 @@ export const redactPaths = [
   'req.query.code',
 ];
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
+export function createLogger(
+  options: { level?: string; name?: string; destination?: { write: (line: string) => void } } = {},
+): Logger {
+  const settings = {
     name: options.name ?? 'discord-role-grants',
     level: options.level ?? 'info',
     redact: { paths: redactPaths, censor: '[Redacted]' },
-  });
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }

@@ -20,11 +20,15 @@ export const TEST_STATE_SECRET = 'test-state-signing-secret-of-at-least-32-bytes
 export async function startTestApp(
   pool: Pool,
   env: Env = {},
-  extra: { memberRecheckDelaysMs?: number[] } = {},
+  extra: { memberRecheckDelaysMs?: number[]; logLines?: string[] } = {},
 ): Promise<TestApp> {
   const temporal = await connectTemporal({ address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: 'default' });
   let config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STATE_SIGNING_SECRET: TEST_STATE_SECRET, ...env });
-  const app = createApp({ config, pool, temporal, logger: createLogger({ level: 'silent' }), ...extra });
+  const { logLines, ...rest } = extra;
+  const logger = logLines
+    ? createLogger({ level: 'debug', destination: { write: (line) => void logLines.push(line) } })
+    : createLogger({ level: 'silent' });
+  const app = createApp({ config, pool, temporal, logger, ...rest });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -48,7 +48,14 @@ export interface Stack {
  * port, and a worker on task queues of its own, against the run's real Temporal server.
  */
 export async function startStack(
-  options: { sandbox?: SandboxOptions; env?: Env; memberRecheckDelaysMs?: number[]; startWorker?: boolean } = {},
+  options: {
+    sandbox?: SandboxOptions;
+    env?: Env;
+    memberRecheckDelaysMs?: number[];
+    startWorker?: boolean;
+    /** Collects the API's log lines (at debug level) for tests about what is logged. */
+    logLines?: string[];
+  } = {},
 ): Promise<Stack> {
   const db = await createTestDatabase();
   const sandbox = await startSandbox(options.sandbox);
@@ -63,7 +70,10 @@ export async function startStack(
     TEMPORAL_DISCORD_TASK_QUEUE: `test-${suffix}-discord`,
     ...options.env,
   };
-  const app = await startTestApp(db.pool, env, { memberRecheckDelaysMs: options.memberRecheckDelaysMs });
+  const app = await startTestApp(db.pool, env, {
+    memberRecheckDelaysMs: options.memberRecheckDelaysMs,
+    logLines: options.logLines,
+  });
   const rest = createDiscordRest({ apiBaseUrl: sandbox.apiBaseUrl, botToken: sandbox.botToken });
   const discord = createDiscordApi(rest);
 
