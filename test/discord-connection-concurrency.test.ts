@@ -9,6 +9,7 @@ import {
   rolesNamed,
   waitForConnection,
   waitForVisibility,
+  adminOfNewOrganization,
 } from './helpers/discord-connect';
 
 /** Concurrent connection attempts of one organization: one workflow ID, conflict policy FAIL. */
@@ -22,10 +23,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function newAdmin(): Promise<{ orgId: string; cookie: string }> {
-  const org = await stack.createOrg();
-  return { orgId: org.id, cookie: await stack.login(org.adminEmail) };
-}
+const newAdmin = () => adminOfNewOrganization(stack);
 
 const TOKEN_ROUTE = 'POST /oauth2/token';
 

@@ -9,6 +9,7 @@ import {
   rolesNamed,
   waitForConnection,
   waitForVisibility,
+  adminOfNewOrganization,
 } from './helpers/discord-connect';
 import { spawnWorkerProcess } from './helpers/worker-process';
 
@@ -26,10 +27,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function newAdmin(): Promise<{ orgId: string; cookie: string }> {
-  const org = await stack.createOrg();
-  return { orgId: org.id, cookie: await stack.login(org.adminEmail) };
-}
+const newAdmin = () => adminOfNewOrganization(stack);
 
 const ROLES_ROUTE = 'POST /guilds/:guildId/roles';
 

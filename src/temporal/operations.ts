@@ -16,6 +16,7 @@ import {
   roleAssignmentQuery,
   roleWorkflowId,
   type ConnectInput,
+  type ConnectionState,
   type ConnectResult,
   type ReviewRequest,
 } from './shared';
@@ -135,66 +136,61 @@ export async function requestRoleRetry(
 export type StartConnectionResult = ConnectResult | { outcome: 'in_progress' } | { outcome: 'still_running' };
 
 /**
- * Starts the organization's connection workflow (conflict policy FAIL: a concurrent attempt is
- * refused, never raced) and waits up to `waitMs` for its result.
+ * Starts a run of the organization's connection workflow ID, connecting or disconnecting: conflict
+ * policy FAIL, so a concurrent attempt is refused (null), never raced.
  */
-export async function startConnection(
+async function startConnectionRun(
   { temporal, config }: TemporalDeps,
-  input: Omit<ConnectInput, 'approvedRoleName'>,
-  waitMs = 5_000,
-): Promise<StartConnectionResult> {
-  let handle;
+  workflowType: typeof CONNECT | typeof DISCONNECT,
+  organizationId: string,
+  args: Record<string, unknown>,
+  connectionState: ConnectionState,
+) {
   try {
-    handle = await temporal.workflow.start(CONNECT, {
-      workflowId: connectionWorkflowId(input.organizationId),
+    return await temporal.workflow.start(workflowType, {
+      workflowId: connectionWorkflowId(organizationId),
       taskQueue: config.temporal.taskQueue,
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      // Ends an attempt stuck beyond its own 90 s deadline; the next attempt can start at once.
+      // Ends a run stuck beyond its own 90 s deadline; the next attempt can start at once.
       workflowExecutionTimeout: '2 minutes',
-      args: [
-        {
-          ...input,
-          approvedRoleName: config.discord.approvedRoleName,
-          discordTaskQueue: config.temporal.discordTaskQueue,
-        },
-      ],
+      args: [{ ...args, discordTaskQueue: config.temporal.discordTaskQueue }],
       typedSearchAttributes: [
-        { key: OrganizationIdKey, value: input.organizationId },
-        { key: ConnectionStateKey, value: 'connecting' },
+        { key: OrganizationIdKey, value: organizationId },
+        { key: ConnectionStateKey, value: connectionState },
       ],
     });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'in_progress' };
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return null;
     throw err;
   }
+}
+
+/** Starts the organization's connection workflow and waits up to `waitMs` for its result. */
+export async function startConnection(
+  deps: TemporalDeps,
+  input: Omit<ConnectInput, 'approvedRoleName'>,
+  waitMs = 5_000,
+): Promise<StartConnectionResult> {
+  const handle = await startConnectionRun(
+    deps,
+    CONNECT,
+    input.organizationId,
+    { ...input, approvedRoleName: deps.config.discord.approvedRoleName },
+    'connecting',
+  );
+  if (!handle) return { outcome: 'in_progress' };
   return await within(handle.result() as Promise<ConnectResult>, waitMs, { outcome: 'still_running' } as const);
 }
 
 /** Starts the disconnection under the same workflow ID as connecting, so the two cannot race. */
 export async function startDisconnection(
-  { temporal, config }: TemporalDeps,
+  deps: TemporalDeps,
   input: { organizationId: string; userId: string },
   waitMs = 5_000,
 ): Promise<'done' | 'in_progress' | 'still_running'> {
-  let handle;
-  try {
-    handle = await temporal.workflow.start(DISCONNECT, {
-      workflowId: connectionWorkflowId(input.organizationId),
-      taskQueue: config.temporal.taskQueue,
-      workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      workflowExecutionTimeout: '2 minutes',
-      args: [{ ...input, discordTaskQueue: config.temporal.discordTaskQueue }],
-      typedSearchAttributes: [
-        { key: OrganizationIdKey, value: input.organizationId },
-        { key: ConnectionStateKey, value: 'connected' },
-      ],
-    });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'in_progress';
-    throw err;
-  }
+  const handle = await startConnectionRun(deps, DISCONNECT, input.organizationId, input, 'connected');
+  if (!handle) return 'in_progress';
   return await within(
     handle.result().then(() => 'done' as const),
     waitMs,

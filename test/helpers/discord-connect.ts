@@ -20,6 +20,12 @@ export interface ConfigRow {
   connection_error: string | null;
 }
 
+/** A new organization and its signed-in admin. */
+export async function adminOfNewOrganization(stack: Stack): Promise<{ orgId: string; cookie: string }> {
+  const org = await stack.createOrg();
+  return { orgId: org.id, cookie: await stack.login(org.adminEmail) };
+}
+
 /** `GET /api/discord/connect`: the authorize URL's state, redirect_uri and permissions. */
 export async function beginConnect(
   stack: Stack,
