@@ -1,5 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { deleteExpiredOAuthStateUses } from '../src/auth/oauth-state';
 import { appendAuditLog } from '../src/db/audit-log';
+import { deleteExpiredSessions } from '../src/db/sessions';
 import { findApplication, lockApplication, transitionApplication } from '../src/db/applications';
 import { beginConnection, findDiscordConfig, saveConnectedConfig, setConnectionState } from '../src/db/discord-configs';
 import { withTransaction, type Pool } from '../src/db/pool';
@@ -25,6 +27,13 @@ function notFound(what: string): ApplicationFailure {
 /** Postgres side effects of the workflows. Every write touches one row and is guarded on its current state. */
 export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
   return {
+    // --- Housekeeping ---
+
+    /** Deletes expired sessions and spent OAuth state nonces (past their expiry a state is refused anyway). */
+    async deleteExpired(): Promise<{ sessions: number; oauthStates: number }> {
+      return { sessions: await deleteExpiredSessions(pool), oauthStates: await deleteExpiredOAuthStateUses(pool) };
+    },
+
     // --- Discord connection ---
 
     /** Returns false (and changes nothing) when the organization is connected already. */

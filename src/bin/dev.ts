@@ -18,6 +18,7 @@ import { startSandbox, type Sandbox } from '../sandbox';
 import { resolveTemporalCli } from '../temporal/cli';
 import { connectTemporal } from '../temporal/client';
 import { startTemporalDevServer, type TemporalDevServer } from '../temporal/dev-server';
+import { ensureHousekeepingSchedule } from '../temporal/schedules';
 import { buildWorkflowBundle } from '../temporal/workflow-bundle';
 import { buildWebIfStale } from '../web-build';
 import { createWorkers } from '../worker';
@@ -145,6 +146,7 @@ try {
 
   const temporal = await connectTemporal({ address: config.temporal.address!, namespace: config.temporal.namespace });
   cleanups.push(() => temporal.connection.close());
+  await ensureHousekeepingSchedule(temporal, config);
   const server: Server = await new Promise((resolve) => {
     const s = createApp({ config, pool, temporal, logger }).listen(config.port, () => resolve(s));
   });

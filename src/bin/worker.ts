@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config';
 import { createPool } from '../db/pool';
@@ -7,6 +7,7 @@ import { createDiscordApi } from '../discord/api';
 import { createDiscordRest } from '../discord/rest';
 import { createLogger } from '../logger';
 import { ensureSearchAttributes } from '../temporal/search-attributes-admin';
+import { ensureHousekeepingSchedule } from '../temporal/schedules';
 import { buildWorkflowBundle, defaultBundlePath } from '../temporal/workflow-bundle';
 import { createWorkers } from '../worker';
 
@@ -26,6 +27,7 @@ const bundlePath = await fs
 
 const admin = await Connection.connect({ address: config.temporal.address! });
 await ensureSearchAttributes(admin, config.temporal.namespace, logger);
+await ensureHousekeepingSchedule(new Client({ connection: admin, namespace: config.temporal.namespace }), config);
 await admin.close();
 
 const pool = createPool(config.databaseUrl!);

@@ -1,0 +1,9 @@
+import { proxyLocalActivities } from '@temporalio/workflow';
+import type { DatabaseActivities } from '../activities';
+
+const db = proxyLocalActivities<DatabaseActivities>({ startToCloseTimeout: '1 minute' });
+
+/** Run hourly by the `housekeeping` schedule: expired sessions and spent OAuth nonces go. */
+export async function housekeepingWorkflow(): Promise<{ sessions: number; oauthStates: number }> {
+  return await db.deleteExpired();
+}
