@@ -91,3 +91,13 @@ test('the audit log is append-only', async () => {
   await expect(db.pool.query(`UPDATE audit_log SET action = 'changed'`)).rejects.toThrow(/append-only/);
   await expect(db.pool.query(`DELETE FROM audit_log`)).rejects.toThrow(/append-only/);
 });
+
+test('concurrent runs wait for each other instead of failing, and apply each migration once', async () => {
+  const db = await emptyDatabase();
+  const runs = await Promise.all([migrate(db.url), migrate(db.url), migrate(db.url)]);
+  // The first to take the lock applies everything; the others then find nothing left to do.
+  expect(runs.filter((applied) => applied.length > 0)).toHaveLength(1);
+  expect(runs.flat().length).toBeGreaterThanOrEqual(3);
+  const { rows } = await db.pool.query(`SELECT count(*) AS n, count(DISTINCT name) AS d FROM pgmigrations`);
+  expect(rows[0].n).toBe(rows[0].d);
+});

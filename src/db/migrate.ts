@@ -20,6 +20,9 @@ export async function migrate(databaseUrl: string, options: MigrateOptions = {})
     direction: 'up',
     count: options.count ?? Infinity,
     checkOrder: true,
+    // Several processes may start at once (API replicas, CLI calls): the later ones wait for the
+    // first to finish, then find nothing left to apply.
+    advisoryLockMode: 'wait',
     singleTransaction: true,
     log,
     logger: { debug: () => undefined, info: log, warn: log, error: log },
