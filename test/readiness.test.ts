@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 
 // A Postgres of this file's own, so that stopping it disturbs no other test file.
 let app: TestApp;
+let pool: ReturnType<typeof createPool>;
 let stopPostgres: () => Promise<void>;
 let dir: string;
 
@@ -15,10 +16,12 @@ beforeAll(async () => {
   await fs.chmod(dir, 0o755);
   const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), persistent: false });
   stopPostgres = pg.stop;
-  app = await startTestApp(createPool(pg.url()), {}, {});
+  pool = createPool(pg.url());
+  app = await startTestApp(pool, {}, {});
 }, 60_000);
 afterAll(async () => {
   await app?.close();
+  await pool?.end();
   await fs.rm(dir, { recursive: true, force: true });
 });
 
