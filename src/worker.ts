@@ -1,5 +1,5 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createDatabaseActivities, createDiscordActivities } from '../activities';
+import { createActivities } from '../activities';
 import type { Config } from './config';
 import type { DiscordApi } from './discord/api';
 import type { Pool } from './db/pool';
@@ -34,21 +34,22 @@ export async function createWorkers({
   workflowBundlePath,
 }: WorkerDeps): Promise<Workers> {
   const { clientId, clientSecret } = config.discord;
+  const activities = createActivities({
+    pool,
+    discord,
+    oauth: { apiBaseUrl: config.discord.apiBaseUrl, clientId: clientId ?? '', clientSecret: clientSecret ?? '' },
+  });
   const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: '30s' } as const;
   const main = await Worker.create({
     ...common,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: { codePath: workflowBundlePath },
-    activities: createDatabaseActivities({ pool }),
+    activities: activities.database,
   });
   const discordWorker = await Worker.create({
     ...common,
     taskQueue: config.temporal.discordTaskQueue,
-    activities: createDiscordActivities({
-      pool,
-      discord,
-      oauth: { apiBaseUrl: config.discord.apiBaseUrl, clientId: clientId ?? '', clientSecret: clientSecret ?? '' },
-    }),
+    activities: activities.discord,
     // Discord allows 50 requests/s per bot; stay below it for every worker of the deployment together.
     maxTaskQueueActivitiesPerSecond: config.discord.maxRequestsPerSecond,
   });
