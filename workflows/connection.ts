@@ -7,6 +7,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { DatabaseActivities, DiscordActivities } from '../activities';
+import { MISSING_PERMISSIONS_MESSAGE } from '../src/discord/messages';
 import { ConnectionStateKey } from '../src/temporal/search-attributes';
 import {
   connectionProgressQuery,
@@ -30,8 +31,8 @@ const discordActivities = (taskQueue: string) =>
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
   });
 
-export const MISSING_PERMISSIONS_MESSAGE =
-  'The bot lacks permission to manage the role: give the bot Manage Roles and drag its role above Approved in Server Settings → Roles, then connect again.';
+/** The admin's fix for a connection: the same sentence as for a grant, then one more step. */
+export const CONNECT_MISSING_PERMISSIONS_MESSAGE = `${MISSING_PERMISSIONS_MESSAGE} Then connect again.`;
 
 class ConnectError extends Error {
   constructor(
@@ -49,7 +50,7 @@ async function step<T>(code: ConnectionErrorCode, fn: () => Promise<T>): Promise
     if (isCancellation(err)) throw err;
     const failure = summarizeFailure(err);
     if (failure.type === 'missing_permissions')
-      throw new ConnectError('missing_permissions', MISSING_PERMISSIONS_MESSAGE);
+      throw new ConnectError('missing_permissions', CONNECT_MISSING_PERMISSIONS_MESSAGE);
     throw new ConnectError(code, failure.message);
   }
 }
@@ -86,7 +87,7 @@ export async function connectDiscordWorkflow(
       joined = guild;
       progress.step = 'checking_permissions';
       const access = await step('unexpected_error', () => discord.inspectBotAccess({ guildId: guild.id }));
-      if (!access.canManageRoles) throw new ConnectError('missing_permissions', MISSING_PERMISSIONS_MESSAGE);
+      if (!access.canManageRoles) throw new ConnectError('missing_permissions', CONNECT_MISSING_PERMISSIONS_MESSAGE);
       progress.step = 'ensuring_role';
       const role = await step('role_creation_failed', () =>
         discord.ensureApprovedRole({
@@ -100,7 +101,7 @@ export async function connectDiscordWorkflow(
         ? await step('unexpected_error', () => discord.inspectBotAccess({ guildId: guild.id }))
         : access;
       if (role.position >= after.highestRolePosition) {
-        throw new ConnectError('missing_permissions', MISSING_PERMISSIONS_MESSAGE);
+        throw new ConnectError('missing_permissions', CONNECT_MISSING_PERMISSIONS_MESSAGE);
       }
       progress.step = 'saving';
       const saved = { id: role.id, name: role.name, created: role.created };

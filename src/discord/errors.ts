@@ -5,6 +5,7 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from '@discordjs/rest';
 import { ApplicationFailure } from '@temporalio/common';
 import { RESTJSONErrorCodes } from 'discord-api-types/v10';
+import { MISSING_PERMISSIONS_MESSAGE } from './messages';
 
 export interface DiscordFailure {
   retryable: boolean;
@@ -48,8 +49,7 @@ export class DiscordOAuthError extends Error {
   }
 }
 
-export const MISSING_PERMISSIONS_MESSAGE =
-  'The bot lacks permission to manage this role: give the bot Manage Roles and drag its role above Approved in Server Settings → Roles.';
+export { MISSING_PERMISSIONS_MESSAGE };
 
 /** Permanent Discord JSON error codes and what an admin should do about them. */
 const PERMANENT_CODES: Record<number, { type: string; message: string }> = {
