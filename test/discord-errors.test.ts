@@ -8,24 +8,15 @@ import { createDiscordApi, type DiscordApi } from '../src/discord/api';
 import { classifyDiscordError, toActivityFailure, type DiscordFailure } from '../src/discord/errors';
 import { createDiscordRest } from '../src/discord/rest';
 import { startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index';
+import { useSandbox } from './helpers/sandbox';
 
 const MEMBER = '300000000000000001';
 const STRANGER = '300000000000000002';
 
 let sandbox: Sandbox;
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
-});
-
-afterAll(async () => {
-  await sandbox.close();
-});
-
-afterEach(() => {
-  sandbox.faults.clear();
-  sandbox.setRateLimits({});
-  sandbox.resetStats();
+useSandbox((s) => {
+  sandbox = s;
 });
 
 /** A fresh client per test: @discordjs/rest keeps bucket state and forgets its token after a 401. */

@@ -1,21 +1,14 @@
 import { classifyDiscordError, DiscordOAuthError } from '../src/discord/errors';
 import { buildAuthorizeUrl, exchangeCode } from '../src/discord/oauth';
 import { startSandbox, type Sandbox } from '../src/sandbox/index';
+import { useSandbox } from './helpers/sandbox';
 
 const REDIRECT = 'http://127.0.0.1:9/api/discord/bot-callback';
 
 let sandbox: Sandbox;
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
-});
-
-afterAll(async () => {
-  await sandbox.close();
-});
-
-afterEach(() => {
-  sandbox.faults.clear();
+useSandbox((s) => {
+  sandbox = s;
 });
 
 async function rejectionOf(promise: Promise<unknown>): Promise<DiscordOAuthError> {

@@ -1,3 +1,4 @@
+import { applicationStatuses } from '../src/domain/application';
 import { migrate } from '../src/db/migrate';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
@@ -35,14 +36,8 @@ test('migrates an empty database, and a second run is a no-op', async () => {
   );
   expect(await migrate(db.url)).toEqual([]);
   const { rows } = await db.pool.query(`SELECT enum_range(NULL::application_status)::text[] AS statuses`);
-  expect(rows[0].statuses).toEqual([
-    'Pending',
-    'Rejected',
-    'Approved',
-    'approved_pending_role',
-    'approved_role_assigned',
-    'approved_role_failed',
-  ]);
+  // The Postgres enum and the code's list are one concept: they must not drift apart.
+  expect(rows[0].statuses).toEqual([...applicationStatuses]);
 });
 
 test('Discord IDs are text columns, never numbers', async () => {

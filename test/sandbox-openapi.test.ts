@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020';
 import addFormatsModule from 'ajv-formats';
-import { startSandbox, type Sandbox } from '../src/sandbox/index';
+import type { Sandbox } from '../src/sandbox/index';
+import { botRequest, useSandbox } from './helpers/sandbox';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface Operation {
@@ -158,23 +159,17 @@ let sandbox: Sandbox;
 let guildId: string;
 let approved: string;
 
-function bot(path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (!headers.has('authorization')) headers.set('authorization', `Bot ${sandbox.botToken}`);
-  if (init.body) headers.set('content-type', 'application/json');
-  return fetch(`${sandbox.apiBaseUrl}/v10${path}`, { ...init, headers });
-}
+const bot = (path: string, init?: RequestInit) => botRequest(sandbox, path, init);
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
+useSandbox((s) => {
+  sandbox = s;
+});
+
+beforeAll(() => {
   const guild = sandbox.createGuild({ name: 'Spec Server', roles: [{ name: 'Approved' }, { name: 'Staff' }] });
   guildId = guild.id;
   approved = guild.roleIds[0] ?? '';
   sandbox.addMember(guildId, MEMBER);
-});
-
-afterAll(async () => {
-  await sandbox.close();
 });
 
 describe('sandbox answers conform to Discord OpenAPI spec', () => {

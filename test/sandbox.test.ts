@@ -1,5 +1,6 @@
 import { PermissionFlagsBits } from 'discord-api-types/v10';
 import { startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index';
+import { botRequest, useSandbox } from './helpers/sandbox';
 
 const MANAGE_ROLES = PermissionFlagsBits.ManageRoles;
 const MEMBER = '300000000000000001';
@@ -8,25 +9,11 @@ const REDIRECT = 'http://127.0.0.1:9/api/discord/bot-callback';
 
 let sandbox: Sandbox;
 
-beforeAll(async () => {
-  sandbox = await startSandbox();
+useSandbox((s) => {
+  sandbox = s;
 });
 
-afterAll(async () => {
-  await sandbox.close();
-});
-
-afterEach(() => {
-  sandbox.faults.clear();
-  sandbox.setRateLimits({});
-  sandbox.resetStats();
-});
-
-function bot(path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (!headers.has('authorization')) headers.set('authorization', `Bot ${sandbox.botToken}`);
-  return fetch(`${sandbox.apiBaseUrl}/v10${path}`, { ...init, headers });
-}
+const bot = (path: string, init?: RequestInit) => botRequest(sandbox, path, init);
 
 function guildWithApproved(opts: { botPermissions?: bigint } = {}): { guild: SandboxGuild; approved: string } {
   const guild = sandbox.createGuild({ name: 'Test Server', roles: [{ name: 'Approved' }], ...opts });
