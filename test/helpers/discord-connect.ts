@@ -1,3 +1,4 @@
+import { pollUntil } from './poll';
 import type { Stack } from './stack';
 
 /** Drives the Discord bot connection flow of the API the way a browser and Discord would. */
@@ -94,14 +95,7 @@ export async function waitForConnection(
   until: (view: ConnectionView) => boolean,
   timeoutMs = 30_000,
 ): Promise<ConnectionView> {
-  const deadline = Date.now() + timeoutMs;
-  let last: ConnectionView | undefined;
-  while (Date.now() < deadline) {
-    last = await connectionView(stack, cookie);
-    if (until(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for the connection; last: ${JSON.stringify(last)}`);
+  return await pollUntil(() => connectionView(stack, cookie), until, { timeoutMs, what: 'the connection' });
 }
 
 export async function configRows(stack: Stack, organizationId: string): Promise<ConfigRow[]> {

@@ -1,3 +1,4 @@
+import { pollUntil } from './poll';
 import type { Application } from '../../src/domain/application';
 import { insertApplication } from '../../src/db/applications';
 import type { Org, Stack } from './stack';
@@ -18,14 +19,11 @@ export async function waitForApplication(
   until: (a: Application) => boolean,
   timeoutMs = 30_000,
 ): Promise<Application> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Application | undefined;
-  while (Date.now() < deadline) {
-    last = await getApplication(stack, cookie, id);
-    if (until(last)) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for application ${id}; last seen: ${JSON.stringify(last)}`);
+  return await pollUntil(() => getApplication(stack, cookie, id), until, {
+    timeoutMs,
+    intervalMs: 150,
+    what: `application ${id}`,
+  });
 }
 
 /** An application as stored, bypassing the API's validation (legacy rows, bulk fixtures). */
