@@ -1,27 +1,99 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { deleteExpiredOAuthStateUses } from '../src/auth/oauth-state';
-import { appendAuditLog } from '../src/db/audit-log';
+import { isDeepStrictEqual } from 'node:util';
+import { appendAuditLog, type AuditLogEntry } from '../src/db/audit-log';
 import { deleteExpiredSessions } from '../src/db/sessions';
-import { findApplication, lockApplication, transitionApplication } from '../src/db/applications';
+import { findApplication, lockApplication, writeStateChange } from '../src/db/applications';
 import { beginConnection, findDiscordConfig, saveConnectedConfig, setConnectionState } from '../src/db/discord-configs';
-import { withTransaction, type Pool } from '../src/db/pool';
-import type { Application } from '../src/domain/application';
 import {
-  hasDiscordUserId,
-  INVALID_DISCORD_ID_MESSAGE,
-  isValidDiscordId,
-  discordUserIdOf,
-} from '../src/domain/discord-id';
-import type { ReviewRequest } from '../src/temporal/shared';
+  deleteExpiredIdempotencyKeys,
+  findIdempotentResponse,
+  saveIdempotentResponse,
+} from '../src/db/idempotency-keys';
+import { withTransaction, type Pool } from '../src/db/pool';
+import { findUserById } from '../src/db/users';
+import { lifecycleStateOf, type Application } from '../src/domain/application';
+import { transition, type LifecycleEvent, type Refusal, type RoleAction } from '../src/domain/application-lifecycle';
+import { discordIdPresence } from '../src/domain/discord-id';
+import type { ReviewRequest, StoredRoleState } from '../src/temporal/shared';
 
 export interface DatabaseActivityDeps {
   pool: Pool;
 }
 
-export type RoleAction = 'grant' | 'revoke';
+export type { RoleAction };
 
 function notFound(what: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(`${what} does not exist.`, 'not_found');
+}
+
+/** What a workflow step's write answers: the machine's refusal (if it refused), and the state stored now. */
+export interface StepResult {
+  refusal: Refusal | null;
+  state: StoredRoleState;
+  /** The step had run before under this key: this is its first answer, and nothing was written now. */
+  replayed: boolean;
+}
+
+export function storedStateOf(app: Application): StoredRoleState {
+  return { ...lifecycleStateOf(app), error: app.roleAssignment.error };
+}
+
+/**
+ * Applies one state-machine event to an application, exactly once per `key`: locks the row, returns
+ * the first answer if the key was used already (refusing the key if the request differs), otherwise
+ * asks the machine, writes the change with its audit entry, and records the answer under the key.
+ */
+async function applyEvent(
+  pool: Pool,
+  input: {
+    key: string;
+    applicationId: string;
+    organizationId?: string;
+    operation: string;
+    request: Record<string, unknown>;
+    event: (app: Application) => LifecycleEvent;
+    review?: { reviewedBy: string; notes: string | null | undefined };
+    audit: (before: Application, after: Application) => Pick<AuditLogEntry, 'actorUserId' | 'action' | 'details'>;
+  },
+): Promise<StepResult & { answer: Application }> {
+  return await withTransaction(pool, async (tx) => {
+    // The lock comes first: two runs of the same step wait for each other here.
+    const app = await lockApplication(tx, input.applicationId);
+    if (!app || (input.organizationId !== undefined && app.organizationId !== input.organizationId)) {
+      throw notFound('This application');
+    }
+    const prior = await findIdempotentResponse<{ answer: Application; refusal: Refusal | null }>(tx, input.key);
+    if (prior) {
+      if (!isDeepStrictEqual(prior.request, input.request)) {
+        throw ApplicationFailure.nonRetryable(
+          'This idempotency key was already used for a different request.',
+          'idempotency_key_reused',
+        );
+      }
+      return { ...prior.response, state: storedStateOf(app), replayed: true };
+    }
+    const decided = transition(lifecycleStateOf(app), input.event(app));
+    let answer = app;
+    if (decided.ok) {
+      answer = await writeStateChange(tx, { id: app.id, change: decided.change, review: input.review });
+      await appendAuditLog(tx, {
+        organizationId: app.organizationId,
+        subjectType: 'application',
+        subjectId: app.id,
+        ...input.audit(app, answer),
+      });
+    }
+    const response = { answer, refusal: decided.ok ? null : decided.refusal };
+    await saveIdempotentResponse(tx, {
+      key: input.key,
+      applicationId: app.id,
+      operation: input.operation,
+      request: input.request,
+      response,
+    });
+    return { ...response, state: storedStateOf(answer), replayed: false };
+  });
 }
 
 /** Postgres side effects of the workflows. Every write touches one row and is guarded on its current state. */
@@ -30,8 +102,12 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
     // --- Housekeeping ---
 
     /** Deletes expired sessions and spent OAuth state nonces (past their expiry a state is refused anyway). */
-    async deleteExpired(): Promise<{ sessions: number; oauthStates: number }> {
-      return { sessions: await deleteExpiredSessions(pool), oauthStates: await deleteExpiredOAuthStateUses(pool) };
+    async deleteExpired(): Promise<{ sessions: number; oauthStates: number; idempotencyKeys: number }> {
+      return {
+        sessions: await deleteExpiredSessions(pool),
+        oauthStates: await deleteExpiredOAuthStateUses(pool),
+        idempotencyKeys: await deleteExpiredIdempotencyKeys(pool),
+      };
     },
 
     // --- Discord connection ---
@@ -110,155 +186,106 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
     },
 
     // --- Role assignment ---
+    // Each write is one transaction that locks the application's row, asks the state machine, and
+    // records its answer under the step's idempotency key: a step that runs again (after a worker
+    // crash, or a timeout after the commit) gets its first answer back and changes nothing.
 
-    async loadApplication(input: { applicationId: string }): Promise<Application> {
+    async loadApplicationState(input: { applicationId: string }): Promise<StoredRoleState> {
       const app = await findApplication(pool, input.applicationId);
       if (!app) throw notFound('This application');
-      return app;
+      return storedStateOf(app);
     },
 
-    /**
-     * The first step of a review, in one transaction: decides the new status from the current one
-     * and the applicant's Discord ID, writes it, and says what the workflow must do next.
-     */
+    /** A review: the answer the reviewer gets (or the machine's refusal), and the state now. */
     async recordReview(
-      input: ReviewRequest & { applicationId: string; organizationId: string },
-    ): Promise<{ application: Application; next: RoleAction | null }> {
-      return await withTransaction(pool, async (tx) => {
-        const app = await lockApplication(tx, input.applicationId);
-        if (!app || app.organizationId !== input.organizationId) throw notFound('This application');
-        const note = input.note === undefined ? undefined : input.note;
-        let next: RoleAction | null = null;
-        let updated: Application | null;
-
-        if (input.decision === 'approve') {
-          if (app.status !== 'Pending') {
-            throw ApplicationFailure.nonRetryable(
-              `This application was already reviewed (status ${app.status}).`,
-              'invalid_transition',
-            );
-          }
-          const base = { reviewedBy: input.reviewerId, notes: note };
-          if (!hasDiscordUserId(app.custom_data)) {
-            updated = await transitionApplication(tx, {
-              id: app.id,
-              from: { status: ['Pending'] },
-              set: { ...base, status: 'Approved', roleStatus: 'not_applicable' },
-            });
-          } else if (!isValidDiscordId(discordUserIdOf(app.custom_data))) {
-            updated = await transitionApplication(tx, {
-              id: app.id,
-              from: { status: ['Pending'] },
-              set: {
-                ...base,
-                status: 'approved_role_failed',
-                roleStatus: 'failed',
-                roleError: INVALID_DISCORD_ID_MESSAGE,
-                attempted: true,
-              },
-            });
-          } else {
-            updated = await transitionApplication(tx, {
-              id: app.id,
-              from: { status: ['Pending'] },
-              set: { ...base, status: 'approved_pending_role', roleStatus: 'pending', roleError: null },
-            });
-            next = 'grant';
-          }
-        } else {
-          if (app.status === 'Rejected') {
-            throw ApplicationFailure.nonRetryable('This application was already rejected.', 'invalid_transition');
-          }
-          // A role that was (or may be being) granted must be taken back.
-          const mayHoldRole = app.status === 'approved_role_assigned' || app.status === 'approved_pending_role';
-          updated = await transitionApplication(tx, {
-            id: app.id,
-            from: { status: [app.status] },
-            set: {
-              reviewedBy: input.reviewerId,
-              notes: note,
-              status: 'Rejected',
-              roleStatus: mayHoldRole ? 'pending' : 'not_applicable',
-              roleError: null,
-            },
-          });
-          if (mayHoldRole) next = 'revoke';
-        }
-        if (!updated)
-          throw ApplicationFailure.retryable('The application changed during the review; trying again.', 'conflict');
-        await appendAuditLog(tx, {
-          organizationId: app.organizationId,
+      input: ReviewRequest & { key: string; applicationId: string; organizationId: string },
+    ): Promise<StepResult & { answer: Application }> {
+      const request = { decision: input.decision, reviewerId: input.reviewerId, note: input.note ?? null };
+      const result = await applyEvent(pool, {
+        key: input.key,
+        applicationId: input.applicationId,
+        organizationId: input.organizationId,
+        operation: 'review',
+        request,
+        event: (app) => ({ type: 'review', decision: input.decision, discordId: discordIdPresence(app.custom_data) }),
+        review: { reviewedBy: input.reviewerId, notes: input.note === undefined ? undefined : input.note },
+        audit: (app, updated) => ({
           actorUserId: input.reviewerId,
           action: input.decision === 'approve' ? 'application.approved' : 'application.rejected',
-          subjectType: 'application',
-          subjectId: app.id,
-          details: { from: app.status, to: updated.status },
-        });
-        return { application: updated, next };
+          details: { from: app.status, to: updated.status, ...(input.note ? { note: input.note } : {}) },
+        }),
       });
+      return result;
     },
 
-    /** Records the outcome of one grant or revoke attempt. Null when the application moved on meanwhile. */
+    /** The outcome of one grant or removal attempt. Refused (`stale_result`) when the decision moved on meanwhile. */
     async recordRoleResult(input: {
+      key: string;
       applicationId: string;
       action: RoleAction;
       outcome: 'success' | 'failed';
+      errorType?: string;
       error?: string;
-    }): Promise<Application | null> {
-      const from =
-        input.action === 'grant'
-          ? { status: ['approved_pending_role', 'approved_role_failed'] as Application['status'][] }
-          : { status: ['Rejected'] as Application['status'][] };
-      if (input.action === 'grant') {
-        return await transitionApplication(pool, {
-          id: input.applicationId,
-          from,
-          set:
-            input.outcome === 'success'
-              ? { status: 'approved_role_assigned', roleStatus: 'success', roleError: null, attempted: true }
-              : {
-                  status: 'approved_role_failed',
-                  roleStatus: 'failed',
-                  roleError: input.error ?? 'Unknown error',
-                  attempted: true,
-                },
-        });
-      }
-      return await transitionApplication(pool, {
-        id: input.applicationId,
-        from,
-        set:
-          input.outcome === 'success'
-            ? { roleStatus: 'not_applicable', roleError: null, attempted: true }
-            : { roleStatus: 'failed', roleError: input.error ?? 'Unknown error', attempted: true },
+    }): Promise<StepResult> {
+      const event: LifecycleEvent =
+        input.outcome === 'success'
+          ? { type: 'role_result', action: input.action, outcome: 'success' }
+          : {
+              type: 'role_result',
+              action: input.action,
+              outcome: 'failed',
+              errorType: input.errorType ?? 'unexpected',
+              error: input.error ?? 'Unknown error',
+            };
+      return await applyEvent(pool, {
+        key: input.key,
+        applicationId: input.applicationId,
+        operation: 'role_result',
+        request: { action: input.action, outcome: input.outcome, errorType: input.errorType ?? null },
+        event: () => event,
+        audit: (_app, updated) => ({
+          actorUserId: null,
+          action: `application.role_${input.action === 'grant' ? 'grant' : 'removal'}_${input.outcome === 'success' ? 'succeeded' : 'failed'}`,
+          details:
+            input.outcome === 'failed' ? { errorType: input.errorType, error: input.error } : { to: updated.status },
+        }),
       });
     },
 
-    /** Spends one of the 5 manual retries. Null when none is left or nothing failed. */
-    async beginManualRetry(input: { applicationId: string; requestedBy: string }): Promise<Application | null> {
-      return await withTransaction(pool, async (tx) => {
-        const app = await lockApplication(tx, input.applicationId);
-        if (!app || app.roleAssignment.status !== 'failed') return null;
-        const updated = await transitionApplication(tx, {
-          id: app.id,
-          from: { roleStatus: ['failed'] },
-          set: {
-            status: app.status === 'approved_role_failed' ? 'approved_pending_role' : app.status,
-            roleStatus: 'pending',
-            incrementRetryCount: true,
+    /** Spends one of the manual retries: the failed role change runs again. */
+    async beginManualRetry(input: { key: string; applicationId: string; requestedBy?: string }): Promise<StepResult> {
+      // Sent from the Temporal Web UI, `requestedBy` may be anything: only a known user becomes the actor.
+      const actor = input.requestedBy ? await findUserById(pool, input.requestedBy) : null;
+      return await applyEvent(pool, {
+        key: input.key,
+        applicationId: input.applicationId,
+        operation: 'manual_retry',
+        request: {},
+        event: () => ({ type: 'manual_retry' }),
+        audit: (_app, updated) => ({
+          actorUserId: actor?.id ?? null,
+          action: 'application.role_retry',
+          details: {
+            retryCount: updated.roleAssignment.retryCount,
+            ...(input.requestedBy && !actor ? { requestedBy: input.requestedBy.slice(0, 200) } : {}),
           },
-        });
-        if (updated) {
-          await appendAuditLog(tx, {
-            organizationId: app.organizationId,
-            actorUserId: input.requestedBy,
-            action: 'application.role_retry',
-            subjectType: 'application',
-            subjectId: app.id,
-            details: { retryCount: updated.roleAssignment.retryCount },
-          });
-        }
-        return updated;
+        }),
+      });
+    },
+
+    /** A failure the bot's connection caused runs again after a new connection, without spending a manual retry. */
+    async beginRedrive(input: { key: string; applicationId: string }): Promise<StepResult> {
+      return await applyEvent(pool, {
+        key: input.key,
+        applicationId: input.applicationId,
+        operation: 'redrive',
+        request: {},
+        event: () => ({ type: 'redrive' }),
+        audit: (app) => ({
+          actorUserId: null,
+          action: 'application.role_redrive',
+          details: { errorType: app.roleAssignment.errorType },
+        }),
       });
     },
   };

@@ -6,8 +6,9 @@ import { exchangeCode } from '../src/discord/oauth';
 import { findApplication } from '../src/db/applications';
 import { findDiscordConfig } from '../src/db/discord-configs';
 import type { Pool } from '../src/db/pool';
+import { lifecycleStateOf } from '../src/domain/application';
+import { INVALID_DISCORD_ID, roleActionWanted, type RoleAction } from '../src/domain/application-lifecycle';
 import { discordUserIdOf, INVALID_DISCORD_ID_MESSAGE, isValidDiscordId } from '../src/domain/discord-id';
-import type { RoleAction } from './database';
 
 export interface DiscordActivityDeps {
   pool: Pool;
@@ -112,22 +113,25 @@ export function createDiscordActivities({ pool, discord, oauth }: DiscordActivit
 
     /**
      * Grants (or takes back) the organization's Approved role for one application. Reads the
-     * connection and the applicant's ID itself, so a retry after an admin reconnected uses the new setup.
+     * application and the connection itself, so a retry after an admin reconnected uses the new
+     * setup, and Discord is only called while the stored decision still asks for this change
+     * (`skipped` otherwise: a late grant after a reversal never reaches Discord).
      */
     async changeMemberRole(input: {
       applicationId: string;
       organizationId: string;
       action: RoleAction;
-    }): Promise<void> {
+    }): Promise<{ skipped: boolean }> {
       const [config, app] = await Promise.all([
         findDiscordConfig(pool, input.organizationId),
         findApplication(pool, input.applicationId, input.organizationId),
       ]);
       if (!app) throw ApplicationFailure.nonRetryable('This application does not exist.', 'not_found');
+      if (!roleActionWanted(lifecycleStateOf(app), input.action)) return { skipped: true };
       const userId = discordUserIdOf(app.custom_data);
       if (!isValidDiscordId(userId)) {
-        throw ApplicationFailure.nonRetryable(INVALID_DISCORD_ID_MESSAGE, 'invalid_discord_id', {
-          type: 'invalid_discord_id',
+        throw ApplicationFailure.nonRetryable(INVALID_DISCORD_ID_MESSAGE, INVALID_DISCORD_ID, {
+          type: INVALID_DISCORD_ID,
           message: INVALID_DISCORD_ID_MESSAGE,
           retryable: false,
         });
@@ -150,6 +154,7 @@ export function createDiscordActivities({ pool, discord, oauth }: DiscordActivit
           if (classifyDiscordError(err).type !== 'unknown_member') throw toActivityFailure(err);
         }
       }
+      return { skipped: false };
     },
   };
 }

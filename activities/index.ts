@@ -1,13 +1,20 @@
 import { createDatabaseActivities, type DatabaseActivityDeps } from './database';
 import { createDiscordActivities, type DiscordActivityDeps } from './discord';
+import { createRoleWorkflowActivities, type RoleWorkflowActivityDeps } from './role-workflows';
 
-export type { DatabaseActivities, RoleAction } from './database';
+export type { DatabaseActivities, RoleAction, StepResult } from './database';
 export type { DiscordActivities } from './discord';
+export type { RoleWorkflowActivities } from './role-workflows';
 
 /**
  * All activities, closing over their dependencies (the activities-dependency-injection pattern):
- * `database` for the workflows' task queue, `discord` for the rate-limited Discord queue.
+ * `database` and `roleWorkflows` for the workflows' task queue, `discord` for the rate-limited
+ * Discord queue.
  */
-export function createActivities(deps: DatabaseActivityDeps & DiscordActivityDeps) {
-  return { database: createDatabaseActivities(deps), discord: createDiscordActivities(deps) };
+export function createActivities(deps: DatabaseActivityDeps & DiscordActivityDeps & RoleWorkflowActivityDeps) {
+  return {
+    database: createDatabaseActivities(deps),
+    discord: createDiscordActivities(deps),
+    roleWorkflows: createRoleWorkflowActivities(deps),
+  };
 }

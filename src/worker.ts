@@ -1,5 +1,7 @@
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { requestRoleRedrive } from './temporal/operations';
 import type { Config } from './config';
 import type { DiscordApi } from './discord/api';
 import type { Pool } from './db/pool';
@@ -34,9 +36,12 @@ export async function createWorkers({
   workflowBundlePath,
 }: WorkerDeps): Promise<Workers> {
   const { clientId, clientSecret } = config.discord;
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const activities = createActivities({
     pool,
     discord,
+    redrive: (app) =>
+      requestRoleRedrive({ temporal, config }, { applicationId: app.id, organizationId: app.organizationId }),
     oauth: { apiBaseUrl: config.discord.apiBaseUrl, clientId: clientId ?? '', clientSecret: clientSecret ?? '' },
   });
   const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: '30s' } as const;
@@ -44,7 +49,7 @@ export async function createWorkers({
     ...common,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: { codePath: workflowBundlePath },
-    activities: activities.database,
+    activities: { ...activities.database, ...activities.roleWorkflows },
   });
   const discordWorker = await Worker.create({
     ...common,

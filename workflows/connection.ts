@@ -1,12 +1,13 @@
 import {
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { DatabaseActivities, DiscordActivities } from '../activities';
+import type { DatabaseActivities, DiscordActivities, RoleWorkflowActivities } from '../activities';
 import { MISSING_PERMISSIONS_MESSAGE } from '../src/discord/messages';
 import { ConnectionStateKey } from '../src/temporal/search-attributes';
 import {
@@ -22,6 +23,11 @@ import { summarizeFailure } from './errors';
 const db = proxyLocalActivities<DatabaseActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10 },
+});
+
+const roleWorkflows = proxyActivities<RoleWorkflowActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
 });
 
 const discordActivities = (taskQueue: string) =>
@@ -132,6 +138,16 @@ export async function connectDiscordWorkflow(
   }
   progress.step = 'done';
   upsertSearchAttributes([{ key: ConnectionStateKey, value: progress.state }]);
+  // Runs started before this step existed complete without it (see "Changing a workflow" in the README).
+  if (result.outcome === 'connected' && patched('redrive-after-reconnect')) {
+    try {
+      // Assignments that failed because of the connection run again, without spending manual retries.
+      await roleWorkflows.redriveAfterReconnect({ organizationId: input.organizationId });
+    } catch (err) {
+      // The connection stands; the assignments stay failed and can be retried by hand.
+      progress.error = `Connected, but the failed assignments could not be re-driven: ${summarizeFailure(err).message}`;
+    }
+  }
   return result;
 }
 

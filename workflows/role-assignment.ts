@@ -1,43 +1,73 @@
+import { Mutex } from 'async-mutex';
 import {
+  ActivityFailure,
   allHandlersFinished,
+  ApplicationFailure,
   condition,
+  continueAsNew,
+  currentUpdateInfo,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DatabaseActivities, DiscordActivities, RoleAction } from '../activities';
+import type { DatabaseActivities, DiscordActivities, StepResult } from '../activities';
 import type { Application } from '../src/domain/application';
+import { nextStep, retryRefusal, type RoleAction } from '../src/domain/application-lifecycle';
 import { RoleAssignmentStateKey } from '../src/temporal/search-attributes';
 import {
+  redriveSignal,
   retrySignal,
+  retryStepKey,
+  reviewStepKey,
   reviewUpdate,
   roleAssignmentQuery,
+  type RetryOutcome,
   type RoleAssignmentProgress,
   type RoleWorkflowInput,
+  type StoredRoleState,
 } from '../src/temporal/shared';
 import { summarizeFailure, type FailureSummary } from './errors';
 
-// Postgres writes run as local activities: retried by the worker until the database answers,
-// without a round trip through the task queue.
+// Postgres writes run as local activities: no round trip through the task queue. Their retries are
+// bounded (and each statement has a timeout below the 10 s): when the database stays away, the run
+// says so in its state and tries again later, instead of retrying invisibly forever.
 const db = proxyLocalActivities<DatabaseActivities>({
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
+});
+// A reviewer waits for this one: fail sooner, and let them try again.
+const dbForReviews = proxyLocalActivities<DatabaseActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 4 },
 });
 
 /** 1 min, 5 min, 30 min, then hourly for 7 days: an applicant usually joins the server within that. */
 export const DEFAULT_MEMBER_RECHECK_DELAYS_MS = [60_000, 300_000, 1_800_000, ...Array<number>(7 * 24).fill(3_600_000)];
+const DEFAULT_DATABASE_RETRY_DELAY_MS = 60_000;
+const MAX_DATABASE_RETRY_DELAY_MS = 600_000;
+
+/** The database did not answer even after the local activity's retries (a refusal of ours is not that). */
+function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure)) return false;
+  return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
+}
 
 /**
  * Grants (or, after a reversal, takes back) the Approved role for one application. ID
- * `application-role:<applicationId>`. Reviews arrive as updates (the first one with the start),
- * manual retries as signals; the query returns the live state. The workflow writes every status
- * change of the application, so none can be left without the workflow that finishes it.
+ * `application-role:<applicationId>`. Reviews arrive as updates (the first one with the start), a
+ * manual retry as the `retry` signal, a re-drive after a new connection as `redrive`; the
+ * `roleAssignment` query returns the live state.
+ *
+ * Every decision comes from the state machine (src/domain/application-lifecycle.ts) applied to the
+ * state stored in Postgres, which each write returns: whatever order reviews, results and retries
+ * arrive in, the run acts on the last stored decision. Before a long wait the run continues as new,
+ * carrying only that state, so a waiting run's history is a few events long.
  */
-export async function applicationRoleWorkflow(
-  input: RoleWorkflowInput & { discordTaskQueue: string },
-): Promise<RoleAssignmentProgress> {
+export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise<RoleAssignmentProgress> {
   const discord = proxyActivities<DiscordActivities>({
     taskQueue: input.discordTaskQueue,
     // @discordjs/rest aborts a call after 10 s; this bound only catches a stuck worker.
@@ -47,52 +77,117 @@ export async function applicationRoleWorkflow(
     scheduleToCloseTimeout: '1h',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   });
+  const { applicationId, organizationId } = input;
   const recheckDelays = input.memberRecheckDelaysMs ?? DEFAULT_MEMBER_RECHECK_DELAYS_MS;
 
+  // Database steps one at a time, so `state` is always the answer of the latest write.
+  const lock = new Mutex();
+  let state: StoredRoleState | null = input.resume?.state ?? null;
+  let automaticRechecks = input.resume?.automaticRechecks ?? 0;
   const progress: RoleAssignmentProgress = {
-    applicationId: input.applicationId,
+    applicationId,
     status: null,
     roleStatus: null,
-    step: 'idle',
+    step: 'starting',
     error: null,
     errorType: null,
     manualRetries: 0,
-    automaticRechecks: 0,
+    automaticRechecks,
+    lastRetry: input.resume?.lastRetry ?? null,
   };
-  let next: RoleAction | null = null;
-  /** Bumped by every review, so the main loop notices a decision that arrived while it was busy. */
-  let generation = 0;
-  let retryRequested: { requestedBy: string } | null = null;
+  /** This run did something: before it waits, it continues as new with a short history. */
+  let worked = false;
+  const retries: Array<{ requestId: string; requestedBy?: string }> = [];
+  let redriveRequested = false;
 
-  const observe = (app: Application | null) => {
-    if (!app) return;
+  const adopt = (next: StoredRoleState) => {
+    state = next;
+    progress.status = next.status;
+    progress.roleStatus = next.roleStatus;
+    progress.error = next.error;
+    progress.errorType = next.errorType;
+    progress.manualRetries = next.retryCount;
     // Compared with the attribute itself: the API starts the workflow with the state it expects,
     // and every upsert is a history event and a visibility write.
-    const changed = app.roleAssignment.status !== workflowInfo().typedSearchAttributes.get(RoleAssignmentStateKey);
-    progress.status = app.status;
-    progress.roleStatus = app.roleAssignment.status;
-    progress.error = app.roleAssignment.error;
-    progress.manualRetries = app.roleAssignment.retryCount;
-    if (changed) upsertSearchAttributes([{ key: RoleAssignmentStateKey, value: app.roleAssignment.status }]);
+    if (next.roleStatus !== workflowInfo().typedSearchAttributes.get(RoleAssignmentStateKey)) {
+      upsertSearchAttributes([{ key: RoleAssignmentStateKey, value: next.roleStatus }]);
+    }
+  };
+  if (state) adopt(state);
+
+  const refuseRetry = (requestId: string, reason: string) => {
+    progress.lastRetry = { requestId, outcome: 'refused', reason };
+  };
+  const refuseQueuedRetries = (reason: string) => {
+    for (const r of retries.splice(0)) refuseRetry(r.requestId, reason);
+  };
+
+  /** A database step of the main loop: when the database stays away, wait (visibly) and try again. */
+  const dbStep = async <T extends StepResult | StoredRoleState>(fn: () => Promise<T>): Promise<T> => {
+    for (let delay = input.databaseRetryDelayMs ?? DEFAULT_DATABASE_RETRY_DELAY_MS; ;) {
+      try {
+        const result = await lock.runExclusive(fn);
+        adopt('state' in result ? result.state : result);
+        return result;
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        progress.step = 'database_unavailable';
+        progress.error = `The database did not answer (${summarizeFailure(err).message}); trying again in ${Math.round(delay / 1000)} s.`;
+        await sleep(delay);
+        delay = Math.min(delay * 2, MAX_DATABASE_RETRY_DELAY_MS);
+      }
+    }
   };
 
   setHandler(roleAssignmentQuery, () => progress);
+
   setHandler(retrySignal, (request) => {
-    retryRequested = request;
+    // Anything can arrive here (an operator types the payload in the Web UI): keep strings only.
+    const requestId =
+      typeof request?.requestId === 'string' && request.requestId ? request.requestId.slice(0, 200) : uuid4();
+    const requestedBy = typeof request?.requestedBy === 'string' ? request.requestedBy.slice(0, 200) : undefined;
+    // Judged against the stored state: queued while the last attempt failed (or the state is not
+    // read yet), refused while the role is being changed or when nothing failed.
+    const step = state === null ? null : nextStep(state);
+    if (step === null || step.kind === 'wait') {
+      retries.push({ requestId, requestedBy });
+      return;
+    }
+    refuseRetry(requestId, step.kind === 'act' ? 'in_flight' : (retryRefusal(state!)?.code ?? 'not_retryable'));
   });
+
+  setHandler(redriveSignal, () => {
+    redriveRequested = true;
+  });
+
   setHandler(
     reviewUpdate,
     async (review) => {
-      const { application, next: action } = await db.recordReview({
-        ...review,
-        applicationId: input.applicationId,
-        organizationId: input.organizationId,
-      });
-      observe(application);
-      generation += 1;
-      next = action;
-      if (application.roleAssignment.status === 'failed') progress.errorType = 'invalid_discord_id';
-      return application;
+      // The update ID is the request's idempotency key: a repeated request, even in a later run, gets the first answer.
+      const updateId = currentUpdateInfo()?.id ?? uuid4();
+      let result: StepResult & { answer: Application };
+      try {
+        result = await lock.runExclusive(() =>
+          dbForReviews.recordReview({
+            ...review,
+            key: reviewStepKey(applicationId, updateId),
+            applicationId,
+            organizationId,
+          }),
+        );
+      } catch (err) {
+        if (isDatabaseUnavailable(err)) {
+          throw ApplicationFailure.nonRetryable(
+            'The database did not answer; nothing was decided. Please try again.',
+            'database_unavailable',
+          );
+        }
+        throw err;
+      }
+      adopt(result.state);
+      worked = true;
+      if (result.refusal) throw ApplicationFailure.nonRetryable(result.refusal.message, result.refusal.code);
+      return result.answer;
     },
     {
       validator: (review) => {
@@ -102,85 +197,103 @@ export async function applicationRoleWorkflow(
     },
   );
 
-  // Let the review that started this run (update-with-start) finish its first step.
-  await condition(allHandlersFinished);
-
-  // Started without a review (a retry signal-with-start, or a reset): resume from the stored row.
-  let waiting = false;
-  if (generation === 0) {
-    const app = await db.loadApplication({ applicationId: input.applicationId });
-    observe(app);
-    if (app.roleAssignment.status === 'failed' || app.roleAssignment.status === 'pending') {
-      next = app.status === 'Rejected' ? 'revoke' : 'grant';
-      waiting = app.roleAssignment.status === 'failed';
-    }
-  }
-  let autoRecheck = false;
-
-  while (next !== null) {
-    if (waiting) {
-      const seen = generation;
-      const delay = autoRecheck ? recheckDelays[progress.automaticRechecks] : undefined;
-      progress.step = autoRecheck ? 'waiting_for_member' : 'waiting_for_retry';
-      const woken =
-        delay === undefined
-          ? await condition(() => retryRequested !== null || generation !== seen)
-          : await condition(() => retryRequested !== null || generation !== seen, delay);
-      if (generation !== seen) {
-        waiting = false;
-        continue; // a new review decided what comes next
-      }
-      const manual = retryRequested as { requestedBy: string } | null;
-      retryRequested = null;
-      if (manual) {
-        const app = await db.beginManualRetry({ applicationId: input.applicationId, requestedBy: manual.requestedBy });
-        if (!app) continue; // no retries left, or nothing to retry: keep waiting
-        observe(app);
-      } else if (!woken) {
-        progress.automaticRechecks += 1;
-      }
-      waiting = false;
-    }
-
-    const action: RoleAction = next;
-    const seen = generation;
+  /** One attempt at Discord, then its result stored (unless the decision moved on meanwhile). */
+  const act = async (action: RoleAction, options: { quietIfMemberMissing: boolean }) => {
+    worked = true;
     progress.step = action === 'grant' ? 'granting' : 'revoking';
     let failure: FailureSummary | null = null;
+    let skipped = false;
     try {
-      await discord.changeMemberRole({
-        applicationId: input.applicationId,
-        organizationId: input.organizationId,
-        action,
-      });
+      ({ skipped } = await discord.changeMemberRole({ applicationId, organizationId, action }));
     } catch (err) {
       failure = summarizeFailure(err);
     }
-    if (generation !== seen) continue; // reviewed again meanwhile: its decision wins
-
+    if (skipped) {
+      // The stored decision no longer asks for this: read it, and let the state machine decide again.
+      await dbStep(() => db.loadApplicationState({ applicationId }));
+      return;
+    }
     // An automatic re-check that finds the member still missing changes nothing stored.
-    const quietRecheck = failure?.type === 'unknown_member' && autoRecheck && progress.roleStatus === 'failed';
-    if (!quietRecheck) {
-      const app = await db.recordRoleResult({
-        applicationId: input.applicationId,
-        action,
-        outcome: failure ? 'failed' : 'success',
-        error: failure?.message,
-      });
-      observe(app);
+    if (failure?.type === 'unknown_member' && options.quietIfMemberMissing) return;
+    const key = `role-result:${applicationId}:${uuid4()}`;
+    await dbStep(() =>
+      db.recordRoleResult(
+        failure
+          ? { key, applicationId, action, outcome: 'failed', errorType: failure.type, error: failure.message }
+          : { key, applicationId, action, outcome: 'success' },
+      ),
+    );
+  };
+
+  // Started with a review (update-with-start), the review's handler holds the lock first and
+  // brings the state; started otherwise (a retry or a re-drive found no run), read the stored row.
+  if (state === null) await dbStep(() => db.loadApplicationState({ applicationId }));
+
+  for (;;) {
+    const current = state as StoredRoleState;
+    const step = nextStep(current);
+
+    if (step.kind === 'act') {
+      refuseQueuedRetries('in_flight');
+      redriveRequested = false;
+      await act(step.action, { quietIfMemberMissing: false });
+      continue;
     }
-    if (generation !== seen) continue;
-    if (!failure) {
-      progress.error = null;
-      progress.errorType = null;
-      next = null;
-      break;
+
+    if (step.kind === 'done') {
+      refuseQueuedRetries(retryRefusal(current)?.code ?? 'not_retryable');
+      // A review may still be on its way through a handler: act on it rather than finish without it.
+      await condition(allHandlersFinished);
+      if (state === current) break;
+      continue;
     }
-    progress.errorType = failure.type;
-    waiting = true;
-    autoRecheck = failure.type === 'unknown_member' && progress.automaticRechecks < recheckDelays.length;
+
+    // The last attempt failed: wait for a retry, a re-drive, a review, or the next automatic re-check.
+    if (worked && retries.length === 0 && !redriveRequested) {
+      await condition(allHandlersFinished);
+      if (state === current && retries.length === 0 && !redriveRequested) {
+        await continueAsNew<typeof applicationRoleWorkflow>({
+          ...input,
+          resume: { state: current, automaticRechecks, lastRetry: progress.lastRetry },
+        });
+      }
+      continue;
+    }
+    const delay = step.recheckMember ? recheckDelays[automaticRechecks] : undefined;
+    progress.step = delay === undefined ? 'waiting_for_retry' : 'waiting_for_member';
+    const woken = () => retries.length > 0 || redriveRequested || state !== current;
+    const timedOut = delay === undefined ? (await condition(woken), false) : !(await condition(woken, delay));
+    if (state !== current) continue; // a review decided what comes next
+
+    const retry = retries.shift();
+    if (retry) {
+      const result = await dbStep(() =>
+        db.beginManualRetry({
+          key: retryStepKey(applicationId, retry.requestId),
+          applicationId,
+          requestedBy: retry.requestedBy,
+        }),
+      );
+      const outcome: RetryOutcome = result.refusal
+        ? { requestId: retry.requestId, outcome: 'refused', reason: result.refusal.code }
+        : { requestId: retry.requestId, outcome: 'applied', reason: null };
+      progress.lastRetry = outcome;
+      worked = true;
+      continue;
+    }
+    if (redriveRequested) {
+      redriveRequested = false;
+      await dbStep(() => db.beginRedrive({ key: `redrive:${applicationId}:${uuid4()}`, applicationId }));
+      worked = true;
+      continue;
+    }
+    if (timedOut) {
+      automaticRechecks += 1;
+      progress.automaticRechecks = automaticRechecks;
+      await act('grant', { quietIfMemberMissing: true });
+    }
   }
 
-  await condition(allHandlersFinished);
   progress.step = 'done';
   return progress;
 }

@@ -1,11 +1,12 @@
 import type { Application, ApplicationStatus, RoleAssignmentStatus } from '../domain/application';
+import type { StateChange } from '../domain/application-lifecycle';
 import type { Pool, PoolClient } from './pool';
 
 type Db = Pool | PoolClient;
 
 export const applicationColumns = `id, organization_id, applicant_name, applicant_email, custom_data, status, notes,
   reviewed_by, reviewed_at, discord_role_assignment_status, discord_role_assignment_error,
-  discord_role_assignment_attempted_at, discord_role_assignment_retry_count, created_at, updated_at`;
+  discord_role_assignment_error_type, discord_role_assignment_attempted_at, discord_role_assignment_retry_count, created_at, updated_at`;
 
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v));
 
@@ -22,6 +23,7 @@ export function toApplication(row: Record<string, unknown>): Application {
     roleAssignment: {
       status: row.discord_role_assignment_status as RoleAssignmentStatus,
       error: (row.discord_role_assignment_error as string | null) ?? null,
+      errorType: (row.discord_role_assignment_error_type as string | null) ?? null,
       attemptedAt: iso(row.discord_role_assignment_attempted_at),
       retryCount: Number(row.discord_role_assignment_retry_count),
     },
@@ -116,57 +118,61 @@ export async function listStuckAssignments(
 }
 
 /**
- * Writes one status change of an application, guarded on the statuses it may come from, so that
- * a late or repeated write (an activity retried after a crash) can never move a row backwards.
- * Returns null when the guard refused.
+ * Writes a change the application state machine decided (src/domain/application-lifecycle.ts).
+ * The caller holds the row's lock (`lockApplication`) and decided the change from what it read
+ * there, so nothing else can have moved the row meanwhile.
  */
-export async function transitionApplication(
-  db: Db,
-  input: {
-    id: string;
-    from: { status?: ApplicationStatus[]; roleStatus?: RoleAssignmentStatus[] };
-    set: {
-      status?: ApplicationStatus;
-      roleStatus?: RoleAssignmentStatus;
-      roleError?: string | null;
-      attempted?: boolean;
-      incrementRetryCount?: boolean;
-      reviewedBy?: string;
-      notes?: string | null;
-    };
-  },
-): Promise<Application | null> {
-  const s = input.set;
+export async function writeStateChange(
+  db: PoolClient,
+  input: { id: string; change: StateChange; review?: { reviewedBy: string; notes: string | null | undefined } },
+): Promise<Application> {
+  const c = input.change;
   const { rows } = await db.query(
     `UPDATE applications SET
-       status = COALESCE($2::application_status, status),
-       discord_role_assignment_status = COALESCE($3::role_assignment_status, discord_role_assignment_status),
+       status = $2,
+       discord_role_assignment_status = $3,
        discord_role_assignment_error = CASE WHEN $4::boolean THEN $5 ELSE discord_role_assignment_error END,
-       discord_role_assignment_attempted_at = CASE WHEN $6::boolean THEN now() ELSE discord_role_assignment_attempted_at END,
-       discord_role_assignment_retry_count = discord_role_assignment_retry_count + CASE WHEN $7::boolean THEN 1 ELSE 0 END,
-       reviewed_by = COALESCE($8::uuid, reviewed_by),
-       reviewed_at = CASE WHEN $8::uuid IS NULL THEN reviewed_at ELSE now() END,
-       notes = CASE WHEN $9::boolean THEN $10 ELSE notes END,
+       discord_role_assignment_error_type = CASE WHEN $6::boolean THEN $7 ELSE discord_role_assignment_error_type END,
+       discord_role_assignment_attempted_at = CASE WHEN $8::boolean THEN now() ELSE discord_role_assignment_attempted_at END,
+       discord_role_assignment_retry_count = discord_role_assignment_retry_count + CASE WHEN $9::boolean THEN 1 ELSE 0 END,
+       reviewed_by = CASE WHEN $10::boolean THEN $11::uuid ELSE reviewed_by END,
+       reviewed_at = CASE WHEN $10::boolean THEN now() ELSE reviewed_at END,
+       notes = CASE WHEN $10::boolean AND $12::boolean THEN $13 ELSE notes END,
        updated_at = now()
      WHERE id = $1
-       AND ($11::application_status[] IS NULL OR status = ANY($11))
-       AND ($12::role_assignment_status[] IS NULL OR discord_role_assignment_status = ANY($12))
-       AND (NOT $7::boolean OR discord_role_assignment_retry_count < 5)
      RETURNING ${applicationColumns}`,
     [
       input.id,
-      s.status ?? null,
-      s.roleStatus ?? null,
-      s.roleError !== undefined,
-      s.roleError ?? null,
-      s.attempted ?? false,
-      s.incrementRetryCount ?? false,
-      s.reviewedBy ?? null,
-      s.notes !== undefined,
-      s.notes ?? null,
-      input.from.status ?? null,
-      input.from.roleStatus ?? null,
+      c.status,
+      c.roleStatus,
+      c.roleError !== undefined,
+      c.roleError ?? null,
+      c.errorType !== undefined,
+      c.errorType ?? null,
+      c.attempted ?? false,
+      c.incrementRetryCount ?? false,
+      input.review !== undefined,
+      input.review?.reviewedBy ?? null,
+      input.review?.notes !== undefined,
+      input.review?.notes ?? null,
     ],
   );
-  return rows[0] ? toApplication(rows[0]) : null;
+  if (!rows[0]) throw new Error(`application ${input.id} vanished while locked`);
+  return toApplication(rows[0]);
+}
+
+/** Failed assignments of an organization whose failure has one of `errorTypes`, oldest first. */
+export async function listFailedAssignments(
+  db: Db,
+  q: { organizationId: string; errorTypes: readonly string[]; limit: number },
+): Promise<Array<{ id: string; organizationId: string }>> {
+  const { rows } = await db.query<{ id: string; organization_id: string }>(
+    `SELECT id, organization_id FROM applications
+     WHERE organization_id = $1 AND discord_role_assignment_status = 'failed'
+       AND discord_role_assignment_error_type = ANY($2::text[])
+     ORDER BY updated_at ASC
+     LIMIT $3`,
+    [q.organizationId, q.errorTypes, q.limit],
+  );
+  return rows.map((r) => ({ id: r.id, organizationId: r.organization_id }));
 }

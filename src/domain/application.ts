@@ -1,20 +1,16 @@
-export const applicationStatuses = [
-  'Pending',
-  'Rejected',
-  'Approved',
-  'approved_pending_role',
-  'approved_role_assigned',
-  'approved_role_failed',
-] as const;
-export type ApplicationStatus = (typeof applicationStatuses)[number];
+import type { ApplicationStatus, LifecycleState, RoleAssignmentStatus } from './application-lifecycle';
 
-export const roleAssignmentStatuses = ['pending', 'success', 'failed', 'not_applicable'] as const;
-export type RoleAssignmentStatus = (typeof roleAssignmentStatuses)[number];
+export {
+  applicationStatuses,
+  roleAssignmentStatuses,
+  MAX_MANUAL_RETRIES,
+  RETRY_LIMIT_MESSAGE,
+  type ApplicationStatus,
+  type RoleAssignmentStatus,
+  type ReviewDecision,
+} from './application-lifecycle';
 
-export const MAX_MANUAL_RETRIES = 5;
-export const RETRY_LIMIT_MESSAGE = `Maximum retry attempts (${MAX_MANUAL_RETRIES}) exceeded. Please contact support.`;
-
-/** The API's view of an application (API.md). Discord IDs stay strings end to end. */
+/** The API's view of an application. Discord IDs stay strings end to end. */
 export interface Application {
   id: string;
   organizationId: string;
@@ -27,6 +23,8 @@ export interface Application {
   roleAssignment: {
     status: RoleAssignmentStatus;
     error: string | null;
+    /** Why the last role change failed, as a stable snake_case type (`unknown_member`, `missing_permissions`, ...). */
+    errorType: string | null;
     attemptedAt: string | null;
     retryCount: number;
   };
@@ -34,4 +32,12 @@ export interface Application {
   updatedAt: string;
 }
 
-export type ReviewDecision = 'approve' | 'reject';
+/** The part of an application the state machine decides on. */
+export function lifecycleStateOf(app: Pick<Application, 'status' | 'roleAssignment'>): LifecycleState {
+  return {
+    status: app.status,
+    roleStatus: app.roleAssignment.status,
+    retryCount: app.roleAssignment.retryCount,
+    errorType: app.roleAssignment.errorType,
+  };
+}

@@ -26,3 +26,9 @@ export function hasDiscordUserId(customData: unknown): boolean {
   const id = discordUserIdOf(customData);
   return id !== undefined && id !== null && id !== '';
 }
+
+/** What an application's data says about the applicant's Discord account, as the state machine asks it. */
+export function discordIdPresence(customData: unknown): 'none' | 'invalid' | 'valid' {
+  if (!hasDiscordUserId(customData)) return 'none';
+  return isValidDiscordId(discordUserIdOf(customData)) ? 'valid' : 'invalid';
+}

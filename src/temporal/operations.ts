@@ -1,24 +1,28 @@
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config';
-import type { Application } from '../domain/application';
-import { discordUserIdOf, hasDiscordUserId, isValidDiscordId } from '../domain/discord-id';
+import { lifecycleStateOf, type Application } from '../domain/application';
+import { transition, type RoleAssignmentStatus } from '../domain/application-lifecycle';
+import { discordIdPresence } from '../domain/discord-id';
 import { ApplicationIdKey, ConnectionStateKey, OrganizationIdKey, RoleAssignmentStateKey } from './search-attributes';
 import {
   connectionWorkflowId,
+  redriveSignal,
   retrySignal,
   reviewUpdate,
-  roleAssignmentQuery,
   roleWorkflowId,
   type ConnectInput,
   type ConnectionState,
   type ConnectResult,
+  type RetryRequest,
   type ReviewRequest,
+  type RoleWorkflowInput,
 } from './shared';
 
 // Workflow types by name: the API process never loads workflow code.
@@ -43,38 +47,27 @@ export interface TemporalDeps {
 }
 
 /** What starting an application's role workflow takes, whichever way it is started. */
-function roleWorkflowStart(
-  { config, memberRecheckDelaysMs }: TemporalDeps,
+export function roleWorkflowStart(
+  { config, memberRecheckDelaysMs }: Pick<TemporalDeps, 'config' | 'memberRecheckDelaysMs'>,
   input: { applicationId: string; organizationId: string },
-  roleAssignmentState: string,
+  roleAssignmentState: RoleAssignmentStatus,
 ) {
+  const args: RoleWorkflowInput = {
+    applicationId: input.applicationId,
+    organizationId: input.organizationId,
+    discordTaskQueue: config.temporal.discordTaskQueue,
+    ...(memberRecheckDelaysMs ? { memberRecheckDelaysMs } : {}),
+  };
   return {
     workflowId: roleWorkflowId(input.applicationId),
     taskQueue: config.temporal.taskQueue,
-    args: [
-      {
-        applicationId: input.applicationId,
-        organizationId: input.organizationId,
-        discordTaskQueue: config.temporal.discordTaskQueue,
-        ...(memberRecheckDelaysMs ? { memberRecheckDelaysMs } : {}),
-      },
-    ] as [unknown],
+    args: [args] as [RoleWorkflowInput],
     typedSearchAttributes: [
       { key: OrganizationIdKey, value: input.organizationId },
       { key: ApplicationIdKey, value: input.applicationId },
       { key: RoleAssignmentStateKey, value: roleAssignmentState },
     ],
   };
-}
-
-/**
- * The role state a review will most likely lead to, as the start value of the search attribute:
- * when it is right (nearly always) the workflow need not upsert it. The workflow corrects it when not.
- */
-function expectedRoleState(review: ReviewRequest, customData: unknown): string {
-  if (review.decision === 'reject') return 'not_applicable';
-  if (!hasDiscordUserId(customData)) return 'not_applicable';
-  return isValidDiscordId(discordUserIdOf(customData)) ? 'pending' : 'failed';
 }
 
 /** `promise`'s value, or `fallback` once `ms` have passed. */
@@ -91,46 +84,80 @@ async function within<T, F>(promise: Promise<T>, ms: number, fallback: F): Promi
 }
 
 /**
+ * The run the update reached finished before handling it (it had just decided it was done): the
+ * update changed nothing, and sent again it starts a new run.
+ */
+function reachedAFinishingRun(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return true;
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+  const message = cause instanceof Error ? cause.message : '';
+  return /completed before the update|already completed/i.test(message);
+}
+
+/**
  * Applies a review through the application's workflow (update-with-start): the answer is the
- * application after the workflow's first step, e.g. `approved_pending_role`.
+ * application after the workflow's first step, e.g. `approved_pending_role`. `updateId` is the
+ * request's idempotency key: the same ID, even sent again later, gets the first answer.
  */
 export async function reviewApplication(
   deps: TemporalDeps,
-  input: { applicationId: string; organizationId: string; review: ReviewRequest; customData: unknown },
+  input: { application: Application; review: ReviewRequest; updateId: string },
 ): Promise<Application> {
-  const start = new WithStartWorkflowOperation(ROLE, {
-    ...roleWorkflowStart(deps, input, expectedRoleState(input.review, input.customData)),
-    workflowIdConflictPolicy: 'USE_EXISTING',
+  const { application: app } = input;
+  // The role state the review will most likely lead to, as the start value of the search attribute:
+  // when it is right (nearly always) the workflow need not upsert it.
+  const expected = transition(lifecycleStateOf(app), {
+    type: 'review',
+    decision: input.review.decision,
+    discordId: discordIdPresence(app.custom_data),
   });
-  try {
-    return (await deps.temporal.workflow.executeUpdateWithStart(reviewUpdate, {
-      args: [input.review],
-      startWorkflowOperation: start,
-    })) as Application;
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-      throw new ReviewRefusedError(err.cause.type ?? 'refused', err.cause.message);
+  const roleState = expected.ok ? expected.change.roleStatus : app.roleAssignment.status;
+  for (let attempt = 1; ; attempt += 1) {
+    const start = new WithStartWorkflowOperation(ROLE, {
+      ...roleWorkflowStart(deps, { applicationId: app.id, organizationId: app.organizationId }, roleState),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    try {
+      return await deps.temporal.workflow.executeUpdateWithStart(reviewUpdate, {
+        args: [input.review],
+        updateId: input.updateId,
+        startWorkflowOperation: start,
+      });
+    } catch (err) {
+      if (attempt < 3 && reachedAFinishingRun(err)) continue;
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+        throw new ReviewRefusedError(err.cause.type ?? 'refused', err.cause.message);
+      }
+      throw err;
     }
-    throw err;
   }
 }
 
-/** Signals a manual retry (starting the workflow if none runs), then waits briefly for it to be picked up. */
+/**
+ * Sends the `retry` signal (starting the workflow from the stored row if no run is open). The
+ * workflow judges it against the state machine; `requestId` makes a repeated request count once.
+ */
 export async function requestRoleRetry(
   deps: TemporalDeps,
-  input: { applicationId: string; organizationId: string; requestedBy: string; retryCountBefore: number },
+  input: { applicationId: string; organizationId: string; request: RetryRequest },
 ): Promise<void> {
-  const handle = await deps.temporal.workflow.signalWithStart(ROLE, {
+  await deps.temporal.workflow.signalWithStart(ROLE, {
     ...roleWorkflowStart(deps, input, 'failed'),
     signal: retrySignal,
-    signalArgs: [{ requestedBy: input.requestedBy }],
+    signalArgs: [input.request],
   });
-  const deadline = Date.now() + 3_000;
-  while (Date.now() < deadline) {
-    const progress = await handle.query(roleAssignmentQuery).catch(() => undefined);
-    if (progress && (progress.manualRetries > input.retryCountBefore || progress.roleStatus !== 'failed')) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+}
+
+/** Sends the `redrive` signal: a failure the bot's connection caused runs again, without spending a manual retry. */
+export async function requestRoleRedrive(
+  deps: Pick<TemporalDeps, 'temporal' | 'config' | 'memberRecheckDelaysMs'>,
+  input: { applicationId: string; organizationId: string },
+): Promise<void> {
+  await deps.temporal.workflow.signalWithStart(ROLE, {
+    ...roleWorkflowStart(deps, input, 'failed'),
+    signal: redriveSignal,
+    signalArgs: [],
+  });
 }
 
 export type StartConnectionResult = ConnectResult | { outcome: 'in_progress' } | { outcome: 'still_running' };

@@ -1,11 +1,16 @@
 // Names shared by the API (client side) and the workflows: IDs, signals, queries, updates.
 // Pure code only: the workflow bundle imports this file.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Application, ReviewDecision } from '../domain/application';
+import type { Application } from '../domain/application';
+import type { LifecycleState, ReviewDecision } from '../domain/application-lifecycle';
 
 /** One business key, one workflow ID: the concurrency design of DESIGN.md. */
 export const connectionWorkflowId = (organizationId: string) => `discord-connection:${organizationId}`;
 export const roleWorkflowId = (applicationId: string) => `application-role:${applicationId}`;
+
+// Idempotency keys of the role workflow's database steps (see the idempotency_keys table).
+export const reviewStepKey = (applicationId: string, updateId: string) => `review:${applicationId}:${updateId}`;
+export const retryStepKey = (applicationId: string, requestId: string) => `retry:${applicationId}:${requestId}`;
 
 // --- Discord connection -------------------------------------------------------------------------
 
@@ -46,11 +51,32 @@ export const connectionProgressQuery = defineQuery<ConnectionProgress>('connecti
 
 // --- Role assignment ----------------------------------------------------------------------------
 
+/** What the role workflow knows of its application: the state machine's state and the stored error. */
+export type StoredRoleState = LifecycleState & { error: string | null };
+
+/** The result of the last manual retry request the workflow handled (shown by the `roleAssignment` query). */
+export interface RetryOutcome {
+  requestId: string;
+  outcome: 'applied' | 'refused';
+  /** Why it was refused: `not_retryable`, `retry_limit_reached`, `in_flight`. */
+  reason: string | null;
+}
+
 export interface RoleWorkflowInput {
   applicationId: string;
   organizationId: string;
+  /** The rate-limited task queue of the Discord activities. */
+  discordTaskQueue: string;
   /** Delays between automatic re-checks of an applicant who has not joined the server yet. */
   memberRecheckDelaysMs?: number[];
+  /** How long a run waits before trying a database step again once its retries ran out. (Default: 1 min) */
+  databaseRetryDelayMs?: number;
+  /** Set by continue-as-new: where the previous run stopped, so the new one starts waiting at once. */
+  resume?: {
+    state: StoredRoleState;
+    automaticRechecks: number;
+    lastRetry: RetryOutcome | null;
+  };
 }
 
 export interface ReviewRequest {
@@ -59,17 +85,32 @@ export interface ReviewRequest {
   note?: string | null;
 }
 
+/**
+ * Payload of the `retry` signal. Both fields are optional, so an operator can send `{}` (or nothing)
+ * from the Temporal Web UI. `requestId` makes a repeated request count once; without one, each
+ * signal is one request.
+ */
+export interface RetryRequest {
+  requestId?: string;
+  /** The user who asked (a user ID), for the audit log. */
+  requestedBy?: string;
+}
+
 export interface RoleAssignmentProgress {
   applicationId: string;
   status: Application['status'] | null;
   roleStatus: Application['roleAssignment']['status'] | null;
-  step: 'idle' | 'granting' | 'revoking' | 'waiting_for_retry' | 'waiting_for_member' | 'done';
+  step:
+    'starting' | 'granting' | 'revoking' | 'waiting_for_retry' | 'waiting_for_member' | 'database_unavailable' | 'done';
   error: string | null;
   errorType: string | null;
   manualRetries: number;
   automaticRechecks: number;
+  lastRetry: RetryOutcome | null;
 }
 
 export const reviewUpdate = defineUpdate<Application, [ReviewRequest]>('review');
-export const retrySignal = defineSignal<[{ requestedBy: string }]>('retry');
+export const retrySignal = defineSignal<[RetryRequest?]>('retry');
+/** Sent after a successful connection: a failure the connection caused runs again, without spending a manual retry. */
+export const redriveSignal = defineSignal<[]>('redrive');
 export const roleAssignmentQuery = defineQuery<RoleAssignmentProgress>('roleAssignment');

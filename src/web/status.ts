@@ -1,36 +1,53 @@
+import {
+  availableActions,
+  canRetry as machineCanRetry,
+  isInFlight as machineIsInFlight,
+  MAX_MANUAL_RETRIES,
+  type ReviewerAction,
+} from '../domain/application-lifecycle';
+import { lifecycleStateOf } from '../domain/application';
 import type { Application, ApplicationStatus } from './types';
 
-export const MAX_MANUAL_RETRIES = 5;
+export { MAX_MANUAL_RETRIES };
 
 export type BadgeTone = 'neutral' | 'danger' | 'success' | 'progress';
 
 export interface BadgeInfo {
   label: string;
   tone: BadgeTone;
-  /** The role is still being assigned: the row refreshes itself. */
+  /** The role is being changed: the row refreshes itself. */
   inFlight: boolean;
 }
 
-const BADGES: Record<ApplicationStatus, BadgeInfo> = {
-  Pending: { label: 'Pending', tone: 'neutral', inFlight: false },
-  Rejected: { label: 'Rejected', tone: 'neutral', inFlight: false },
-  Approved: { label: 'Approved', tone: 'success', inFlight: false },
-  approved_pending_role: { label: 'Approved – assigning role…', tone: 'progress', inFlight: true },
-  approved_role_assigned: { label: 'Approved – role assigned', tone: 'success', inFlight: false },
-  approved_role_failed: { label: 'Approved – role assignment failed', tone: 'danger', inFlight: false },
+const BADGES: Record<ApplicationStatus, Omit<BadgeInfo, 'inFlight'>> = {
+  Pending: { label: 'Pending', tone: 'neutral' },
+  Rejected: { label: 'Rejected', tone: 'neutral' },
+  Approved: { label: 'Approved', tone: 'success' },
+  approved_pending_role: { label: 'Approved – assigning role…', tone: 'progress' },
+  approved_role_assigned: { label: 'Approved – role assigned', tone: 'success' },
+  approved_role_failed: { label: 'Approved – role assignment failed', tone: 'danger' },
 };
 
-export function badgeOf(status: ApplicationStatus): BadgeInfo {
-  return BADGES[status] ?? { label: status, tone: 'neutral', inFlight: false };
+/** The badge of an application: its status, and for a reversal, where taking the role back stands. */
+export function badgeOf(app: Pick<Application, 'status' | 'roleAssignment'>): BadgeInfo {
+  const inFlight = machineIsInFlight({ roleStatus: app.roleAssignment.status });
+  if (app.status === 'Rejected' && app.roleAssignment.status === 'pending') {
+    return { label: 'Rejected – removing role…', tone: 'progress', inFlight };
+  }
+  if (app.status === 'Rejected' && app.roleAssignment.status === 'failed') {
+    return { label: 'Rejected – role removal failed', tone: 'danger', inFlight };
+  }
+  return { ...(BADGES[app.status] ?? { label: app.status, tone: 'neutral' }), inFlight };
 }
 
-export const isInFlight = (app: Application) => badgeOf(app.status).inFlight;
+/** The role is being changed right now (a grant, or taking it back after a reversal). */
+export const isInFlight = (app: Application) => machineIsInFlight({ roleStatus: app.roleAssignment.status });
 
-/** A failed grant can be retried by hand while fewer than five manual retries were used. */
-export const canRetry = (app: Application) =>
-  app.status === 'approved_role_failed' &&
-  app.roleAssignment.status === 'failed' &&
-  app.roleAssignment.retryCount < MAX_MANUAL_RETRIES;
+/** A failed role change can be retried by hand while manual retries are left. */
+export const canRetry = (app: Application) => machineCanRetry(lifecycleStateOf(app));
+
+/** What the signed-in reviewer may do with this application now, as the state machine says. */
+export const actionsFor = (app: Application): ReviewerAction[] => availableActions(lifecycleStateOf(app));
 
 export const STATUS_FILTERS: Array<{ value: '' | ApplicationStatus; label: string }> = [
   { value: '', label: 'All' },

@@ -8,6 +8,12 @@ import { SettingsPage } from '../../src/web/pages/SettingsPage';
 import { failedListUrl, workflowUrl } from '../../src/web/pages/OpsPage';
 import { sessionStore } from '../../src/web/session';
 import type { Application, ApplicationStatus, DiscordConnection, Me } from '../../src/web/types';
+import {
+  availableActions,
+  MAX_MANUAL_RETRIES,
+  reachablePairs,
+  type RoleAssignmentStatus,
+} from '../../src/domain/application-lifecycle';
 import { mockFetch } from './fetch-mock';
 
 const admin: Me = {
@@ -15,6 +21,10 @@ const admin: Me = {
   organization: { id: 'o1', slug: 'acme', name: 'Acme' },
 };
 const reviewer: Me = { ...admin, user: { id: 'u2', email: 'rev@example.com', role: 'reviewer' } };
+
+/** The role status an application in `status` has, unless the test says otherwise (the first reachable one). */
+const defaultRoleStatus = (status: ApplicationStatus): RoleAssignmentStatus =>
+  reachablePairs.find(([s]) => s === status)![1];
 
 function application(status: ApplicationStatus, overrides: Partial<Application['roleAssignment']> = {}): Application {
   return {
@@ -26,7 +36,14 @@ function application(status: ApplicationStatus, overrides: Partial<Application['
     notes: null,
     reviewedBy: null,
     reviewedAt: null,
-    roleAssignment: { status: 'failed', error: null, attemptedAt: null, retryCount: 0, ...overrides },
+    roleAssignment: {
+      status: defaultRoleStatus(status),
+      error: null,
+      errorType: null,
+      attemptedAt: null,
+      retryCount: 0,
+      ...overrides,
+    },
     createdAt: '2025-01-02T10:00:00.000Z',
     updatedAt: '2025-01-02T10:00:00.000Z',
   };
@@ -49,6 +66,15 @@ describe('StatusBadge', () => {
   ] as const)('%s reads "%s"', (status, label) => {
     render(<StatusBadge app={application(status)} />);
     expect(screen.getByTestId('status-badge').textContent).toBe(label);
+  });
+
+  test('a reversal says where taking the role back stands: removing (with a spinner), or failed', () => {
+    const { container } = render(<StatusBadge app={application('Rejected', { status: 'pending' })} />);
+    expect(screen.getByTestId('status-badge').textContent).toBe('Rejected – removing role…');
+    expect(container.querySelector('.spinner')).not.toBeNull();
+    render(<StatusBadge app={application('Rejected', { status: 'failed', error: 'The bot lacks permission.' })} />);
+    expect(screen.getAllByTestId('status-badge')[1]!.textContent).toBe('Rejected – role removal failed');
+    expect(screen.getByRole('tooltip', { hidden: true }).textContent).toBe('The bot lacks permission.');
   });
 
   test('a failed grant is focusable and describes itself with the stored error', () => {
@@ -211,6 +237,105 @@ describe('ApplicationsPage', () => {
     expect(within(rows[1]!).queryByRole('button', { name: /Retry/ })).toBeNull();
     expect(within(rows[2]!).getByRole('button', { name: 'Approve Waiting' })).toBeTruthy();
     expect(within(rows[2]!).getByRole('button', { name: 'Reject Waiting' })).toBeTruthy();
+  });
+
+  // Finding 3 of the durable-core review: the UI had its own copy of the rules and had drifted.
+  test('finding 3: every reachable state offers exactly the actions the state machine allows', async () => {
+    await signInAs(admin);
+    const label: Record<string, RegExp> = {
+      approve: /^Approve /,
+      reject: /^Reject /,
+      revoke_approval: /^Revoke the approval of /,
+      retry: /^Retry \(/,
+    };
+    const cases = reachablePairs.flatMap(([status, roleStatus]) =>
+      [0, MAX_MANUAL_RETRIES].map((retryCount) => {
+        const app = application(status, { status: roleStatus, retryCount });
+        app.applicant.name = `${status}/${roleStatus}/${retryCount}`;
+        return app;
+      }),
+    );
+    mockFetch({ 'GET /api/applications': { body: { items: cases, nextCursor: null } } });
+    render(<ApplicationsPage />);
+    const rows = await screen.findAllByTestId('application-row');
+    expect(rows).toHaveLength(cases.length);
+    for (const [i, app] of cases.entries()) {
+      const shown = within(rows[i]!)
+        .queryAllByRole('button')
+        .map((b) => Object.keys(label).find((k) => label[k]!.test(b.getAttribute('aria-label') ?? b.textContent ?? '')))
+        .filter(Boolean);
+      const allowed = availableActions({
+        status: app.status,
+        roleStatus: app.roleAssignment.status,
+        retryCount: app.roleAssignment.retryCount,
+        errorType: null,
+      });
+      expect({ app: app.applicant.name, actions: shown.sort() }).toEqual({
+        app: app.applicant.name,
+        actions: [...allowed].sort(),
+      });
+    }
+  });
+
+  test('finding 3: a failed revoke shows Retry, and retrying it posts retry-role', async () => {
+    await signInAs(admin);
+    const failedRevoke = application('Rejected', { status: 'failed', error: 'Missing permissions.', retryCount: 1 });
+    failedRevoke.applicant.name = 'Reversed';
+    const calls = mockFetch({
+      'GET /api/applications': { body: { items: [failedRevoke], nextCursor: null } },
+      [`POST /api/applications/${failedRevoke.id}/retry-role`]: {
+        status: 202,
+        body: { ...failedRevoke, roleAssignment: { ...failedRevoke.roleAssignment, status: 'pending', retryCount: 2 } },
+      },
+      [`GET /api/applications/${failedRevoke.id}`]: { body: failedRevoke },
+    });
+    render(<ApplicationsPage />);
+    const button = await screen.findByRole('button', { name: 'Retry (1/5): remove the role from Reversed again' });
+    fireEvent.click(button);
+    await waitFor(() => expect(calls.some((c) => c.method === 'POST' && c.path.endsWith('/retry-role'))).toBe(true));
+  });
+
+  test('finding 3: a pending revoke refreshes itself until the role is taken back', async () => {
+    await signInAs(admin);
+    const removing = application('Rejected', { status: 'pending' });
+    const done = { ...removing, roleAssignment: { ...removing.roleAssignment, status: 'not_applicable' as const } };
+    let reads = 0;
+    mockFetch({
+      'GET /api/applications': { body: { items: [removing], nextCursor: null } },
+      [`GET /api/applications/${removing.id}`]: () => ({ body: reads++ === 0 ? removing : done }),
+    });
+    render(<ApplicationsPage />);
+    expect((await screen.findByTestId('status-badge')).textContent).toBe('Rejected – removing role…');
+    await waitFor(() => expect(screen.getByTestId('status-badge').textContent).toBe('Rejected'), { timeout: 5_000 });
+    expect(reads).toBeGreaterThanOrEqual(2);
+  });
+
+  test('"Revoke approval" asks for a confirmation that says the role will be removed, then rejects', async () => {
+    await signInAs(admin);
+    const assigned = application('approved_role_assigned');
+    assigned.applicant.name = 'Member';
+    const calls = mockFetch({
+      'GET /api/applications': { body: { items: [assigned], nextCursor: null } },
+      [`POST /api/applications/${assigned.id}/review`]: {
+        body: { ...assigned, status: 'Rejected', roleAssignment: { ...assigned.roleAssignment, status: 'pending' } },
+      },
+      [`GET /api/applications/${assigned.id}`]: {
+        body: {
+          ...assigned,
+          status: 'Rejected',
+          roleAssignment: { ...assigned.roleAssignment, status: 'not_applicable' },
+        },
+      },
+    });
+    render(<ApplicationsPage />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Revoke the approval of Member' }));
+    const confirm = screen.getByRole('group', { name: 'Confirm revoking Member' });
+    expect(confirm.textContent).toMatch(/the role will be removed from the member in Discord/);
+    expect(calls.filter((c) => c.method === 'POST')).toHaveLength(0);
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Revoke' }));
+    await waitFor(() => expect(screen.getByTestId('status-badge').textContent).toMatch(/^Rejected/));
+    const post = calls.find((c) => c.method === 'POST');
+    expect(post).toMatchObject({ path: `/api/applications/${assigned.id}/review`, body: { decision: 'reject' } });
   });
 
   test('bulk approve sends the selected ids in chunks and counts progress', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
@@ -9,14 +10,12 @@ import {
   type PageKey,
 } from '../../db/applications';
 import { findOrganizationByIdOrSlug } from '../../db/organizations';
-import {
-  applicationStatuses,
-  MAX_MANUAL_RETRIES,
-  RETRY_LIMIT_MESSAGE,
-  type Application,
-} from '../../domain/application';
+import { findIdempotentResponse } from '../../db/idempotency-keys';
+import { applicationStatuses, lifecycleStateOf, type Application } from '../../domain/application';
+import { retryRefusal } from '../../domain/application-lifecycle';
 import { isValidDiscordId } from '../../domain/discord-id';
 import { ReviewRefusedError, requestRoleRetry, reviewApplication } from '../../temporal/operations';
+import { retryStepKey } from '../../temporal/shared';
 import type { AppDeps } from '../deps';
 import { badRequest, HttpError, notFound } from '../errors';
 import { requireAdmin, requireUser } from '../middleware/session';
@@ -96,9 +95,31 @@ async function ownApplication(deps: AppDeps, req: Request): Promise<Application>
 function reviewError(err: unknown): HttpError {
   if (err instanceof ReviewRefusedError) {
     if (err.type === 'not_found') return notFound('No such application.');
-    return new HttpError(409, err.type === 'invalid_transition' ? 'invalid_transition' : err.type, err.message);
+    if (err.type === 'idempotency_key_reused') return new HttpError(422, err.type, err.message);
+    if (err.type === 'database_unavailable') return new HttpError(503, err.type, err.message);
+    return new HttpError(409, err.type, err.message);
   }
   throw err;
+}
+
+const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'must be 1 to 200 visible ASCII characters');
+
+/**
+ * The request's idempotency key, scoped to the signed-in user: the `Idempotency-Key` header when
+ * the client sends one (a repeated request with it gets the first answer), else a new one.
+ */
+function idempotencyKeyOf(req: Request): { key: string; fromClient: boolean } {
+  const header = req.get('idempotency-key');
+  const userId = req.auth!.user.id;
+  if (header === undefined) return { key: `${userId}:${randomUUID()}`, fromClient: false };
+  const parsed = idempotencyKeySchema.safeParse(header);
+  if (!parsed.success)
+    throw badRequest(`Idempotency-Key: ${parsed.error.issues[0]!.message}`, 'invalid_idempotency_key');
+  return { key: `${userId}:${parsed.data}`, fromClient: true };
 }
 
 export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: number[] }): Router {
@@ -158,13 +179,13 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
 
   router.post('/applications/:id/review', requireUser, async (req, res) => {
     const review = parse(reviewSchema, req.body);
+    const { key } = idempotencyKeyOf(req);
     const app = await ownApplication(deps, req);
     try {
       res.json(
         await reviewApplication(deps, {
-          applicationId: app.id,
-          organizationId: app.organizationId,
-          customData: app.custom_data,
+          application: app,
+          updateId: key,
           review: { decision: review.decision, note: review.note ?? undefined, reviewerId: req.auth!.user.id },
         }),
       );
@@ -183,6 +204,7 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
       req.body,
     );
     const organizationId = organizationOf(req);
+    const { key } = idempotencyKeyOf(req);
     const ids = [...new Set(body.ids)];
     const results: Array<{ id: string; ok: boolean; status?: string; error?: { code: string; message: string } }> = [];
     let cursor = 0;
@@ -194,9 +216,8 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
           const app = uuid.safeParse(id).success ? await findApplication(deps.pool, id, organizationId) : null;
           if (!app) throw notFound('No such application.');
           const reviewed = await reviewApplication(deps, {
-            applicationId: id,
-            organizationId,
-            customData: app.custom_data,
+            application: app,
+            updateId: `${key}:${id}`,
             review: { decision: body.decision, note: body.note, reviewerId: req.auth!.user.id },
           }).catch((err: unknown) => {
             throw reviewError(err);
@@ -217,20 +238,22 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
   });
 
   router.post('/applications/:id/retry-role', requireUser, async (req, res) => {
+    const { key, fromClient } = idempotencyKeyOf(req);
     const app = await ownApplication(deps, req);
-    if (app.roleAssignment.status !== 'failed') {
-      throw new HttpError(409, 'not_retryable', 'This application is not waiting for a retry.');
+    // The same request again, after the workflow took the first one: the first answer.
+    if (fromClient && (await findIdempotentResponse(deps.pool, retryStepKey(app.id, key)))) {
+      res.status(202).json(app);
+      return;
     }
-    if (app.roleAssignment.retryCount >= MAX_MANUAL_RETRIES) {
-      throw new HttpError(422, 'retry_limit_reached', RETRY_LIMIT_MESSAGE);
-    }
+    const refusal = retryRefusal(lifecycleStateOf(app));
+    if (refusal) throw new HttpError(refusal.code === 'retry_limit_reached' ? 422 : 409, refusal.code, refusal.message);
     await requestRoleRetry(deps, {
       applicationId: app.id,
       organizationId: app.organizationId,
-      requestedBy: req.auth!.user.id,
-      retryCountBefore: app.roleAssignment.retryCount,
+      request: { requestId: key, requestedBy: req.auth!.user.id },
     });
-    res.status(202).json(await ownApplication(deps, req));
+    // The workflow takes it from here: the answer is the application as stored now.
+    res.status(202).json(app);
   });
 
   router.get('/ops/stuck-assignments', requireAdmin, async (req, res) => {

@@ -4,13 +4,13 @@ import type { Application } from '../types';
 import { Spinner } from './ui';
 
 /**
- * The application's status as the workflows keep it. A failed grant shows its stored error in a
+ * The application's status as the workflows keep it. A failed role change shows its stored error in a
  * tooltip on hover or keyboard focus (and to screen readers through aria-describedby).
  */
 export function StatusBadge({ app }: { app: Application }) {
   const tipId = useId();
-  const badge = badgeOf(app.status);
-  const error = app.status === 'approved_role_failed' ? app.roleAssignment.error : null;
+  const badge = badgeOf(app);
+  const error = app.roleAssignment.status === 'failed' ? app.roleAssignment.error : null;
   return (
     <span className="badge-wrap">
       <span

@@ -3,14 +3,14 @@ import { errorMessage } from '../api';
 import { StatusBadge } from '../components/StatusBadge';
 import { Notice, PageHeading, Spinner } from '../components/ui';
 import { bulkReview, listApplications, retryRole, reviewApplication, useRefreshInFlight, useResource } from '../hooks';
-import { canRetry, formatDate, isInFlight, MAX_MANUAL_RETRIES, STATUS_FILTERS } from '../status';
+import { actionsFor, formatDate, isInFlight, MAX_MANUAL_RETRIES, STATUS_FILTERS } from '../status';
 import type { Application, ApplicationStatus } from '../types';
 
 export const PAGE_SIZE = 25;
 /** Reviews per bulk request: small enough to show progress as it goes. */
 const BULK_CHUNK = 5;
 
-type RowAction = 'approve' | 'reject' | 'retry';
+type RowAction = 'approve' | 'reject' | 'revoke' | 'retry';
 
 const retryLabel = (app: Application) => `Retry (${app.roleAssignment.retryCount}/${MAX_MANUAL_RETRIES})`;
 
@@ -36,6 +36,8 @@ export function ApplicationsPage() {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [rowBusy, setRowBusy] = useState<Record<string, RowAction>>({});
   const [rowErrors, setRowErrors] = useState<Record<string, string>>({});
+  /** The application whose "Revoke approval" waits for a confirmation. */
+  const [confirmingRevoke, setConfirmingRevoke] = useState<string | null>(null);
   const [bulk, setBulk] = useState<{ done: number; total: number; failed: string[]; running: boolean } | null>(null);
 
   const replace = useCallback((updated: Application) => {
@@ -59,6 +61,7 @@ export function ApplicationsPage() {
           ? await retryRole(app.id)
           : await reviewApplication(app.id, action === 'approve' ? 'approve' : 'reject'),
       );
+      if (action === 'revoke') setConfirmingRevoke(null);
       setSelected((s) => {
         const next = new Set(s);
         next.delete(app.id);
@@ -71,7 +74,7 @@ export function ApplicationsPage() {
     }
   };
 
-  const pendingRows = rows.filter((a) => a.status === 'Pending');
+  const pendingRows = rows.filter((a) => actionsFor(a).includes('approve'));
   const selectedIds = pendingRows.filter((a) => selected.has(a.id)).map((a) => a.id);
   const allSelected = pendingRows.length > 0 && selectedIds.length === pendingRows.length;
 
@@ -183,10 +186,11 @@ export function ApplicationsPage() {
             {rows.map((app) => {
               const busy = rowBusy[app.id];
               const discordId = discordIdOf(app);
+              const actions = actionsFor(app);
               return (
                 <tr key={app.id} data-testid="application-row" data-id={app.id} data-status={app.status}>
                   <td className="select-col">
-                    {app.status === 'Pending' ? (
+                    {actionsFor(app).includes('approve') ? (
                       <input
                         type="checkbox"
                         aria-label={`Select ${app.applicant.name}`}
@@ -212,33 +216,64 @@ export function ApplicationsPage() {
                     ) : null}
                   </td>
                   <td data-label="Actions" className="actions">
-                    {app.status === 'Pending' ? (
-                      <>
-                        <button
-                          type="button"
-                          onClick={() => void act(app, 'approve')}
-                          disabled={!!busy}
-                          aria-label={`Approve ${app.applicant.name}`}
-                        >
-                          {busy === 'approve' ? <Spinner /> : null}Approve
-                        </button>
-                        <button
-                          type="button"
-                          className="secondary"
-                          onClick={() => void act(app, 'reject')}
-                          disabled={!!busy}
-                          aria-label={`Reject ${app.applicant.name}`}
-                        >
-                          {busy === 'reject' ? <Spinner /> : null}Reject
-                        </button>
-                      </>
+                    {actions.includes('approve') ? (
+                      <button
+                        type="button"
+                        onClick={() => void act(app, 'approve')}
+                        disabled={!!busy}
+                        aria-label={`Approve ${app.applicant.name}`}
+                      >
+                        {busy === 'approve' ? <Spinner /> : null}Approve
+                      </button>
                     ) : null}
-                    {canRetry(app) ? (
+                    {actions.includes('reject') ? (
+                      <button
+                        type="button"
+                        className="secondary"
+                        onClick={() => void act(app, 'reject')}
+                        disabled={!!busy}
+                        aria-label={`Reject ${app.applicant.name}`}
+                      >
+                        {busy === 'reject' ? <Spinner /> : null}Reject
+                      </button>
+                    ) : null}
+                    {actions.includes('revoke_approval') && confirmingRevoke !== app.id ? (
+                      <button
+                        type="button"
+                        className="secondary"
+                        onClick={() => setConfirmingRevoke(app.id)}
+                        disabled={!!busy}
+                        aria-label={`Revoke the approval of ${app.applicant.name}`}
+                      >
+                        Revoke approval
+                      </button>
+                    ) : null}
+                    {actions.includes('revoke_approval') && confirmingRevoke === app.id ? (
+                      <div className="confirm" role="group" aria-label={`Confirm revoking ${app.applicant.name}`}>
+                        <span>
+                          {app.status === 'Approved'
+                            ? 'The application becomes rejected.'
+                            : 'The application becomes rejected and the role will be removed from the member in Discord.'}
+                        </span>
+                        <button
+                          type="button"
+                          className="danger"
+                          onClick={() => void act(app, 'revoke')}
+                          disabled={!!busy}
+                        >
+                          {busy === 'revoke' ? <Spinner /> : null}Revoke
+                        </button>
+                        <button type="button" className="secondary" onClick={() => setConfirmingRevoke(null)}>
+                          Cancel
+                        </button>
+                      </div>
+                    ) : null}
+                    {actions.includes('retry') ? (
                       <button
                         type="button"
                         onClick={() => void act(app, 'retry')}
                         disabled={!!busy}
-                        aria-label={`${retryLabel(app)}: assign the role to ${app.applicant.name} again`}
+                        aria-label={`${retryLabel(app)}: ${app.status === 'Rejected' ? 'remove the role from' : 'assign the role to'} ${app.applicant.name} again`}
                       >
                         {busy === 'retry' ? <Spinner /> : null}
                         {retryLabel(app)}

@@ -130,6 +130,9 @@ export function OpsPage() {
                       <button type="button" onClick={() => void retry(app)} disabled={busy[app.id]}>
                         {busy[app.id] ? <Spinner /> : null}
                         {`Retry (${app.roleAssignment.retryCount}/${MAX_MANUAL_RETRIES})`}
+                        <span className="visually-hidden">
+                          {`: ${app.status === 'Rejected' ? 'remove the role from' : 'assign the role to'} ${app.applicant.name} again`}
+                        </span>
                       </button>
                     ) : null}
                     {ui ? (
