@@ -1,4 +1,9 @@
-import { applicationStatuses } from '../src/domain/application';
+import {
+  applicationStatuses,
+  isReachable,
+  MAX_MANUAL_RETRIES,
+  roleAssignmentStatuses,
+} from '../src/domain/application-lifecycle';
 import { migrate } from '../src/db/migrate';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
 
@@ -38,6 +43,40 @@ test('migrates an empty database, and a second run is a no-op', async () => {
   const { rows } = await db.pool.query(`SELECT enum_range(NULL::application_status)::text[] AS statuses`);
   // The Postgres enum and the code's list are one concept: they must not drift apart.
   expect(rows[0].statuses).toEqual([...applicationStatuses]);
+  const roles = await db.pool.query(`SELECT enum_range(NULL::role_assignment_status)::text[] AS statuses`);
+  expect(roles.rows[0].statuses).toEqual([...roleAssignmentStatuses]);
+});
+
+test("the database accepts exactly the state machine's (status, role status) pairs and its retry limit", async () => {
+  const db = await emptyDatabase();
+  await migrate(db.url);
+  const org = (await db.pool.query(`INSERT INTO organizations (name, slug) VALUES ('A', 'a') RETURNING id`)).rows[0].id;
+  const accepted = async (status: string, roleStatus: string, retryCount = 0) =>
+    db.pool
+      .query(
+        `INSERT INTO applications (organization_id, applicant_name, applicant_email, status,
+           discord_role_assignment_status, discord_role_assignment_retry_count)
+         VALUES ($1, 'A', 'a@example.com', $2, $3, $4)`,
+        [org, status, roleStatus, retryCount],
+      )
+      .then(
+        () => true,
+        (err: Error) => {
+          if (!/applications_reachable_state|retry_count_check/.test(err.message)) throw err;
+          return false;
+        },
+      );
+  for (const status of applicationStatuses) {
+    for (const roleStatus of roleAssignmentStatuses) {
+      expect([status, roleStatus, await accepted(status, roleStatus)]).toEqual([
+        status,
+        roleStatus,
+        isReachable(status, roleStatus),
+      ]);
+    }
+  }
+  expect(await accepted('approved_role_failed', 'failed', MAX_MANUAL_RETRIES)).toBe(true);
+  expect(await accepted('approved_role_failed', 'failed', MAX_MANUAL_RETRIES + 1)).toBe(false);
 });
 
 test('Discord IDs are text columns, never numbers', async () => {

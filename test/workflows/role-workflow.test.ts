@@ -1,0 +1,310 @@
+// The fast tier: the role workflow's logic with stub activities (no Postgres, no Discord), on the
+// run's Temporal server, driving the interleavings of reviews, results and retries one by one.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Config } from '../../src/config';
+import type { Application } from '../../src/domain/application';
+import {
+  ReviewRefusedError,
+  requestRoleRedrive,
+  requestRoleRetry,
+  reviewApplication,
+} from '../../src/temporal/operations';
+import { roleAssignmentQuery, roleWorkflowId, type RoleAssignmentProgress } from '../../src/temporal/shared';
+import { pollUntil } from '../helpers/poll';
+import { createStubRoleActivities } from '../helpers/stub-activities';
+
+try {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+} catch {
+  // already installed in this test process
+}
+
+type Stub = ReturnType<typeof createStubRoleActivities>;
+const stubs = new Map<string, Stub>();
+const taskQueue = `wf-test-${randomBytes(4).toString('hex')}`;
+let connection: Connection;
+let client: Client;
+let nativeConnection: NativeConnection;
+let worker: Worker;
+let running: Promise<void>;
+let deps: Parameters<typeof reviewApplication>[0];
+
+/** Every activity finds the stub of its application. */
+function routed() {
+  const names = [
+    'loadApplicationState',
+    'recordReview',
+    'recordRoleResult',
+    'beginManualRetry',
+    'beginRedrive',
+    'changeMemberRole',
+  ] as const;
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      (input: { applicationId: string }) => {
+        const stub = stubs.get(input.applicationId);
+        if (!stub) throw new Error(`no stub for ${input.applicationId}`);
+        return (stub.activities[name] as (i: unknown) => Promise<unknown>)(input);
+      },
+    ]),
+  );
+}
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
+  client = new Client({ connection });
+  nativeConnection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
+  worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    activities: routed(),
+  });
+  running = worker.run();
+  deps = {
+    temporal: client,
+    // The Discord activities run on the same queue here: one worker serves both.
+    config: { temporal: { taskQueue, discordTaskQueue: taskQueue } } as Config,
+    memberRecheckDelaysMs: [200, 200],
+  };
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await nativeConnection?.close();
+  await connection?.close();
+});
+
+function newApplication(
+  options: Parameters<typeof createStubRoleActivities>[0] extends infer O ? Partial<O> : never = {},
+) {
+  const id = randomUUID();
+  const stub = createStubRoleActivities({ applicationId: id, ...options });
+  stubs.set(id, stub);
+  return { id, stub };
+}
+
+const application = (stub: Stub): Application => structuredClone(stub.app);
+
+const review = (stub: Stub, decision: 'approve' | 'reject', updateId: string = randomUUID()) =>
+  reviewApplication(deps, {
+    application: application(stub),
+    updateId,
+    review: { decision, reviewerId: '00000000-0000-4000-8000-000000000001' },
+  });
+
+const progress = (id: string) => client.workflow.getHandle(roleWorkflowId(id)).query(roleAssignmentQuery);
+
+async function settled(id: string, until: (p: RoleAssignmentProgress) => boolean, what: string) {
+  return await pollUntil(() => progress(id), until, { timeoutMs: 15_000, intervalMs: 50, what });
+}
+
+/** The workflow of `id` has finished: every decision acted on. */
+async function finished(id: string) {
+  return await client.workflow.getHandle(roleWorkflowId(id)).result();
+}
+
+test('an approval grants the role once and the run finishes with the role assigned', async () => {
+  const { id, stub } = newApplication();
+  const answer = await review(stub, 'approve');
+  expect(answer.status).toBe('approved_pending_role');
+  const done = await finished(id);
+  expect(done).toMatchObject({ status: 'approved_role_assigned', roleStatus: 'success', step: 'done' });
+  expect(stub.discord).toEqual({ memberHasRole: true, changes: ['grant'] });
+});
+
+test('finding 1: a reject that arrives during the grant is acted on: the role is taken back', async () => {
+  const { id, stub } = newApplication();
+  const grant = stub.hold('changeMemberRole');
+  await review(stub, 'approve');
+  await grant.reached;
+  const rejected = await review(stub, 'reject');
+  expect(rejected).toMatchObject({ status: 'Rejected', roleAssignment: { status: 'pending' } });
+  grant.release();
+  const done = await finished(id);
+  expect(done).toMatchObject({ status: 'Rejected', roleStatus: 'not_applicable' });
+  // The grant read the reversal before calling Discord and skipped; the removal ran.
+  expect(stub.discord).toEqual({ memberHasRole: false, changes: ['revoke'] });
+});
+
+test('finding 1: a reject whose database step completes after the grant reached Discord is acted on', async () => {
+  const { id, stub } = newApplication();
+  const grant = stub.hold('changeMemberRole');
+  await review(stub, 'approve');
+  await grant.reached;
+  // The reject's write is still running while the grant reaches Discord and comes back.
+  const rejectWrite = stub.hold('recordReview');
+  const rejecting = review(stub, 'reject');
+  await rejectWrite.reached;
+  grant.release();
+  await pollUntil(
+    async () => [...stub.discord.changes],
+    (c) => c.includes('grant'),
+    { timeoutMs: 10_000, what: 'the grant at Discord' },
+  );
+  rejectWrite.release();
+  expect((await rejecting).status).toBe('Rejected');
+  const done = await finished(id);
+  expect(done).toMatchObject({ status: 'Rejected', roleStatus: 'not_applicable' });
+  expect(stub.discord).toEqual({ memberHasRole: false, changes: ['grant', 'revoke'] });
+});
+
+test('finding 1: a reject during the final write of the grant is acted on', async () => {
+  const { id, stub } = newApplication();
+  const resultWrite = stub.hold('recordRoleResult');
+  await review(stub, 'approve');
+  await resultWrite.reached;
+  const rejecting = review(stub, 'reject');
+  resultWrite.release();
+  expect((await rejecting).status).toBe('Rejected');
+  expect(await finished(id)).toMatchObject({ status: 'Rejected', roleStatus: 'not_applicable' });
+  expect(stub.discord.memberHasRole).toBe(false);
+});
+
+test('approve and reject from two reviewers at once: the last accepted review wins, and Discord matches it', async () => {
+  for (let i = 0; i < 4; i++) {
+    const { id, stub } = newApplication();
+    const outcomes = await Promise.allSettled([review(stub, 'approve'), review(stub, 'reject')]);
+    const accepted = outcomes
+      .filter((o) => o.status === 'fulfilled')
+      .map((o) => (o as PromiseFulfilledResult<Application>).value.status);
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason);
+    for (const err of refused) expect(err).toBeInstanceOf(ReviewRefusedError);
+    expect(accepted).toContain('Rejected'); // a reject is always accepted: before or after the approval
+    const done = await finished(id);
+    expect(done).toMatchObject({ status: 'Rejected', roleStatus: 'not_applicable' });
+    expect(stub.discord.memberHasRole).toBe(false);
+  }
+});
+
+test('a duplicate update ID gets the first answer and is applied once, in the same run and in a later one', async () => {
+  const { id, stub } = newApplication();
+  const updateId = randomUUID();
+  const [first, second] = await Promise.all([review(stub, 'approve', updateId), review(stub, 'approve', updateId)]);
+  expect(second).toEqual(first);
+  await finished(id);
+  // The run has finished; the same request again starts a new run, which finds the first answer.
+  const later = await review(stub, 'approve', updateId);
+  expect(later).toEqual(first);
+  await finished(id);
+  expect(stub.writes.filter((w) => w.event === 'review')).toHaveLength(1);
+  expect(stub.discord.changes).toEqual(['grant']);
+});
+
+test('finding 2: a retry step that commits and then fails before replying counts once, and the grant follows', async () => {
+  const { id, stub } = newApplication();
+  stub.discordFailsNext('missing_permissions');
+  await review(stub, 'approve');
+  await settled(id, (p) => p.step === 'waiting_for_retry', 'waiting for a retry');
+  stub.failNext('beginManualRetry', new Error('worker lost the reply'), { afterCommit: true });
+  await requestRoleRetry(deps, { applicationId: id, organizationId: 'org', request: { requestId: 'r1' } });
+  const done = await finished(id);
+  expect(done).toMatchObject({
+    status: 'approved_role_assigned',
+    manualRetries: 1,
+    lastRetry: { requestId: 'r1', outcome: 'applied' },
+  });
+  expect(stub.calls.filter((c) => c.name === 'beginManualRetry').length).toBeGreaterThanOrEqual(2);
+  expect(stub.writes.filter((w) => w.event === 'manual_retry')).toHaveLength(1);
+});
+
+test('finding 2: a review step that commits and then fails before replying answers the reviewer, never 409', async () => {
+  const { id, stub } = newApplication();
+  stub.failNext('recordReview', new Error('timed out after the commit'), { afterCommit: true });
+  const answer = await review(stub, 'approve');
+  expect(answer.status).toBe('approved_pending_role');
+  await finished(id);
+  expect(stub.writes.filter((w) => w.event === 'review')).toHaveLength(1);
+});
+
+test('a retry while the grant runs is refused as in_flight and changes nothing', async () => {
+  const { id, stub } = newApplication();
+  stub.discordFailsNext('missing_permissions');
+  await review(stub, 'approve');
+  await settled(id, (p) => p.step === 'waiting_for_retry', 'waiting for a retry');
+  const grant = stub.hold('changeMemberRole');
+  await requestRoleRetry(deps, { applicationId: id, organizationId: 'org', request: { requestId: 'first' } });
+  await grant.reached;
+  await requestRoleRetry(deps, { applicationId: id, organizationId: 'org', request: { requestId: 'second' } });
+  await settled(id, (p) => p.lastRetry?.requestId === 'second', 'the second retry judged');
+  expect((await progress(id)).lastRetry).toEqual({ requestId: 'second', outcome: 'refused', reason: 'in_flight' });
+  grant.release();
+  expect(await finished(id)).toMatchObject({ status: 'approved_role_assigned', manualRetries: 1 });
+});
+
+test('a retry signal without a request ID (as from the Web UI) counts once', async () => {
+  const { id, stub } = newApplication();
+  stub.discordFailsNext('missing_permissions');
+  await review(stub, 'approve');
+  await settled(id, (p) => p.step === 'waiting_for_retry', 'waiting for a retry');
+  await client.workflow.getHandle(roleWorkflowId(id)).signal('retry');
+  expect(await finished(id)).toMatchObject({ status: 'approved_role_assigned', manualRetries: 1 });
+});
+
+test('the resume-from-row path: a retry that finds no run starts one from the stored row', async () => {
+  const { id, stub } = newApplication();
+  stub.seed('approved_role_failed', { status: 'failed', errorType: 'missing_permissions', error: 'no perms' });
+  await requestRoleRetry(deps, { applicationId: id, organizationId: 'org', request: { requestId: 'from-row' } });
+  expect(await finished(id)).toMatchObject({ status: 'approved_role_assigned', manualRetries: 1 });
+  expect(stub.calls[0]!.name).toBe('loadApplicationState');
+});
+
+test('a re-drive re-runs a failure the connection caused, without spending a manual retry', async () => {
+  const { id, stub } = newApplication();
+  stub.discordFailsNext('discord_not_connected');
+  await review(stub, 'approve');
+  await settled(id, (p) => p.step === 'waiting_for_retry', 'waiting');
+  await requestRoleRedrive(deps, { applicationId: id, organizationId: 'org' });
+  expect(await finished(id)).toMatchObject({ status: 'approved_role_assigned', manualRetries: 0 });
+});
+
+test('a missing member is re-checked automatically until the re-checks run out; each waiting run replays a short history', async () => {
+  const { id, stub } = newApplication();
+  stub.discordFailsAlways('unknown_member');
+  await review(stub, 'approve');
+  const waiting = await settled(
+    id,
+    (p) => p.automaticRechecks === 2 && p.step === 'waiting_for_retry',
+    'rechecks exhausted',
+  );
+  expect(waiting).toMatchObject({ status: 'approved_role_failed', errorType: 'unknown_member', manualRetries: 0 });
+  expect(stub.calls.filter((c) => c.name === 'changeMemberRole')).toHaveLength(3);
+  const history = await client.workflow.getHandle(roleWorkflowId(id)).fetchHistory();
+  expect(history.events!.length).toBeLessThanOrEqual(8);
+  // Still open for a manual retry, which now succeeds.
+  stub.discordFailsAlways(null);
+  await requestRoleRetry(deps, { applicationId: id, organizationId: 'org', request: { requestId: 'joined' } });
+  expect(await finished(id)).toMatchObject({ status: 'approved_role_assigned', manualRetries: 1 });
+});
+
+test('a failed removal waits for a retry, and the retry takes the role back', async () => {
+  const { id, stub } = newApplication();
+  await review(stub, 'approve');
+  await finished(id);
+  stub.discordFailsNext('missing_permissions');
+  await review(stub, 'reject');
+  await settled(
+    id,
+    (p) => p.status === 'Rejected' && p.roleStatus === 'failed' && p.step === 'waiting_for_retry',
+    'failed removal',
+  );
+  await requestRoleRetry(deps, { applicationId: id, organizationId: 'org', request: { requestId: 'remove' } });
+  expect(await finished(id)).toMatchObject({ status: 'Rejected', roleStatus: 'not_applicable', manualRetries: 1 });
+  expect(stub.discord).toEqual({ memberHasRole: false, changes: ['grant', 'revoke'] });
+});
+
+test('finding 5: a grant whose decision was reversed before the Discord call makes no call', async () => {
+  const { id, stub } = newApplication();
+  const grant = stub.hold('changeMemberRole');
+  await review(stub, 'approve');
+  await grant.reached;
+  // The reject lands while the grant activity is about to call Discord: it reads the decision first.
+  await review(stub, 'reject');
+  grant.release();
+  expect(await finished(id)).toMatchObject({ status: 'Rejected', roleStatus: 'not_applicable' });
+  // The held grant saw "Rejected" and skipped; the removal then ran (a no-op at Discord here).
+  expect(stub.discord.changes).toEqual(['revoke']);
+});
