@@ -163,14 +163,15 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
   setHandler(
     reviewUpdate,
     async (review) => {
-      // The update ID is the request's idempotency key: a repeated request, even in a later run, gets the first answer.
-      const updateId = currentUpdateInfo()?.id ?? uuid4();
+      const requestId = review.requestId ?? currentUpdateInfo()?.id ?? uuid4();
       let result: StepResult & { answer: Application };
       try {
         result = await lock.runExclusive(() =>
           dbForReviews.recordReview({
-            ...review,
-            key: reviewStepKey(applicationId, updateId),
+            decision: review.decision,
+            reviewerId: review.reviewerId,
+            note: review.note,
+            key: reviewStepKey(applicationId, requestId),
             applicationId,
             organizationId,
           }),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
@@ -96,13 +97,21 @@ function reachedAFinishingRun(err: unknown): boolean {
 
 /**
  * Applies a review through the application's workflow (update-with-start): the answer is the
- * application after the workflow's first step, e.g. `approved_pending_role`. `updateId` is the
- * request's idempotency key: the same ID, even sent again later, gets the first answer.
+ * application after the workflow's first step, e.g. `approved_pending_role`. `review.requestId` is
+ * the request's idempotency key: the same request, even sent again later, gets the first answer.
+ * The update ID adds a digest of the request, so that Temporal's own de-duplication of update IDs
+ * never answers a different request with the first one's answer (the workflow refuses that).
  */
 export async function reviewApplication(
   deps: TemporalDeps,
-  input: { application: Application; review: ReviewRequest; updateId: string },
+  input: { application: Application; review: ReviewRequest & { requestId: string } },
 ): Promise<Application> {
+  const { decision, reviewerId, note, requestId } = input.review;
+  const digest = createHash('sha256')
+    .update(JSON.stringify([decision, reviewerId, note ?? null]))
+    .digest('hex')
+    .slice(0, 16);
+  const updateId = `${requestId}:${digest}`;
   const { application: app } = input;
   // The role state the review will most likely lead to, as the start value of the search attribute:
   // when it is right (nearly always) the workflow need not upsert it.
@@ -120,7 +129,7 @@ export async function reviewApplication(
     try {
       return await deps.temporal.workflow.executeUpdateWithStart(reviewUpdate, {
         args: [input.review],
-        updateId: input.updateId,
+        updateId,
         startWorkflowOperation: start,
       });
     } catch (err) {

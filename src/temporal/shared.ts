@@ -83,6 +83,11 @@ export interface ReviewRequest {
   decision: ReviewDecision;
   reviewerId: string;
   note?: string | null;
+  /**
+   * The request's idempotency key: a repeated request with it gets the first answer, even in a
+   * later run; the same key with another decision or note is refused. (Default: the update ID)
+   */
+  requestId?: string;
 }
 
 /**

@@ -89,11 +89,10 @@ function newApplication(
 
 const application = (stub: Stub): Application => structuredClone(stub.app);
 
-const review = (stub: Stub, decision: 'approve' | 'reject', updateId: string = randomUUID()) =>
+const review = (stub: Stub, decision: 'approve' | 'reject', requestId: string = randomUUID()) =>
   reviewApplication(deps, {
     application: application(stub),
-    updateId,
-    review: { decision, reviewerId: '00000000-0000-4000-8000-000000000001' },
+    review: { decision, reviewerId: '00000000-0000-4000-8000-000000000001', requestId },
   });
 
 const progress = (id: string) => client.workflow.getHandle(roleWorkflowId(id)).query(roleAssignmentQuery);
@@ -180,7 +179,7 @@ test('approve and reject from two reviewers at once: the last accepted review wi
   }
 });
 
-test('a duplicate update ID gets the first answer and is applied once, in the same run and in a later one', async () => {
+test('a duplicate request ID gets the first answer and is applied once, in the same run and in a later one', async () => {
   const { id, stub } = newApplication();
   const updateId = randomUUID();
   const [first, second] = await Promise.all([review(stub, 'approve', updateId), review(stub, 'approve', updateId)]);
@@ -192,6 +191,9 @@ test('a duplicate update ID gets the first answer and is applied once, in the sa
   await finished(id);
   expect(stub.writes.filter((w) => w.event === 'review')).toHaveLength(1);
   expect(stub.discord.changes).toEqual(['grant']);
+  // The same request ID for another decision is refused, not answered with the approval.
+  await expect(review(stub, 'reject', updateId)).rejects.toMatchObject({ type: 'idempotency_key_reused' });
+  expect(stub.state().status).toBe('approved_role_assigned');
 });
 
 test('finding 2: a retry step that commits and then fails before replying counts once, and the grant follows', async () => {

@@ -185,8 +185,12 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
       res.json(
         await reviewApplication(deps, {
           application: app,
-          updateId: key,
-          review: { decision: review.decision, note: review.note ?? undefined, reviewerId: req.auth!.user.id },
+          review: {
+            decision: review.decision,
+            note: review.note ?? undefined,
+            reviewerId: req.auth!.user.id,
+            requestId: key,
+          },
         }),
       );
     } catch (err) {
@@ -217,8 +221,7 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
           if (!app) throw notFound('No such application.');
           const reviewed = await reviewApplication(deps, {
             application: app,
-            updateId: `${key}:${id}`,
-            review: { decision: body.decision, note: body.note, reviewerId: req.auth!.user.id },
+            review: { decision: body.decision, note: body.note, reviewerId: req.auth!.user.id, requestId: key },
           }).catch((err: unknown) => {
             throw reviewError(err);
           });

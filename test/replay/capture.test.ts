@@ -1,0 +1,127 @@
+// Not a test: `npm run histories:capture` runs this file to record the histories that
+// test/replay/replay.test.ts replays. Each scenario drives the real stack (Postgres, Temporal, the
+// sandbox) along one main path, then every run of each workflow it started is written to
+// test/replay/histories/<scenario>.<n>.json. Commit the files it writes.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { PermissionFlagsBits } from 'discord-api-types/v10';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { connectionWorkflowId, roleWorkflowId } from '../../src/temporal/shared';
+import { HOUSEKEEPING_SCHEDULE_ID } from '../../src/temporal/schedules';
+import { connectDiscord, retryRole, review, seedApplication, waitForApplication } from '../helpers/flows';
+import { startStack, type Org, type Stack } from '../helpers/stack';
+
+const capture = process.env.CAPTURE_HISTORIES === '1' ? describe : describe.skip;
+const dir = path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), 'histories');
+
+let stack: Stack;
+let org: Org;
+let cookie: string;
+let guildId: string;
+let nextUser = 320000000000000000n;
+
+/** Writes every run of `workflowId` (oldest first; or only the newest) as `<scenario>.<n>.json`. */
+async function save(scenario: string, workflowId: string, only?: 'newest'): Promise<void> {
+  const runs: Array<{ runId: string; startTime: Date }> = [];
+  for await (const wf of stack.app.temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    runs.push({ runId: wf.runId, startTime: wf.startTime });
+  }
+  runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  if (only === 'newest') runs.splice(0, runs.length - 1);
+  for (const [i, run] of runs.entries()) {
+    const history = await stack.app.temporal.workflow.getHandle(workflowId, run.runId).fetchHistory();
+    await fs.writeFile(path.join(dir, `${scenario}.${i + 1}.json`), `${historyToJSON(history)}\n`);
+  }
+}
+
+const settled = (a: { roleAssignment: { status: string } }) => a.roleAssignment.status !== 'pending';
+
+capture('capture workflow histories', () => {
+  beforeAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.mkdir(dir, { recursive: true });
+    stack = await startStack({ memberRecheckDelaysMs: [300, 300] });
+    org = await stack.createOrg();
+    cookie = await stack.login(org.adminEmail);
+    guildId = stack.sandbox.createGuild({ name: 'Histories' }).id;
+    expect(await connectDiscord(stack, cookie, guildId)).toMatch(/success=bot_connected/);
+    await save('connection-success', connectionWorkflowId(org.id));
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  test('role: grant', async () => {
+    const user = String(nextUser++);
+    stack.sandbox.addMember(guildId, user);
+    const id = await seedApplication(stack, org, { discord_user_id: user });
+    await review(stack, cookie, id, 'approve');
+    await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_assigned');
+    await save('role-grant', roleWorkflowId(id));
+  });
+
+  test('role: failure, then a manual retry', async () => {
+    const user = String(nextUser++);
+    stack.sandbox.addMember(guildId, user);
+    stack.sandbox.setBotPermissions(guildId, 0n);
+    const id = await seedApplication(stack, org, { discord_user_id: user });
+    await review(stack, cookie, id, 'approve');
+    await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_failed');
+    stack.sandbox.setBotPermissions(guildId, PermissionFlagsBits.ManageRoles);
+    expect((await retryRole(stack, cookie, id)).status).toBe(202);
+    await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_assigned');
+    await save('role-failure-retry', roleWorkflowId(id));
+  });
+
+  test('role: the member is missing, re-checked, then joins', async () => {
+    const user = String(nextUser++);
+    const id = await seedApplication(stack, org, { discord_user_id: user });
+    await review(stack, cookie, id, 'approve');
+    await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_failed');
+    await new Promise((r) => setTimeout(r, 500)); // one re-check finds them still missing
+    stack.sandbox.addMember(guildId, user);
+    await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_assigned');
+    await save('role-recheck-join', roleWorkflowId(id));
+  });
+
+  test('role: a reversal takes the role back', async () => {
+    const user = String(nextUser++);
+    stack.sandbox.addMember(guildId, user);
+    const id = await seedApplication(stack, org, { discord_user_id: user });
+    await review(stack, cookie, id, 'approve');
+    await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_assigned');
+    await review(stack, cookie, id, 'reject');
+    await waitForApplication(stack, cookie, id, settled);
+    await save('role-reversal', roleWorkflowId(id));
+  });
+
+  test('role: approve, then reject at once (the reject lands during the grant)', async () => {
+    const user = String(nextUser++);
+    stack.sandbox.addMember(guildId, user);
+    const id = await seedApplication(stack, org, { discord_user_id: user });
+    await Promise.all([review(stack, cookie, id, 'approve'), review(stack, cookie, id, 'reject')]);
+    await waitForApplication(stack, cookie, id, (a) => a.status === 'Rejected' && settled(a));
+    await save('role-approve-reject', roleWorkflowId(id));
+  });
+
+  test('connection: failure (missing permissions), then disconnect', async () => {
+    const other = await stack.createOrg();
+    const otherCookie = await stack.login(other.adminEmail);
+    const otherGuild = stack.sandbox.createGuild({ name: 'No permissions' }).id;
+    expect(await connectDiscord(stack, otherCookie, otherGuild, { permissions: '0' })).toMatch(/error=/);
+    await save('connection-failure', connectionWorkflowId(other.id));
+    const res = await stack.api('/api/discord/connection', { method: 'DELETE', cookie: otherCookie });
+    expect(res.status).toBe(202);
+    await stack.app.temporal.workflow.getHandle(connectionWorkflowId(other.id)).result();
+    await save('disconnect', connectionWorkflowId(other.id), 'newest');
+  });
+
+  test('housekeeping', async () => {
+    const workflowId = `${HOUSEKEEPING_SCHEDULE_ID}-capture`;
+    await stack.app.temporal.workflow.execute('housekeepingWorkflow', {
+      workflowId,
+      taskQueue: stack.app.config.temporal.taskQueue,
+    });
+    await save('housekeeping', workflowId);
+  });
+});

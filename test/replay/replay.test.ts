@@ -1,0 +1,57 @@
+// Every workflow change must replay the committed histories of real runs (test/replay/histories,
+// recorded by `npm run histories:capture`): a change that would break the runs in flight after a
+// deploy fails here instead. See "Changing a workflow" in the README.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+
+try {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+} catch {
+  // already installed in this test process
+}
+
+const dir = path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), 'histories');
+
+async function histories(folder: string) {
+  const files = (await fs.readdir(folder)).filter((f) => f.endsWith('.json')).sort();
+  return await Promise.all(
+    files.map(async (file) => ({
+      workflowId: file.replace(/\.json$/, ''),
+      history: historyFromJSON(JSON.parse(await fs.readFile(path.join(folder, file), 'utf8'))),
+    })),
+  );
+}
+
+async function replay(folder: string) {
+  const results: Array<{ workflowId: string; error: string | null }> = [];
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } },
+    await histories(folder),
+  )) {
+    results.push({ workflowId: result.workflowId, error: result.error ? String(result.error) : null });
+  }
+  return results;
+}
+
+test('every committed history of every workflow type replays on the current code', async () => {
+  const results = await replay(dir);
+  const scenarios = new Set(results.map((r) => r.workflowId.split('.')[0]));
+  // The main paths of each workflow type: grant, failure and retry, re-check then join, reversal,
+  // connection success and failure, disconnect, housekeeping.
+  expect([...scenarios].sort()).toEqual(
+    [
+      'connection-failure',
+      'connection-success',
+      'disconnect',
+      'housekeeping',
+      'role-approve-reject',
+      'role-failure-retry',
+      'role-grant',
+      'role-recheck-join',
+      'role-reversal',
+    ].sort(),
+  );
+  expect(results.filter((r) => r.error)).toEqual([]);
+});
