@@ -19,7 +19,7 @@ import { resolveTemporalCli } from '../temporal/cli';
 import { connectTemporal } from '../temporal/client';
 import { startTemporalDevServer, type TemporalDevServer } from '../temporal/dev-server';
 import { ensureHousekeepingSchedule } from '../temporal/schedules';
-import { buildWorkflowBundle } from '../temporal/workflow-bundle';
+import { buildWorkflowBundleIfChanged } from '../temporal/workflow-bundle';
 import { StartError, startFailureLines } from '../start-error';
 import { buildWebIfStale } from '../web-build';
 import { createWorkers } from '../worker';
@@ -199,8 +199,9 @@ try {
     }
   }
 
-  say('Bundling the workflows...');
-  const bundlePath = await buildWorkflowBundle(path.join(root, '.cache', 'dev-workflow-bundle.js'));
+  const bundlePath = await buildWorkflowBundleIfChanged(path.join(root, '.cache', 'dev-workflow-bundle.js'), {
+    onBuild: () => say('Bundling the workflows...'),
+  });
   const connection = await reachable('The Temporal server', 'TEMPORAL_ADDRESS', () =>
     NativeConnection.connect({ address: config.temporal.address! }),
   );
