@@ -43,7 +43,6 @@ function sandboxHasGuild(sandbox: Sandbox, guildId: string): boolean {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = path.join(root, '.data');
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const started = Date.now();
 const EMBEDDED_POSTGRES_PORT = 54329;
 const EMBEDDED_TEMPORAL_PORT = 7233;
 const EMBEDDED_TEMPORAL_UI_PORT = 8233;
@@ -235,7 +234,8 @@ try {
   );
 
   say('');
-  say(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  // Since this process started, module loading included.
+  say(`Ready in ${process.uptime().toFixed(1)} s.`);
   say(`  App and API:       ${config.publicBaseUrl}`);
   say(`  Temporal Web UI:   ${config.temporal.uiUrl ?? '(not embedded: see TEMPORAL_UI_URL)'}`);
   if (sandbox) say(`  Discord sandbox:   ${sandbox.url}  (no Discord credentials set)`);
