@@ -40,7 +40,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_TEMPORAL_CLI = cliPath;
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
   process.stderr.write(
-    `\n[global-setup] Postgres, Temporal and the workflow bundle ready in ${Date.now() - started} ms\n`,
+    `\n[global-setup] Postgres (data in ${pg.dataDir}${pg.runsAs ? `, runs as ${pg.runsAs}` : ''}), Temporal and the workflow bundle ready in ${Date.now() - started} ms\n`,
   );
 }
 

@@ -13,7 +13,6 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'readyz-'));
-  await fs.chmod(dir, 0o755);
   const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), persistent: false });
   stopPostgres = pg.stop;
   pool = createPool(pg.url());

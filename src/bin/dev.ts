@@ -2,10 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
-import pg from 'pg';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit, type Config } from '../config';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { findDiscordConfig, setConnectionState } from '../db/discord-configs';
@@ -14,19 +13,23 @@ import { createDiscordApi } from '../discord/api';
 import { createDiscordRest } from '../discord/rest';
 import { createApp } from '../http/app';
 import { createLogger } from '../logger';
+import { describePortProblem, ensurePortFree } from '../ports';
 import { startSandbox, type Sandbox } from '../sandbox';
 import { resolveTemporalCli } from '../temporal/cli';
 import { connectTemporal } from '../temporal/client';
 import { startTemporalDevServer, type TemporalDevServer } from '../temporal/dev-server';
 import { ensureHousekeepingSchedule } from '../temporal/schedules';
-import { buildWorkflowBundle } from '../temporal/workflow-bundle';
+import { buildWorkflowBundleIfChanged } from '../temporal/workflow-bundle';
+import { StartError, startFailureLines } from '../start-error';
 import { buildWebIfStale } from '../web-build';
 import { createWorkers } from '../worker';
 
 /**
  * `npm start`: the whole system on one machine. Whatever is not configured runs embedded: Postgres
- * (data in .data/postgres), a Temporal dev server (SQLite in .data/temporal.sqlite, Web UI on 8233),
- * and a Discord-compatible sandbox. Ctrl-C stops everything it started.
+ * (data in .data/postgres, or as root outside the clone: see src/db/embedded.ts), a Temporal dev
+ * server (SQLite in .data/temporal.sqlite, Web UI on 8233), and a Discord-compatible sandbox.
+ * Ctrl-C stops everything it started. A failed start stops what it had started and ends with two
+ * lines: what went wrong and what to do (the stack trace too with LOG_LEVEL=debug).
  */
 function sandboxHasGuild(sandbox: Sandbox, guildId: string): boolean {
   try {
@@ -40,26 +43,82 @@ function sandboxHasGuild(sandbox: Sandbox, guildId: string): boolean {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = path.join(root, '.data');
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const started = Date.now();
+const EMBEDDED_POSTGRES_PORT = 54329;
+const EMBEDDED_TEMPORAL_PORT = 7233;
+const EMBEDDED_TEMPORAL_UI_PORT = 8233;
+
+const base = loadConfigOrExit();
+const debug = base.logLevel === 'debug' || base.logLevel === 'trace';
+const debugLog = (prefix: string) => (debug ? (line: string) => say(`[${prefix}] ${line}`) : undefined);
 
 const cleanups: Array<() => Promise<unknown>> = [];
 let stopping = false;
+async function stopEverything(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+}
 async function stopAll(code: number): Promise<never> {
   if (!stopping) {
-    stopping = true;
     say('\nStopping...');
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await stopEverything();
     say('Stopped.');
   }
   process.exit(code);
 }
+/** Stops what was started, then ends with the cause and the fix. */
+async function fail(err: unknown): Promise<void> {
+  // While Ctrl-C stops everything, what fails on the way (a worker's last poll) is no news.
+  if (stopping) return;
+  await stopEverything();
+  for (const line of startFailureLines(err, { what: 'npm start', debug })) process.stderr.write(`${line}\n`);
+  process.exit(1);
+}
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+// An error event nobody listens to (a child process, a socket) ends the same way, not with a trace.
+process.on('uncaughtException', (err) => void fail(err));
+process.on('unhandledRejection', (err) => void fail(err));
+
+const portFix = (variable: string) =>
+  `Stop whatever listens there (an \`npm start\` still running?), or set ${variable} to a free port.`;
+
+/** What an unreachable DATABASE_URL or TEMPORAL_ADDRESS of the person's own says. */
+async function reachable<T>(what: string, variable: string, attempt: () => Promise<T>): Promise<T> {
+  const configured = variable === 'DATABASE_URL' ? base.databaseUrl : base.temporal.address;
+  if (!configured) return await attempt();
+  try {
+    return await attempt();
+  } catch (err) {
+    if (err instanceof StartError) throw err;
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message.split('\n')[0];
+    throw new StartError(
+      `${what} (${variable}) cannot be reached: ${reason}.`,
+      `Start it or correct ${variable}; unset ${variable} to have npm start run an embedded one.`,
+      { cause: err },
+    );
+  }
+}
 
 try {
-  const base = loadConfigOrExit();
   const logger = createLogger({ level: base.logLevel, name: 'dev' });
   Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The ports of this process, checked before the slow steps (the ones of Postgres and Temporal
+  // are checked by the code that starts them).
+  await ensurePortFree(base.port, { service: 'the app', fix: portFix('PORT') });
+  if (!base.discord.clientId) {
+    await ensurePortFree(base.sandbox.port, {
+      host: base.sandbox.host,
+      service: 'the Discord sandbox',
+      fix: portFix('SANDBOX_PORT'),
+    });
+  }
+
+  // The first start installs the Temporal CLI: before anything runs that would need stopping.
+  const cliPath = base.temporal.address
+    ? undefined
+    : await resolveTemporalCli({ cliPath: base.temporalCliPath, log: (l) => say(`[temporal-cli] ${l}`) });
+
   await fs.mkdir(dataDir, { recursive: true });
   // The admin web UI (dist/web), built when missing or older than src/web.
   await buildWebIfStale({ log: say });
@@ -67,26 +126,27 @@ try {
   let databaseUrl = base.databaseUrl;
   let postgres: EmbeddedPostgresHandle | undefined;
   if (!databaseUrl) {
-    say('Starting the embedded Postgres (data in .data/postgres)...');
-    postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: 54329 });
+    say('Starting the embedded Postgres...');
+    postgres = await startEmbeddedPostgres({
+      dataDir: path.join(dataDir, 'postgres'),
+      port: EMBEDDED_POSTGRES_PORT,
+      onLog: debugLog('postgres'),
+      say,
+    });
     cleanups.push(() => postgres!.stop());
-    const admin = new pg.Client({ connectionString: postgres.url() });
-    await admin.connect();
-    const exists = await admin.query(`SELECT 1 FROM pg_database WHERE datname = 'discord_role_grants'`);
-    if (exists.rowCount === 0) await admin.query('CREATE DATABASE discord_role_grants');
-    await admin.end();
+    await ensureDatabase(postgres, 'discord_role_grants');
     databaseUrl = postgres.url('discord_role_grants');
   }
 
   const temporalConfig = { ...base.temporal };
-  if (!temporalConfig.address) {
-    const cliPath = await resolveTemporalCli({ cliPath: base.temporalCliPath, log: (l) => say(`[temporal-cli] ${l}`) });
+  if (cliPath) {
     say('Starting the Temporal dev server (data in .data/temporal.sqlite)...');
     const temporalServer: TemporalDevServer = await startTemporalDevServer({
       cliPath,
       dbFile: path.join(dataDir, 'temporal.sqlite'),
-      port: 7233,
-      uiPort: 8233,
+      port: EMBEDDED_TEMPORAL_PORT,
+      uiPort: EMBEDDED_TEMPORAL_UI_PORT,
+      onLog: debugLog('temporal'),
     });
     cleanups.push(() => temporalServer.stop());
     temporalConfig.address = temporalServer.address;
@@ -96,7 +156,15 @@ try {
   let discordConfig = base.discord;
   let sandbox: Sandbox | undefined;
   if (!discordConfig.clientId) {
-    sandbox = await startSandbox({ host: base.sandbox.host, port: base.sandbox.port, seedDemoGuild: true });
+    sandbox = await startSandbox({ host: base.sandbox.host, port: base.sandbox.port, seedDemoGuild: true }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (!err.code) throw err;
+        throw new StartError(
+          describePortProblem(base.sandbox.port, 'the Discord sandbox', err.code),
+          portFix('SANDBOX_PORT'),
+        );
+      },
+    );
     cleanups.push(() => sandbox!.close());
     discordConfig = {
       ...discordConfig,
@@ -113,7 +181,7 @@ try {
 
   const pool = createPool(config.databaseUrl!);
   cleanups.push(() => pool.end());
-  const applied = await migrate(config.databaseUrl!);
+  const applied = await reachable('The Postgres', 'DATABASE_URL', () => migrate(config.databaseUrl!));
   if (applied.length) say(`Applied migrations: ${applied.join(', ')}`);
   const demo = await seedDemoOrganization(pool);
 
@@ -130,9 +198,12 @@ try {
     }
   }
 
-  say('Bundling the workflows...');
-  const bundlePath = await buildWorkflowBundle(path.join(root, '.cache', 'dev-workflow-bundle.js'));
-  const connection = await NativeConnection.connect({ address: config.temporal.address! });
+  const bundlePath = await buildWorkflowBundleIfChanged(path.join(root, '.cache', 'dev-workflow-bundle.js'), {
+    onBuild: () => say('Bundling the workflows...'),
+  });
+  const connection = await reachable('The Temporal server', 'TEMPORAL_ADDRESS', () =>
+    NativeConnection.connect({ address: config.temporal.address! }),
+  );
   cleanups.push(() => connection.close());
   const discord = createDiscordApi(
     createDiscordRest({ apiBaseUrl: config.discord.apiBaseUrl, botToken: config.discord.botToken ?? '' }),
@@ -147,8 +218,12 @@ try {
   const temporal = await connectTemporal({ address: config.temporal.address!, namespace: config.temporal.namespace });
   cleanups.push(() => temporal.connection.close());
   await ensureHousekeepingSchedule(temporal, config);
-  const server: Server = await new Promise((resolve) => {
-    const s = createApp({ config, pool, temporal, logger }).listen(config.port, () => resolve(s));
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = createApp({ config, pool, temporal, logger }).listen(config.port);
+    s.once('listening', () => resolve(s));
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code ? new StartError(describePortProblem(config.port, 'the app', err.code), portFix('PORT')) : err),
+    );
   });
   cleanups.push(
     () =>
@@ -159,16 +234,19 @@ try {
   );
 
   say('');
-  say(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  // Since this process started, module loading included.
+  say(`Ready in ${process.uptime().toFixed(1)} s.`);
   say(`  App and API:       ${config.publicBaseUrl}`);
   say(`  Temporal Web UI:   ${config.temporal.uiUrl ?? '(not embedded: see TEMPORAL_UI_URL)'}`);
   if (sandbox) say(`  Discord sandbox:   ${sandbox.url}  (no Discord credentials set)`);
-  if (postgres) say(`  Postgres:          ${config.databaseUrl}`);
+  if (postgres) {
+    say(`  Postgres:          ${config.databaseUrl}`);
+    say(`  Postgres data:     ${postgres.dataDir}${postgres.runsAs ? `  (runs as user ${postgres.runsAs})` : ''}`);
+  }
   say(`  Demo admin login:  ${DEMO_ADMIN.email} / ${DEMO_ADMIN.password}  (organization "${demo.slug}")`);
   say(`  Public form:       ${config.publicBaseUrl}/apply/${demo.slug}`);
   say('Press Ctrl-C to stop everything.');
   await running;
 } catch (err) {
-  process.stderr.write(`npm start failed: ${(err as Error).stack ?? String(err)}\n`);
-  await stopAll(1);
+  await fail(err);
 }

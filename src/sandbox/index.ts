@@ -34,6 +34,8 @@ export interface SandboxOptions {
   clientSecret?: string;
   botToken?: string;
   rateLimits?: RateLimitOptions;
+  /** The rate limiter's clock in milliseconds (default Date.now): a test freezes it to count requests into one window. */
+  rateLimitClock?: () => number;
   /** Creates "Demo Server" with the bot installed and a few members. */
   seedDemoGuild?: boolean;
   /** Lifetime of OAuth codes; default 10 minutes. */
@@ -93,7 +95,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const state = new SandboxState(clientId);
   const stats = new StatsRecorder();
   const faults = new FaultRegistry();
-  const rateLimiter = new RateLimiter(options.rateLimits);
+  const rateLimiter = new RateLimiter(options.rateLimits, options.rateLimitClock);
   const oauth = new OAuthService(state, clientId, clientSecret, options.codeTtlMs ?? 10 * 60_000);
   const hanging = new Set<Response>();
   let markClosed: () => void = () => undefined;

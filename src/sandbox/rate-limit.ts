@@ -42,7 +42,11 @@ export class RateLimiter {
   private buckets: Partial<Record<BucketName, Limit | null>> = {};
   private readonly windows = new Map<string, Window>();
 
-  constructor(options: RateLimitOptions = {}) {
+  /** `clock`: the milliseconds the windows are measured in (tests freeze it). */
+  constructor(
+    options: RateLimitOptions = {},
+    private readonly clock: () => number = Date.now,
+  ) {
     this.configure(options);
   }
 
@@ -56,7 +60,7 @@ export class RateLimiter {
    * Counts one request against the global limit (when `countsGlobally`) and its bucket, and says
    * whether it may proceed. A refused request consumes nothing.
    */
-  take(bucket: BucketName, majorParameter: string, countsGlobally: boolean, now = Date.now()): RateLimitDecision {
+  take(bucket: BucketName, majorParameter: string, countsGlobally: boolean, now = this.clock()): RateLimitDecision {
     const bucketLimit = this.buckets[bucket] ?? UNCONFIGURED_BUCKET;
     const bucketWindow = this.window(`${bucket}:${majorParameter}`, bucketLimit, now);
     const globalWindow = countsGlobally && this.global ? this.window('global', this.global, now) : null;
@@ -88,7 +92,7 @@ export class RateLimiter {
   }
 
   /** Headers of a bucket without consuming from it (for forced answers). */
-  peek(bucket: BucketName, majorParameter: string, now = Date.now()): Record<string, string> {
+  peek(bucket: BucketName, majorParameter: string, now = this.clock()): Record<string, string> {
     const limit = this.buckets[bucket] ?? UNCONFIGURED_BUCKET;
     return this.headers(bucket, limit, this.window(`${bucket}:${majorParameter}`, limit, now), now);
   }

