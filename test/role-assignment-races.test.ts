@@ -54,9 +54,9 @@ async function postUntilAnswered(path: string, body: unknown, key = randomUUID()
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(30_000),
       });
-      const body = (await res.json()) as Application & { error?: { code: string; message: string } };
-      if (res.status < 500 || Date.now() > deadline) return { status: res.status, body };
-      lastServerError = `${res.status} ${JSON.stringify(body.error)}`;
+      const answer = (await res.json()) as Application & { error?: { code: string; message: string } };
+      if (res.status < 500 || Date.now() > deadline) return { status: res.status, body: answer };
+      lastServerError = `${res.status} ${JSON.stringify(answer.error)}`;
     } catch (err) {
       if (Date.now() > deadline) throw err;
     }

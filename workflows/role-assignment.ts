@@ -146,14 +146,9 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     const requestId =
       typeof request?.requestId === 'string' && request.requestId ? request.requestId.slice(0, 200) : uuid4();
     const requestedBy = typeof request?.requestedBy === 'string' ? request.requestedBy.slice(0, 200) : undefined;
-    // Judged against the stored state: queued while the last attempt failed (or the state is not
-    // read yet), refused while the role is being changed or when nothing failed.
-    const step = state === null ? null : nextStep(state);
-    if (step === null || step.kind === 'wait') {
-      retries.push({ requestId, requestedBy });
-      return;
-    }
-    refuseRetry(requestId, step.kind === 'act' ? 'in_flight' : (retryRefusal(state!)?.code ?? 'not_retryable'));
+    // Judged when the run next waits (applied to a failure) or finishes (refused): a retry that
+    // arrives while an attempt runs may find that attempt failed, as the API saw it in the database.
+    retries.push({ requestId, requestedBy });
   });
 
   setHandler(redriveSignal, () => {
@@ -235,17 +230,16 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     const step = nextStep(current);
 
     if (step.kind === 'act') {
-      refuseQueuedRetries('in_flight');
-      redriveRequested = false;
       await act(step.action, { quietIfMemberMissing: false });
       continue;
     }
 
     if (step.kind === 'done') {
       refuseQueuedRetries(retryRefusal(current)?.code ?? 'not_retryable');
+      redriveRequested = false;
       // A review may still be on its way through a handler: act on it rather than finish without it.
       await condition(allHandlersFinished);
-      if (state === current) break;
+      if (state === current && retries.length === 0) break;
       continue;
     }
 
@@ -278,6 +272,8 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
       const outcome: RetryOutcome = result.refusal
         ? { requestId: retry.requestId, outcome: 'refused', reason: result.refusal.code }
         : { requestId: retry.requestId, outcome: 'applied', reason: null };
+      // Requests that came in beside it asked for the same thing (a double click): one attempt runs.
+      if (!result.refusal) refuseQueuedRetries('in_flight');
       progress.lastRetry = outcome;
       worked = true;
       continue;

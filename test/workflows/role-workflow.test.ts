@@ -222,7 +222,7 @@ test('finding 2: a review step that commits and then fails before replying answe
   expect(stub.writes.filter((w) => w.event === 'review')).toHaveLength(1);
 });
 
-test('a retry while the grant runs is refused as in_flight and changes nothing', async () => {
+test('a retry that arrives while an attempt runs waits for its outcome: refused when it succeeds', async () => {
   const { id, stub } = newApplication();
   stub.discordFailsNext('missing_permissions');
   await review(stub, 'approve');
@@ -231,10 +231,39 @@ test('a retry while the grant runs is refused as in_flight and changes nothing',
   await requestRoleRetry(deps, { applicationId: id, organizationId: 'org', request: { requestId: 'first' } });
   await grant.reached;
   await requestRoleRetry(deps, { applicationId: id, organizationId: 'org', request: { requestId: 'second' } });
-  await settled(id, (p) => p.lastRetry?.requestId === 'second', 'the second retry judged');
-  expect((await progress(id)).lastRetry).toEqual({ requestId: 'second', outcome: 'refused', reason: 'in_flight' });
   grant.release();
-  expect(await finished(id)).toMatchObject({ status: 'approved_role_assigned', manualRetries: 1 });
+  const done = await finished(id);
+  expect(done).toMatchObject({ status: 'approved_role_assigned', manualRetries: 1 });
+  expect(done.lastRetry).toEqual({ requestId: 'second', outcome: 'refused', reason: 'not_retryable' });
+});
+
+test('a retry that arrives while an attempt runs is applied when that attempt fails (as the API saw it failed)', async () => {
+  const { id, stub } = newApplication();
+  const grant = stub.hold('changeMemberRole');
+  stub.discordFailsNext('missing_permissions');
+  await review(stub, 'approve');
+  await grant.reached;
+  await requestRoleRetry(deps, { applicationId: id, organizationId: 'org', request: { requestId: 'early' } });
+  grant.release();
+  const done = await finished(id);
+  expect(done).toMatchObject({ status: 'approved_role_assigned', manualRetries: 1 });
+  expect(done.lastRetry).toEqual({ requestId: 'early', outcome: 'applied', reason: null });
+});
+
+test('two retries sent side by side (a double click) spend one retry', async () => {
+  const { id, stub } = newApplication();
+  stub.discordFailsAlways('missing_permissions');
+  await review(stub, 'approve');
+  await settled(id, (p) => p.step === 'waiting_for_retry', 'waiting for a retry');
+  const handle = client.workflow.getHandle(roleWorkflowId(id));
+  await Promise.all([handle.signal('retry', { requestId: 'a' }), handle.signal('retry', { requestId: 'b' })]);
+  await settled(
+    id,
+    (p) => p.step === 'waiting_for_retry' && p.manualRetries === 1 && p.lastRetry?.outcome === 'applied',
+    'one retry',
+  );
+  expect((await progress(id)).manualRetries).toBe(1);
+  stub.discordFailsAlways(null);
 });
 
 test('a retry signal without a request ID (as from the Web UI) counts once', async () => {
