@@ -2,15 +2,17 @@
 // test/replay/replay.test.ts replays. Each scenario drives the real stack (Postgres, Temporal, the
 // sandbox) along one main path, then every run of each workflow it started is written to
 // test/replay/histories/<scenario>.<n>.json. Commit the files it writes.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { PermissionFlagsBits } from 'discord-api-types/v10';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { connectionWorkflowId, roleWorkflowId } from '../../src/temporal/shared';
 import { HOUSEKEEPING_SCHEDULE_ID } from '../../src/temporal/schedules';
 import { connectDiscord, retryRole, review, seedApplication, waitForApplication } from '../helpers/flows';
 import { startStack, type Org, type Stack } from '../helpers/stack';
 
+const execFileAsync = promisify(execFile);
 const capture = process.env.CAPTURE_HISTORIES === '1' ? describe : describe.skip;
 const dir = path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), 'histories');
 
@@ -29,8 +31,20 @@ async function save(scenario: string, workflowId: string, only?: 'newest'): Prom
   runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
   if (only === 'newest') runs.splice(0, runs.length - 1);
   for (const [i, run] of runs.entries()) {
-    const history = await stack.app.temporal.workflow.getHandle(workflowId, run.runId).fetchHistory();
-    await fs.writeFile(path.join(dir, `${scenario}.${i + 1}.json`), `${historyToJSON(history)}\n`);
+    // Exported the way an operator would (`temporal workflow show --output json`).
+    const { stdout } = await execFileAsync(process.env.TEST_TEMPORAL_CLI!, [
+      'workflow',
+      'show',
+      '--address',
+      process.env.TEST_TEMPORAL_ADDRESS!,
+      '--workflow-id',
+      workflowId,
+      '--run-id',
+      run.runId,
+      '--output',
+      'json',
+    ]);
+    await fs.writeFile(path.join(dir, `${scenario}.${i + 1}.json`), stdout);
   }
 }
 
