@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { hashPassword } from '../auth/password';
-import { loadConfigOrExit } from '../config';
+import { loadConfigOrExit, type Config } from '../config';
 import { migrate } from '../db/migrate';
 import {
   SlugTakenError,
@@ -11,6 +11,9 @@ import {
 } from '../db/organizations';
 import { createPool, type Pool } from '../db/pool';
 import { EmailTakenError, createUser } from '../db/users';
+import { connectTemporal } from '../temporal/client';
+import { restartRoleWorkflows } from '../temporal/upgrades';
+import { defaultBundlePath } from '../temporal/workflow-bundle';
 
 /**
  * The admin CLI: `npm run cli -- <command> [flags]`. Each command prints one JSON line on stdout;
@@ -19,7 +22,8 @@ import { EmailTakenError, createUser } from '../db/users';
 
 const USAGE = `usage:
   npm run cli -- create-organization --name <name> --admin-email <email> --admin-password <pw> [--slug <slug>]
-  npm run cli -- add-user --organization <id|slug> --email <email> --password <pw> --role <admin|reviewer>`;
+  npm run cli -- add-user --organization <id|slug> --email <email> --password <pw> --role <admin|reviewer>
+  npm run cli -- restart-role-workflows [--only-incompatible] [--organization <id>]`;
 
 /** A mistake of the person at the keyboard: one line, exit 2. */
 class UsageError extends Error {}
@@ -57,7 +61,7 @@ function parse<T>(schema: z.ZodType<T>, values: unknown): T {
 }
 
 /** A command checks its flags first (before any database is needed), then returns what it will run. */
-type Command = (values: unknown) => (pool: Pool) => Promise<Record<string, string>>;
+type Command = (values: unknown) => (pool: Pool, config: Config) => Promise<Record<string, unknown>>;
 
 const createOrganizationCommand: Command = (values) => {
   const args = parse(createOrganizationArgs, values);
@@ -87,9 +91,42 @@ const addUserCommand: Command = (values) => {
   };
 };
 
+const restartRoleWorkflowsArgs = z.object({
+  organization: z.uuid({ error: '--organization must be an organization id' }).optional(),
+  'only-incompatible': z.boolean().optional(),
+});
+
+/**
+ * After deploying a workflow change too large for patched(): replaces the running role-assignment
+ * runs (only those whose history no longer replays on the deployed bundle, with --only-incompatible)
+ * by runs that resume from the stored application. Prints how many it checked and restarted.
+ */
+const restartRoleWorkflowsCommand: Command = (values) => {
+  const args = parse(restartRoleWorkflowsArgs, values);
+  return async (_pool, config) => {
+    if (!config.temporal.address) throw new UsageError('TEMPORAL_ADDRESS must be set');
+    const temporal = await connectTemporal({ address: config.temporal.address, namespace: config.temporal.namespace });
+    try {
+      const { checked, restarted } = await restartRoleWorkflows(
+        { temporal, config },
+        {
+          organizationId: args.organization,
+          onlyIncompatible: args['only-incompatible']
+            ? { workflowBundlePath: config.workflowBundlePath ?? defaultBundlePath }
+            : undefined,
+        },
+      );
+      return { checked, restarted: restarted.length, workflowIds: restarted };
+    } finally {
+      await temporal.connection.close();
+    }
+  };
+};
+
 const commands = {
   'create-organization': createOrganizationCommand,
   'add-user': addUserCommand,
+  'restart-role-workflows': restartRoleWorkflowsCommand,
 } as const;
 
 function parseCommandLine(argv: string[]): { command: keyof typeof commands; values: unknown } {
@@ -108,6 +145,7 @@ function parseCommandLine(argv: string[]): { command: keyof typeof commands; val
         email: { type: 'string' },
         password: { type: 'string' },
         role: { type: 'string' },
+        'only-incompatible': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -115,9 +153,12 @@ function parseCommandLine(argv: string[]): { command: keyof typeof commands; val
     throw new UsageError((err as Error).message.split(/\n|\. To specify/)[0] ?? 'invalid arguments');
   }
   const [command, ...rest] = parsed.positionals;
-  if (command === undefined) throw new UsageError('name a command: create-organization or add-user (see --help)');
+  if (command === undefined)
+    throw new UsageError('name a command: create-organization, add-user or restart-role-workflows (see --help)');
   if (!(command in commands))
-    throw new UsageError(`unknown command "${command}": use create-organization or add-user (see --help)`);
+    throw new UsageError(
+      `unknown command "${command}": use create-organization, add-user or restart-role-workflows (see --help)`,
+    );
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   return { command: command as keyof typeof commands, values: parsed.values };
 }
@@ -134,7 +175,7 @@ async function main(argv: string[]): Promise<number> {
     const config = loadConfigOrExit({ require: ['DATABASE_URL'] });
     await migrate(config.databaseUrl!);
     pool = createPool(config.databaseUrl!, { max: 2, applicationName: 'discord-role-grants-cli' });
-    const result = await run(pool);
+    const result = await run(pool, config);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   } catch (err) {

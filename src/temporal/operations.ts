@@ -49,7 +49,7 @@ export interface TemporalDeps {
 
 /** What starting an application's role workflow takes, whichever way it is started. */
 export function roleWorkflowStart(
-  { config, memberRecheckDelaysMs }: Pick<TemporalDeps, 'config' | 'memberRecheckDelaysMs'>,
+  { config, memberRecheckDelaysMs }: { config: Pick<Config, 'temporal'>; memberRecheckDelaysMs?: number[] },
   input: { applicationId: string; organizationId: string },
   roleAssignmentState: RoleAssignmentStatus,
 ) {
@@ -159,7 +159,7 @@ export async function requestRoleRetry(
 
 /** Sends the `redrive` signal: a failure the bot's connection caused runs again, without spending a manual retry. */
 export async function requestRoleRedrive(
-  deps: Pick<TemporalDeps, 'temporal' | 'config' | 'memberRecheckDelaysMs'>,
+  deps: { temporal: Client; config: Pick<Config, 'temporal'>; memberRecheckDelaysMs?: number[] },
   input: { applicationId: string; organizationId: string },
 ): Promise<void> {
   await deps.temporal.workflow.signalWithStart(ROLE, {
