@@ -68,6 +68,8 @@ const envSchema = z.object({
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   /** The prebuilt workflow bundle the worker loads. (Default: dist/workflow-bundle.js, built at start when missing) */
   WORKFLOW_BUNDLE_PATH: optionalString,
+  /** The commit the worker was built from, for its build ID where there is no .git (an image). (Default: git rev-parse HEAD) */
+  BUILD_COMMIT: optionalString,
 });
 
 export type Env = Record<string, string | undefined>;
@@ -100,6 +102,7 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   sessionTtlHours: number;
   workflowBundlePath: string | undefined;
+  buildCommit: string | undefined;
   temporalCliPath: string | undefined;
   sandbox: { host: string; port: number };
 }
@@ -197,6 +200,7 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
     logLevel: e.LOG_LEVEL,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+    buildCommit: e.BUILD_COMMIT,
     temporalCliPath: e.TEMPORAL_CLI_PATH,
     sandbox: { host: e.SANDBOX_HOST, port: e.SANDBOX_PORT },
   };

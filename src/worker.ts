@@ -1,6 +1,7 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { buildId } from './build-info';
 import { requestRoleRedrive } from './temporal/operations';
 import type { Config } from './config';
 import type { DiscordApi } from './discord/api';
@@ -44,7 +45,17 @@ export async function createWorkers({
       requestRoleRedrive({ temporal, config }, { applicationId: app.id, organizationId: app.organizationId }),
     oauth: { apiBaseUrl: config.discord.apiBaseUrl, clientId: clientId ?? '', clientSecret: clientSecret ?? '' },
   });
-  const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: '30s' } as const;
+  const common = {
+    connection,
+    namespace: config.temporal.namespace,
+    shutdownGraceTime: '30s',
+    // Reported with every task (the Web UI shows which build ran each step); tasks are not routed
+    // by it: upgrades rely on patched() and replay tests (see "Changing a workflow" in the README).
+    workerDeploymentOptions: {
+      version: { deploymentName: 'discord-role-grants', buildId: buildId(config.buildCommit) },
+      useWorkerVersioning: false,
+    },
+  } as const;
   const main = await Worker.create({
     ...common,
     taskQueue: config.temporal.taskQueue,

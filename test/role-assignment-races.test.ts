@@ -180,6 +180,11 @@ describe('finding 2: every step is idempotent', () => {
     expect((await getApplication(stack, cookie, id)).roleAssignment.retryCount).toBe(1);
   });
 
+  test('a statement ends on the server within 5 s, below the 10 s of a local activity, so a timed-out step is not still writing', async () => {
+    expect((await stack.db.pool.query(`SHOW statement_timeout`)).rows[0].statement_timeout).toBe('5s');
+    await expect(stack.db.pool.query(`SELECT pg_sleep(6)`)).rejects.toThrow(/statement timeout/);
+  });
+
   test('an Idempotency-Key that is not one is a 400 naming the header, and nothing is reviewed', async () => {
     const id = await seedApplication(stack, org, {});
     const res = await fetch(`${stack.app.baseUrl}/api/applications/${id}/review`, {

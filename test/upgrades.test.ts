@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { buildId } from '../src/build-info';
 import { roleAssignmentQuery, roleWorkflowId } from '../src/temporal/shared';
 import {
   connectDiscord,
@@ -54,7 +55,16 @@ test('restart-role-workflows replaces a waiting run by one that resumes from the
   await review(stack, cookie, id, 'approve');
   await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_failed');
   const handle = stack.app.temporal.workflow.getHandle(roleWorkflowId(id));
+  await pollUntil(
+    () => handle.query(roleAssignmentQuery),
+    (p) => p.step === 'waiting_for_retry',
+    { timeoutMs: 10_000, what: 'the run waiting' },
+  );
   const before = (await handle.describe()).runId;
+  // Each workflow task says which build completed it: package version and commit.
+  const completed = (await handle.fetchHistory()).events!.filter((e) => e.workflowTaskCompletedEventAttributes);
+  expect(completed.length).toBeGreaterThan(0);
+  expect(JSON.stringify(completed)).toContain(buildId(undefined));
 
   expect(await cli(['restart-role-workflows', '--only-incompatible', '--organization', org.id])).toMatchObject({
     checked: 1,

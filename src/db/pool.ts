@@ -7,13 +7,25 @@ export type PoolClient = pg.PoolClient;
 // keep them strings. Discord IDs are `text` in the schema and never touch this.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 
-export function createPool(databaseUrl: string, options: { max?: number; applicationName?: string } = {}): Pool {
+/**
+ * Every statement ends within this, on the server: below the workflows' 10 s local-activity
+ * timeout, so a step that times out is not still writing while its retry runs.
+ */
+export const STATEMENT_TIMEOUT_MS = 5_000;
+
+export function createPool(
+  databaseUrl: string,
+  options: { max?: number; applicationName?: string; statementTimeoutMs?: number } = {},
+): Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'discord-role-grants',
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
+    statement_timeout: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS,
+    // A transaction left open by a crashed step must not hold its row locks for long either.
+    idle_in_transaction_session_timeout: 10_000,
   });
   // An idle client that loses its connection emits here; without a listener the process would crash.
   pool.on('error', () => undefined);
