@@ -105,6 +105,8 @@ export interface BulkResult {
   id: string;
   ok: boolean;
   status?: string;
+  /** The application as the review left it. */
+  application?: Application;
   error?: { code: string; message: string };
 }
 
@@ -112,6 +114,31 @@ export const bulkReview = (ids: string[], decision: 'approve' | 'reject') =>
   api<{ results: BulkResult[] }>('/api/applications/bulk-review', { method: 'POST', body: { ids, decision } });
 
 export const ROW_POLL_MS = 1_500;
+/** How long a retry the API accepted (202) is followed before the row is left as it reads. */
+export const RETRY_FOLLOW_MS = 30_000;
+
+/**
+ * Retries the API accepted but the workflow may not have taken yet (the 202 carries the
+ * application as it was): `isAwaited(app)` holds until the stored row shows the retry taken
+ * (its role change running again, or one more retry counted) or 30 s passed.
+ */
+export function useAwaitedRetries() {
+  const awaited = useRef(new Map<string, { retryCount: number; until: number }>());
+  const isAwaited = useCallback((app: Application) => {
+    const entry = awaited.current.get(app.id);
+    if (!entry) return false;
+    const taken = app.roleAssignment.status !== 'failed' || app.roleAssignment.retryCount > entry.retryCount;
+    if (taken || Date.now() > entry.until) {
+      awaited.current.delete(app.id);
+      return false;
+    }
+    return true;
+  }, []);
+  const awaitRetry = useCallback((app: Application) => {
+    awaited.current.set(app.id, { retryCount: app.roleAssignment.retryCount, until: Date.now() + RETRY_FOLLOW_MS });
+  }, []);
+  return { isAwaited, awaitRetry };
+}
 
 /**
  * Keeps the applications whose role is being assigned fresh: every 1.5 s, each in-flight one is

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { hashPassword } from '../../src/auth/password';
 import { createOrganizationWithAdmin } from '../../src/db/organizations';
 import { createUser } from '../../src/db/users';
@@ -11,12 +11,9 @@ import { createLogger } from '../../src/logger';
 import type { Env } from '../../src/config';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startTestApp, type TestApp } from './app';
+import { installTestRuntime } from './runtime';
 
-try {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-} catch {
-  // already installed in this test process
-}
+installTestRuntime();
 
 export const PASSWORD = 'correct horse battery staple';
 

@@ -4,14 +4,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { replaysOn } from '../../src/temporal/upgrades';
+import { installTestRuntime } from '../helpers/runtime';
 
-try {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-} catch {
-  // already installed in this test process
-}
+installTestRuntime();
 
 const dir = path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), 'histories');
 

@@ -2,7 +2,7 @@
 // run's Temporal server, driving the interleavings of reviews, results and retries one by one.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../../src/config';
 import type { Application } from '../../src/domain/application';
 import {
@@ -14,12 +14,9 @@ import {
 import { roleAssignmentQuery, roleWorkflowId, type RoleAssignmentProgress } from '../../src/temporal/shared';
 import { pollUntil } from '../helpers/poll';
 import { createStubRoleActivities } from '../helpers/stub-activities';
+import { installTestRuntime } from '../helpers/runtime';
 
-try {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-} catch {
-  // already installed in this test process
-}
+installTestRuntime();
 
 type Stub = ReturnType<typeof createStubRoleActivities>;
 const stubs = new Map<string, Stub>();

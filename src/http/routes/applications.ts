@@ -210,7 +210,13 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
     const organizationId = organizationOf(req);
     const { key } = idempotencyKeyOf(req);
     const ids = [...new Set(body.ids)];
-    const results: Array<{ id: string; ok: boolean; status?: string; error?: { code: string; message: string } }> = [];
+    const results: Array<{
+      id: string;
+      ok: boolean;
+      status?: string;
+      application?: Application;
+      error?: { code: string; message: string };
+    }> = [];
     let cursor = 0;
     // A bounded number of reviews in flight: enough to keep Temporal busy, not enough to flood it.
     const worker = async () => {
@@ -225,7 +231,7 @@ export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: num
           }).catch((err: unknown) => {
             throw reviewError(err);
           });
-          results.push({ id, ok: true, status: reviewed.status });
+          results.push({ id, ok: true, status: reviewed.status, application: reviewed });
         } catch (err) {
           const e =
             err instanceof HttpError ? err : new HttpError(500, 'internal_error', 'The review could not be started.');

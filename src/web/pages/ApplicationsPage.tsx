@@ -2,9 +2,17 @@ import { useCallback, useEffect, useState } from 'react';
 import { errorMessage } from '../api';
 import { StatusBadge } from '../components/StatusBadge';
 import { Notice, PageHeading, Spinner } from '../components/ui';
-import { bulkReview, listApplications, retryRole, reviewApplication, useRefreshInFlight, useResource } from '../hooks';
+import {
+  bulkReview,
+  listApplications,
+  retryRole,
+  reviewApplication,
+  useAwaitedRetries,
+  useRefreshInFlight,
+  useResource,
+} from '../hooks';
 import { actionsFor, formatDate, isInFlight, MAX_MANUAL_RETRIES, STATUS_FILTERS } from '../status';
-import type { Application, ApplicationStatus } from '../types';
+import type { Application } from '../types';
 
 export const PAGE_SIZE = 25;
 /** Reviews per bulk request: small enough to show progress as it goes. */
@@ -43,7 +51,8 @@ export function ApplicationsPage() {
   const replace = useCallback((updated: Application) => {
     setRows((current) => current.map((a) => (a.id === updated.id ? updated : a)));
   }, []);
-  useRefreshInFlight(rows, isInFlight, replace);
+  const { isAwaited, awaitRetry } = useAwaitedRetries();
+  useRefreshInFlight(rows, (a) => isInFlight(a) || isAwaited(a), replace);
 
   const changeFilter = (value: string) => {
     setRows([]);
@@ -56,11 +65,13 @@ export function ApplicationsPage() {
     setRowBusy((b) => ({ ...b, [app.id]: action }));
     setRowErrors(({ [app.id]: _, ...rest }) => rest);
     try {
-      replace(
-        action === 'retry'
-          ? await retryRole(app.id)
-          : await reviewApplication(app.id, action === 'approve' ? 'approve' : 'reject'),
-      );
+      if (action === 'retry') {
+        const accepted = await retryRole(app.id);
+        awaitRetry(accepted);
+        replace(accepted);
+      } else {
+        replace(await reviewApplication(app.id, action === 'approve' ? 'approve' : 'reject'));
+      }
       if (action === 'revoke') setConfirmingRevoke(null);
       setSelected((s) => {
         const next = new Set(s);
@@ -88,10 +99,8 @@ export function ApplicationsPage() {
         const { results } = await bulkReview(chunk, 'approve');
         for (const r of results) if (!r.ok) failed.push(`${r.id}: ${r.error?.message ?? 'refused'}`);
         // The rows stay on screen with their new status; those in flight then refresh themselves.
-        const statuses = new Map(
-          results.filter((r) => r.ok && r.status).map((r) => [r.id, r.status as ApplicationStatus]),
-        );
-        setRows((current) => current.map((a) => (statuses.has(a.id) ? { ...a, status: statuses.get(a.id)! } : a)));
+        const reviewed = new Map(results.flatMap((r) => (r.ok && r.application ? [[r.id, r.application]] : [])));
+        setRows((current) => current.map((a) => reviewed.get(a.id) ?? a));
       } catch (err) {
         for (const id of chunk) failed.push(`${id}: ${errorMessage(err)}`);
       }

@@ -2,7 +2,14 @@ import { useCallback, useState } from 'react';
 import { StatusBadge } from '../components/StatusBadge';
 import { Notice, PageHeading, Spinner } from '../components/ui';
 import { api, errorMessage } from '../api';
-import { listApplications, retryRole, useRefreshInFlight, useResource, useWebConfig } from '../hooks';
+import {
+  listApplications,
+  retryRole,
+  useAwaitedRetries,
+  useRefreshInFlight,
+  useResource,
+  useWebConfig,
+} from '../hooks';
 import { canRetry, formatDate, isInFlight, MAX_MANUAL_RETRIES } from '../status';
 import type { Application } from '../types';
 
@@ -40,13 +47,16 @@ export function OpsPage() {
     (updated: Application) => set((current) => current?.map((a) => (a.id === updated.id ? updated : a)) ?? current),
     [set],
   );
-  useRefreshInFlight(rows, isInFlight, replace);
+  const { isAwaited, awaitRetry } = useAwaitedRetries();
+  useRefreshInFlight(rows, (a) => isInFlight(a) || isAwaited(a), replace);
 
   const retry = async (app: Application) => {
     setBusy((b) => ({ ...b, [app.id]: true }));
     setErrors(({ [app.id]: _, ...rest }) => rest);
     try {
-      replace(await retryRole(app.id));
+      const accepted = await retryRole(app.id);
+      awaitRetry(accepted);
+      replace(accepted);
     } catch (err) {
       setErrors((e) => ({ ...e, [app.id]: errorMessage(err) }));
     } finally {
