@@ -1,4 +1,4 @@
-import { listFailedAssignments } from '../src/db/applications';
+import { listAssignmentsToRedrive } from '../src/db/applications';
 import type { Pool } from '../src/db/pool';
 import { REDRIVE_AFTER_RECONNECT } from '../src/domain/application-lifecycle';
 
@@ -10,29 +10,34 @@ export interface RoleWorkflowActivityDeps {
 
 /** At most this many signals in flight at once. */
 const CONCURRENCY = 16;
-const PAGE = 1_000;
 
 /** Activities that talk to other workflows through the Temporal client. */
 export function createRoleWorkflowActivities({ pool, redrive }: RoleWorkflowActivityDeps) {
   return {
     /**
-     * After a successful connection: every assignment of the organization that failed because of
-     * the connection (not connected, bot removed, permissions, role deleted) runs again, without
-     * spending a manual retry. Signals are idempotent in effect (the workflow re-drives only a
-     * failure), so running this twice is harmless.
+     * One page of the re-drive after a new connection: every assignment of the organization, after
+     * `afterId`, that failed because of the connection (not connected, bot removed, permissions,
+     * role deleted) or is still running, gets the `redrive` signal. The workflow re-drives only a
+     * failure the connection caused, and without spending a manual retry, so a page sent twice is
+     * harmless.
      */
-    async redriveAfterReconnect(input: { organizationId: string }): Promise<{ redriven: number }> {
-      const failed = await listFailedAssignments(pool, {
+    async redriveAssignments(input: {
+      organizationId: string;
+      afterId: string | null;
+      limit: number;
+    }): Promise<{ signalled: number; lastId: string | null }> {
+      const page = await listAssignmentsToRedrive(pool, {
         organizationId: input.organizationId,
         errorTypes: REDRIVE_AFTER_RECONNECT,
-        limit: PAGE * 10,
+        afterId: input.afterId,
+        limit: input.limit,
       });
       let next = 0;
       const worker = async () => {
-        while (next < failed.length) await redrive(failed[next++]!);
+        while (next < page.length) await redrive(page[next++]!);
       };
-      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, failed.length) }, worker));
-      return { redriven: failed.length };
+      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, page.length) }, worker));
+      return { signalled: page.length, lastId: page.at(-1)?.id ?? input.afterId };
     },
   };
 }

@@ -118,7 +118,8 @@ const table: Array<[string, Record<string, string>]> = [
       'approve (invalid ID)': INVALID,
       'approve (valid ID)': INVALID,
       reject: INVALID,
-      'grant succeeded': STALE,
+      // A grant that landed after the reject: the role comes off again.
+      'grant succeeded': 'Rejected/pending',
       'grant failed': STALE,
       'removal succeeded': STALE,
       'removal failed': STALE,
@@ -148,7 +149,7 @@ const table: Array<[string, Record<string, string>]> = [
       'approve (invalid ID)': INVALID,
       'approve (valid ID)': INVALID,
       reject: INVALID,
-      'grant succeeded': STALE,
+      'grant succeeded': 'Rejected/pending',
       'grant failed': STALE,
       'removal succeeded': 'Rejected/not_applicable',
       'removal failed': 'Rejected/failed',
@@ -185,6 +186,56 @@ describe.each(table)('from %s', (pair, row) => {
   });
 });
 
+test('the reachable pairs are exactly those the transitions reach from a new application', () => {
+  const errorTypes = [null, 'missing_permissions', 'unknown_member', 'timeout', 'invalid_discord_id'];
+  const key = (s: LifecycleState) => JSON.stringify(s);
+  const start: LifecycleState = { status: 'Pending', roleStatus: 'not_applicable', retryCount: 0, errorType: null };
+  const seen = new Map([[key(start), start]]);
+  const queue = [start];
+  while (queue.length > 0) {
+    const state = queue.shift()!;
+    const moves: LifecycleEvent[] = [
+      ...Object.values(events),
+      ...errorTypes.flatMap((errorType) =>
+        (['grant', 'revoke'] as const).map((action): LifecycleEvent => ({
+          type: 'role_result',
+          action,
+          outcome: 'failed',
+          errorType: errorType ?? 'x',
+          error: 'e',
+        })),
+      ),
+    ];
+    for (const event of moves) {
+      const t = transition(state, event);
+      if (!t.ok) continue;
+      const next: LifecycleState = {
+        status: t.change.status,
+        roleStatus: t.change.roleStatus,
+        retryCount: Math.min(state.retryCount + (t.change.incrementRetryCount ? 1 : 0), MAX_MANUAL_RETRIES),
+        errorType: t.change.errorType === undefined ? state.errorType : t.change.errorType,
+      };
+      if (!seen.has(key(next))) {
+        seen.set(key(next), next);
+        queue.push(next);
+      }
+    }
+  }
+  const walked = new Set([...seen.values()].map((s) => `${s.status}/${s.roleStatus}`));
+  expect([...walked].sort()).toEqual(reachablePairs.map(([s, r]) => `${s}/${r}`).sort());
+});
+
+test('a reversal after a failed grant takes the role back unless the grant certainly did not land', () => {
+  for (const errorType of ['unknown_member', 'timeout', 'server_error', 'unexpected']) {
+    expect(outcome(stateOf('approved_role_failed/failed', { errorType }), events.reject!)).toBe('Rejected/pending');
+  }
+  for (const errorType of ['invalid_discord_id', 'discord_not_connected', 'missing_permissions', 'unknown_role']) {
+    expect(outcome(stateOf('approved_role_failed/failed', { errorType }), events.reject!)).toBe(
+      'Rejected/not_applicable',
+    );
+  }
+});
+
 test('every transition from a reachable state lands in a reachable state', () => {
   for (const [status, roleStatus] of reachablePairs) {
     for (const retryCount of [0, MAX_MANUAL_RETRIES - 1]) {
@@ -199,7 +250,6 @@ test('every transition from a reachable state lands in a reachable state', () =>
       }
     }
   }
-  // And no other pair is reachable.
   const all = applicationStatuses.flatMap((s) => roleAssignmentStatuses.map((r) => [s, r] as const));
   expect(all.filter(([s, r]) => isReachable(s, r))).toHaveLength(reachablePairs.length);
 });

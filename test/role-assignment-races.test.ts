@@ -25,7 +25,7 @@ const member = () => {
 
 beforeAll(async () => {
   // Re-checks of missing members would blur what these tests look at: push them out of the way.
-  stack = await startStack({ memberRecheckDelaysMs: [600_000] });
+  stack = await startStack({ roleWorkflowOptions: { memberRecheckDelaysMs: [600_000] } });
   org = await stack.createOrg();
   cookie = await stack.login(org.adminEmail);
   guildId = stack.sandbox.createGuild({ name: 'Races' }).id;
@@ -180,7 +180,7 @@ describe('finding 2: every step is idempotent', () => {
     expect((await getApplication(stack, cookie, id)).roleAssignment.retryCount).toBe(1);
   });
 
-  test('a statement ends on the server within 5 s, below the 10 s of a local activity, so a timed-out step is not still writing', async () => {
+  test('each statement ends on the server within 5 s, below the 10 s of a local activity', async () => {
     expect((await stack.db.pool.query(`SHOW statement_timeout`)).rows[0].statement_timeout).toBe('5s');
     await expect(stack.db.pool.query(`SELECT pg_sleep(6)`)).rejects.toThrow(/statement timeout/);
   });
@@ -193,7 +193,7 @@ describe('finding 2: every step is idempotent', () => {
         cookie,
         origin: stack.app.config.publicBaseUrl,
         'content-type': 'application/json',
-        'idempotency-key': 'x'.repeat(201),
+        'idempotency-key': 'x'.repeat(101),
       },
       body: JSON.stringify({ decision: 'approve' }),
     });
@@ -280,10 +280,9 @@ test('a worker SIGKILLed at random moments during 100 mixed reviews and retries:
   await killer;
   expect(kills).toBeGreaterThanOrEqual(2);
   // Every request got its answer: 200 for reviews, 202 for retries; no 409 for anyone's own request.
-  expect({ unexpected: statuses.filter((s) => s !== 200 && s !== 202), lastServerError }).toEqual({
-    unexpected: [],
-    lastServerError: expect.any(String),
-  });
+  const unexpected = statuses.filter((s) => s !== 200 && s !== 202);
+  if (unexpected.length > 0)
+    throw new Error(`unexpected answers ${unexpected.join(', ')}; last 5xx: ${lastServerError}`);
 
   for (const { kind, user, id } of cases) {
     const done = await waitForApplication(stack, cookie, id, settledRole, 90_000);

@@ -28,7 +28,9 @@ const isFailed = (a: { status: string }) => a.status === 'approved_role_failed';
 const isAssigned = (a: { status: string }) => a.status === 'approved_role_assigned';
 
 beforeAll(async () => {
-  stack = await startStack({ memberRecheckDelaysMs: [500, 500, 500, 500, 500, 500, 500, 500, 500, 500] });
+  stack = await startStack({
+    roleWorkflowOptions: { memberRecheckDelaysMs: [500, 500, 500, 500, 500, 500, 500, 500, 500, 500] },
+  });
   org = await stack.createOrg();
   cookie = await stack.login(org.adminEmail);
   guildId = stack.sandbox.createGuild({ name: 'Guild A' }).id;

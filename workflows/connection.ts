@@ -1,15 +1,18 @@
 import {
   CancellationScope,
   isCancellation,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
-import type { DatabaseActivities, DiscordActivities, RoleWorkflowActivities } from '../activities';
+import type { DatabaseActivities, DiscordActivities } from '../activities';
 import { MISSING_PERMISSIONS_MESSAGE } from '../src/discord/messages';
-import { ConnectionStateKey } from '../src/temporal/search-attributes';
+import { ConnectionStateKey, OrganizationIdKey } from '../src/temporal/search-attributes';
 import {
   connectionProgressQuery,
   type ConnectInput,
@@ -19,15 +22,11 @@ import {
   type DisconnectInput,
 } from '../src/temporal/shared';
 import { summarizeFailure } from './errors';
+import { redriveAssignmentsWorkflow } from './redrive';
 
 const db = proxyLocalActivities<DatabaseActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10 },
-});
-
-const roleWorkflows = proxyActivities<RoleWorkflowActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
 });
 
 const discordActivities = (taskQueue: string) =>
@@ -140,13 +139,14 @@ export async function connectDiscordWorkflow(
   upsertSearchAttributes([{ key: ConnectionStateKey, value: progress.state }]);
   // Runs started before this step existed complete without it (see "Changing a workflow" in the README).
   if (result.outcome === 'connected' && patched('redrive-after-reconnect')) {
-    try {
-      // Assignments that failed because of the connection run again, without spending manual retries.
-      await roleWorkflows.redriveAfterReconnect({ organizationId: input.organizationId });
-    } catch (err) {
-      // The connection stands; the assignments stay failed and can be retried by hand.
-      progress.error = `Connected, but the failed assignments could not be re-driven: ${summarizeFailure(err).message}`;
-    }
+    // Assignments that failed because of the connection run again, without spending manual
+    // retries: in a workflow of its own, which outlives this one.
+    await startChild(redriveAssignmentsWorkflow, {
+      workflowId: `redrive-assignments:${input.organizationId}:${workflowInfo().runId}`,
+      args: [{ organizationId: input.organizationId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [{ key: OrganizationIdKey, value: input.organizationId }],
+    });
   }
   return result;
 }

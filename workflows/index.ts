@@ -1,4 +1,5 @@
 export { connectDiscordWorkflow, disconnectDiscordWorkflow } from './connection';
 export { applicationRoleWorkflow } from './role-assignment';
+export { redriveAssignmentsWorkflow } from './redrive';
 export { benchNoopWorkflow } from './bench';
 export { housekeepingWorkflow } from './housekeeping';

@@ -32,28 +32,23 @@ import {
 } from '../src/temporal/shared';
 import { summarizeFailure, type FailureSummary } from './errors';
 
-// Postgres writes run as local activities: no round trip through the task queue. Their retries are
-// bounded (and each statement has a timeout below the 10 s): when the database stays away, the run
-// says so in its state and tries again later, instead of retrying invisibly forever.
-const db = proxyLocalActivities<DatabaseActivities>({
-  startToCloseTimeout: '10s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
-});
-// A reviewer waits for this one: fail sooner, and let them try again.
-const dbForReviews = proxyLocalActivities<DatabaseActivities>({
-  startToCloseTimeout: '10s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 4 },
-});
-
 /** 1 min, 5 min, 30 min, then hourly for 7 days: an applicant usually joins the server within that. */
 export const DEFAULT_MEMBER_RECHECK_DELAYS_MS = [60_000, 300_000, 1_800_000, ...Array<number>(7 * 24).fill(3_600_000)];
 const DEFAULT_DATABASE_RETRY_DELAY_MS = 60_000;
 const MAX_DATABASE_RETRY_DELAY_MS = 600_000;
+/** How many retry outcomes the `roleAssignment` query keeps. */
+const RECENT_RETRIES = 5;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The database did not answer even after the local activity's retries (a refusal of ours is not that). */
+/**
+ * A database step failed even after its retries. Our own refusals are non-retryable application
+ * failures (`not_found`, `idempotency_key_reused`); anything else (a connection refused, a pool
+ * exhausted, a statement timeout, a step that timed out) means the database is not answering.
+ * A local activity's failure reaches the workflow as it was thrown, a timeout wrapped.
+ */
 function isDatabaseUnavailable(err: unknown): boolean {
-  if (!(err instanceof ActivityFailure)) return false;
-  return !(err.cause instanceof ApplicationFailure && err.cause.nonRetryable);
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return !(cause instanceof ApplicationFailure && cause.nonRetryable);
 }
 
 /**
@@ -77,6 +72,28 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     scheduleToCloseTimeout: '1h',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   });
+  // Postgres writes run as local activities: no round trip through the task queue. Their retries
+  // are bounded: when the database stays away, the run says so in its state and tries again later,
+  // instead of retrying invisibly forever.
+  const db = proxyLocalActivities<DatabaseActivities>({
+    startToCloseTimeout: '10s',
+    retry: {
+      initialInterval: '500ms',
+      backoffCoefficient: 2,
+      maximumInterval: '10s',
+      maximumAttempts: input.databaseAttempts ?? 8,
+    },
+  });
+  // A reviewer waits for this one: fail sooner, and let them try again.
+  const dbForReviews = proxyLocalActivities<DatabaseActivities>({
+    startToCloseTimeout: '10s',
+    retry: {
+      initialInterval: '200ms',
+      backoffCoefficient: 2,
+      maximumInterval: '2s',
+      maximumAttempts: Math.min(input.databaseAttempts ?? 4, 4),
+    },
+  });
   const { applicationId, organizationId } = input;
   const recheckDelays = input.memberRecheckDelaysMs ?? DEFAULT_MEMBER_RECHECK_DELAYS_MS;
 
@@ -94,9 +111,10 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     manualRetries: 0,
     automaticRechecks,
     lastRetry: input.resume?.lastRetry ?? null,
+    recentRetries: input.resume?.recentRetries ?? [],
   };
   /** This run did something: before it waits, it continues as new with a short history. */
-  let worked = false;
+  let continueBeforeWaiting = false;
   const retries: Array<{ requestId: string; requestedBy?: string }> = [];
   let redriveRequested = false;
 
@@ -115,18 +133,21 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
   };
   if (state) adopt(state);
 
-  const refuseRetry = (requestId: string, reason: string) => {
-    progress.lastRetry = { requestId, outcome: 'refused', reason };
+  const recordRetry = (outcome: RetryOutcome) => {
+    progress.lastRetry = outcome;
+    progress.recentRetries = [...progress.recentRetries, outcome].slice(-RECENT_RETRIES);
   };
   const refuseQueuedRetries = (reason: string) => {
-    for (const r of retries.splice(0)) refuseRetry(r.requestId, reason);
+    for (const r of retries.splice(0)) recordRetry({ requestId: r.requestId, outcome: 'refused', reason });
   };
 
   /** A database step of the main loop: when the database stays away, wait (visibly) and try again. */
   const dbStep = async <T extends StepResult | StoredRoleState>(fn: () => Promise<T>): Promise<T> => {
+    const step = progress.step;
     for (let delay = input.databaseRetryDelayMs ?? DEFAULT_DATABASE_RETRY_DELAY_MS; ;) {
       try {
         const result = await lock.runExclusive(fn);
+        progress.step = step;
         adopt('state' in result ? result.state : result);
         return result;
       } catch (err) {
@@ -158,6 +179,7 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
   setHandler(
     reviewUpdate,
     async (review) => {
+      // The request's idempotency key: a repeated request, even in a later run, gets the first answer.
       const requestId = review.requestId ?? currentUpdateInfo()?.id ?? uuid4();
       let result: StepResult & { answer: Application };
       try {
@@ -181,21 +203,25 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
         throw err;
       }
       adopt(result.state);
-      worked = true;
+      continueBeforeWaiting = true;
       if (result.refusal) throw ApplicationFailure.nonRetryable(result.refusal.message, result.refusal.code);
       return result.answer;
     },
     {
       validator: (review) => {
-        if (review.decision !== 'approve' && review.decision !== 'reject')
+        if (review.decision !== 'approve' && review.decision !== 'reject') {
           throw new Error('decision must be approve or reject');
+        }
+        if (typeof review.reviewerId !== 'string' || !UUID.test(review.reviewerId)) {
+          throw new Error('reviewerId must be the id of a user');
+        }
       },
     },
   );
 
   /** One attempt at Discord, then its result stored (unless the decision moved on meanwhile). */
-  const act = async (action: RoleAction, options: { quietIfMemberMissing: boolean }) => {
-    worked = true;
+  const changeRole = async (action: RoleAction, options: { quietIfMemberMissing: boolean }) => {
+    continueBeforeWaiting = true;
     progress.step = action === 'grant' ? 'granting' : 'revoking';
     let failure: FailureSummary | null = null;
     let skipped = false;
@@ -223,6 +249,7 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
 
   // Started with a review (update-with-start), the review's handler holds the lock first and
   // brings the state; started otherwise (a retry or a re-drive found no run), read the stored row.
+  await lock.runExclusive(async () => undefined);
   if (state === null) await dbStep(() => db.loadApplicationState({ applicationId }));
 
   for (;;) {
@@ -230,7 +257,7 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     const step = nextStep(current);
 
     if (step.kind === 'act') {
-      await act(step.action, { quietIfMemberMissing: false });
+      await changeRole(step.action, { quietIfMemberMissing: false });
       continue;
     }
 
@@ -244,12 +271,17 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     }
 
     // The last attempt failed: wait for a retry, a re-drive, a review, or the next automatic re-check.
-    if (worked && retries.length === 0 && !redriveRequested) {
+    if (continueBeforeWaiting && retries.length === 0 && !redriveRequested) {
       await condition(allHandlersFinished);
       if (state === current && retries.length === 0 && !redriveRequested) {
         await continueAsNew<typeof applicationRoleWorkflow>({
           ...input,
-          resume: { state: current, automaticRechecks, lastRetry: progress.lastRetry },
+          resume: {
+            state: current,
+            automaticRechecks,
+            lastRetry: progress.lastRetry,
+            recentRetries: progress.recentRetries,
+          },
         });
       }
       continue;
@@ -269,25 +301,32 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
           requestedBy: retry.requestedBy,
         }),
       );
-      const outcome: RetryOutcome = result.refusal
-        ? { requestId: retry.requestId, outcome: 'refused', reason: result.refusal.code }
-        : { requestId: retry.requestId, outcome: 'applied', reason: null };
+      continueBeforeWaiting = true;
+      if (result.refusal) {
+        recordRetry({ requestId: retry.requestId, outcome: 'refused', reason: result.refusal.code });
+        continue;
+      }
       // Requests that came in beside it asked for the same thing (a double click): one attempt runs.
-      if (!result.refusal) refuseQueuedRetries('in_flight');
-      progress.lastRetry = outcome;
-      worked = true;
+      refuseQueuedRetries('in_flight');
+      recordRetry({ requestId: retry.requestId, outcome: 'applied', reason: null });
+      automaticRechecks = 0;
+      progress.automaticRechecks = 0;
       continue;
     }
     if (redriveRequested) {
       redriveRequested = false;
-      await dbStep(() => db.beginRedrive({ key: `redrive:${applicationId}:${uuid4()}`, applicationId }));
-      worked = true;
+      const result = await dbStep(() => db.beginRedrive({ key: `redrive:${applicationId}:${uuid4()}`, applicationId }));
+      continueBeforeWaiting = true;
+      if (!result.refusal) {
+        automaticRechecks = 0;
+        progress.automaticRechecks = 0;
+      }
       continue;
     }
     if (timedOut) {
       automaticRechecks += 1;
       progress.automaticRechecks = automaticRechecks;
-      await act('grant', { quietIfMemberMissing: true });
+      await changeRole('grant', { quietIfMemberMissing: true });
     }
   }
 

@@ -161,18 +161,24 @@ export async function writeStateChange(
   return toApplication(rows[0]);
 }
 
-/** Failed assignments of an organization whose failure has one of `errorTypes`, oldest first. */
-export async function listFailedAssignments(
+/**
+ * One page (by id) of an organization's assignments that a new connection may fix: those that
+ * failed with one of `errorTypes`, and those still running (an attempt may be about to fail with
+ * one of them).
+ */
+export async function listAssignmentsToRedrive(
   db: Db,
-  q: { organizationId: string; errorTypes: readonly string[]; limit: number },
+  q: { organizationId: string; errorTypes: readonly string[]; afterId: string | null; limit: number },
 ): Promise<Array<{ id: string; organizationId: string }>> {
   const { rows } = await db.query<{ id: string; organization_id: string }>(
     `SELECT id, organization_id FROM applications
-     WHERE organization_id = $1 AND discord_role_assignment_status = 'failed'
-       AND discord_role_assignment_error_type = ANY($2::text[])
-     ORDER BY updated_at ASC
-     LIMIT $3`,
-    [q.organizationId, q.errorTypes, q.limit],
+     WHERE organization_id = $1
+       AND (discord_role_assignment_status = 'pending'
+            OR (discord_role_assignment_status = 'failed' AND discord_role_assignment_error_type = ANY($2::text[])))
+       AND ($3::uuid IS NULL OR id > $3)
+     ORDER BY id
+     LIMIT $4`,
+    [q.organizationId, q.errorTypes, q.afterId, q.limit],
   );
   return rows.map((r) => ({ id: r.id, organizationId: r.organization_id }));
 }

@@ -27,11 +27,19 @@ export async function saveIdempotentResponse(
   );
 }
 
-/** Keys older than `olderThanDays`: past that, no step or client retries under them any more. */
-export async function deleteExpiredIdempotencyKeys(db: Db, olderThanDays = 30): Promise<number> {
-  const { rowCount } = await db.query(
-    `DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(days => $1)`,
-    [olderThanDays],
-  );
-  return rowCount ?? 0;
+/**
+ * Deletes keys older than `olderThanDays` (past that, no step or client retries under them any
+ * more), in batches, so each statement stays short however many there are.
+ */
+export async function deleteExpiredIdempotencyKeys(db: Db, olderThanDays = 30, batch = 5_000): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const { rowCount } = await db.query(
+      `DELETE FROM idempotency_keys WHERE key IN (
+         SELECT key FROM idempotency_keys WHERE created_at < now() - make_interval(days => $1) LIMIT $2)`,
+      [olderThanDays, batch],
+    );
+    deleted += rowCount ?? 0;
+    if ((rowCount ?? 0) < batch) return deleted;
+  }
 }

@@ -9,7 +9,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 
 /**
  * Every statement ends within this, on the server: below the workflows' 10 s local-activity
- * timeout, so a step that times out is not still writing while its retry runs.
+ * timeout. (A step of several statements can still outlast its timeout; the row lock it takes first
+ * and its idempotency key make its retry wait for it, then find its answer.)
  */
 export const STATEMENT_TIMEOUT_MS = 5_000;
 

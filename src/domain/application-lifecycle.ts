@@ -105,9 +105,32 @@ export const INVALID_DISCORD_ID = 'invalid_discord_id';
 const ok = (change: StateChange): Transition => ({ ok: true, change });
 const refuse = (code: RefusalCode, message: string): Transition => ({ ok: false, refusal: { code, message } });
 
-/** Statuses in which the applicant holds, or is being given, the role. */
-const mayHoldRole = (status: ApplicationStatus) =>
-  status === 'approved_role_assigned' || status === 'approved_pending_role';
+/**
+ * Failures after which the applicant certainly does not hold the role: Discord refused the grant,
+ * or was never called. After any other failure (a timeout, a 5xx, a member who had not joined and
+ * may be re-checked right now) the grant may have landed, so a reversal takes the role back.
+ */
+export const GRANT_CERTAINLY_NOT_APPLIED = [
+  'invalid_discord_id',
+  'discord_not_connected',
+  'missing_permissions',
+  'missing_access',
+  'unknown_guild',
+  'unknown_role',
+  'unknown_user',
+  'invalid_form_body',
+  'max_roles',
+  'invalid_bot_token',
+] as const;
+
+/** The applicant holds, is being given, or may have been given the role. */
+function mayHoldRole(state: LifecycleState): boolean {
+  if (state.status === 'approved_role_assigned' || state.status === 'approved_pending_role') return true;
+  return (
+    state.status === 'approved_role_failed' &&
+    !(GRANT_CERTAINLY_NOT_APPLIED as readonly string[]).includes(state.errorType ?? '')
+  );
+}
 
 /** The one function that decides every change of an application's status. */
 export function transition(state: LifecycleState, event: LifecycleEvent): Transition {
@@ -161,7 +184,7 @@ function reject(state: LifecycleState): Transition {
   return ok({
     status: 'Rejected',
     // A role that was (or may be being) given must be taken back.
-    roleStatus: mayHoldRole(state.status) ? 'pending' : 'not_applicable',
+    roleStatus: mayHoldRole(state) ? 'pending' : 'not_applicable',
     roleError: null,
     errorType: null,
     reviewed: true,
@@ -169,6 +192,12 @@ function reject(state: LifecycleState): Transition {
 }
 
 function roleResult(state: LifecycleState, event: Extract<LifecycleEvent, { type: 'role_result' }>): Transition {
+  // A grant that landed after the application was rejected: the role must come off again.
+  if (event.action === 'grant' && event.outcome === 'success' && state.status === 'Rejected') {
+    return state.roleStatus === 'pending'
+      ? refuse('stale_result', 'The role is being taken back already.')
+      : ok({ status: 'Rejected', roleStatus: 'pending', roleError: null, errorType: null, attempted: true });
+  }
   if (!roleActionWanted(state, event.action)) {
     return refuse('stale_result', `The application moved on (status ${state.status}); this result no longer applies.`);
   }

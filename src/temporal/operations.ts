@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
@@ -24,6 +23,7 @@ import {
   type RetryRequest,
   type ReviewRequest,
   type RoleWorkflowInput,
+  type RoleWorkflowOptions,
 } from './shared';
 
 // Workflow types by name: the API process never loads workflow code.
@@ -43,13 +43,13 @@ export class ReviewRefusedError extends Error {
 export interface TemporalDeps {
   temporal: Client;
   config: Config;
-  /** Test hook: the automatic re-check schedule of applicants who have not joined the server. */
-  memberRecheckDelaysMs?: number[];
+  /** Test hooks of the role workflows started here (re-check schedule, database retry bounds). */
+  roleWorkflowOptions?: RoleWorkflowOptions;
 }
 
 /** What starting an application's role workflow takes, whichever way it is started. */
 export function roleWorkflowStart(
-  { config, memberRecheckDelaysMs }: { config: Pick<Config, 'temporal'>; memberRecheckDelaysMs?: number[] },
+  { config, roleWorkflowOptions }: { config: Pick<Config, 'temporal'>; roleWorkflowOptions?: RoleWorkflowOptions },
   input: { applicationId: string; organizationId: string },
   roleAssignmentState: RoleAssignmentStatus,
 ) {
@@ -57,7 +57,7 @@ export function roleWorkflowStart(
     applicationId: input.applicationId,
     organizationId: input.organizationId,
     discordTaskQueue: config.temporal.discordTaskQueue,
-    ...(memberRecheckDelaysMs ? { memberRecheckDelaysMs } : {}),
+    ...roleWorkflowOptions,
   };
   return {
     workflowId: roleWorkflowId(input.applicationId),
@@ -85,33 +85,28 @@ async function within<T, F>(promise: Promise<T>, ms: number, fallback: F): Promi
 }
 
 /**
- * The run the update reached finished before handling it (it had just decided it was done): the
- * update changed nothing, and sent again it starts a new run.
+ * The run the update reached finished (or continued as new) before handling it: the update changed
+ * nothing, and sent again it reaches the next run or starts a new one.
  */
 function reachedAFinishingRun(err: unknown): boolean {
   if (err instanceof WorkflowNotFoundError) return true;
   const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-  const message = cause instanceof Error ? cause.message : '';
-  return /completed before the update|already completed/i.test(message);
+  // The server's own failure for an update the run never completed.
+  return cause instanceof ApplicationFailure && cause.type === 'AcceptedUpdateCompletedWorkflow';
 }
 
 /**
  * Applies a review through the application's workflow (update-with-start): the answer is the
  * application after the workflow's first step, e.g. `approved_pending_role`. `review.requestId` is
- * the request's idempotency key: the same request, even sent again later, gets the first answer.
- * The update ID adds a digest of the request, so that Temporal's own de-duplication of update IDs
- * never answers a different request with the first one's answer (the workflow refuses that).
+ * the request's idempotency key: the workflow's database step keeps the first answer under it, so
+ * the same request again, even in a later run, gets that answer, and the same key with another
+ * decision or note is refused. (Each call gets a fresh update ID: Temporal would otherwise repeat a
+ * transient failure of the first call, such as `database_unavailable`, to every retry.)
  */
 export async function reviewApplication(
   deps: TemporalDeps,
   input: { application: Application; review: ReviewRequest & { requestId: string } },
 ): Promise<Application> {
-  const { decision, reviewerId, note, requestId } = input.review;
-  const digest = createHash('sha256')
-    .update(JSON.stringify([decision, reviewerId, note ?? null]))
-    .digest('hex')
-    .slice(0, 16);
-  const updateId = `${requestId}:${digest}`;
   const { application: app } = input;
   // The role state the review will most likely lead to, as the start value of the search attribute:
   // when it is right (nearly always) the workflow need not upsert it.
@@ -129,7 +124,6 @@ export async function reviewApplication(
     try {
       return await deps.temporal.workflow.executeUpdateWithStart(reviewUpdate, {
         args: [input.review],
-        updateId,
         startWorkflowOperation: start,
       });
     } catch (err) {
@@ -159,7 +153,7 @@ export async function requestRoleRetry(
 
 /** Sends the `redrive` signal: a failure the bot's connection caused runs again, without spending a manual retry. */
 export async function requestRoleRedrive(
-  deps: { temporal: Client; config: Pick<Config, 'temporal'>; memberRecheckDelaysMs?: number[] },
+  deps: { temporal: Client; config: Pick<Config, 'temporal'>; roleWorkflowOptions?: RoleWorkflowOptions },
   input: { applicationId: string; organizationId: string },
 ): Promise<void> {
   await deps.temporal.workflow.signalWithStart(ROLE, {

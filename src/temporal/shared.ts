@@ -62,6 +62,12 @@ export interface RetryOutcome {
   reason: string | null;
 }
 
+/** Test hooks of the role workflow: its waits and retry bounds. */
+export type RoleWorkflowOptions = Pick<
+  RoleWorkflowInput,
+  'memberRecheckDelaysMs' | 'databaseRetryDelayMs' | 'databaseAttempts'
+>;
+
 export interface RoleWorkflowInput {
   applicationId: string;
   organizationId: string;
@@ -71,11 +77,14 @@ export interface RoleWorkflowInput {
   memberRecheckDelaysMs?: number[];
   /** How long a run waits before trying a database step again once its retries ran out. (Default: 1 min) */
   databaseRetryDelayMs?: number;
+  /** Attempts of a database step before the run waits. (Default: 8) */
+  databaseAttempts?: number;
   /** Set by continue-as-new: where the previous run stopped, so the new one starts waiting at once. */
   resume?: {
     state: StoredRoleState;
     automaticRechecks: number;
     lastRetry: RetryOutcome | null;
+    recentRetries: RetryOutcome[];
   };
 }
 
@@ -112,6 +121,8 @@ export interface RoleAssignmentProgress {
   manualRetries: number;
   automaticRechecks: number;
   lastRetry: RetryOutcome | null;
+  /** The last few retry requests and what became of each, oldest first. */
+  recentRetries: RetryOutcome[];
 }
 
 export const reviewUpdate = defineUpdate<Application, [ReviewRequest]>('review');

@@ -37,10 +37,11 @@ export async function restartRoleWorkflows(
 ): Promise<{ checked: number; restarted: string[] }> {
   const filters = ['WorkflowType = "applicationRoleWorkflow"', 'ExecutionStatus = "Running"'];
   if (options.organizationId) filters.push(`OrganizationId = "${options.organizationId.replace(/"/g, '')}"`);
+  // The list first: restarting changes the very set of running workflows being listed.
+  const runs = [];
+  for await (const run of deps.temporal.workflow.list({ query: filters.join(' AND ') })) runs.push(run);
   const restarted: string[] = [];
-  let checked = 0;
-  for await (const run of deps.temporal.workflow.list({ query: filters.join(' AND ') })) {
-    checked += 1;
+  for (const run of runs) {
     const applicationId = run.typedSearchAttributes.get(ApplicationIdKey);
     const organizationId = run.typedSearchAttributes.get(OrganizationIdKey);
     if (!applicationId || !organizationId) continue;
@@ -58,5 +59,5 @@ export async function restartRoleWorkflows(
     });
     restarted.push(run.workflowId);
   }
-  return { checked, restarted };
+  return { checked: runs.length, restarted };
 }

@@ -6,6 +6,7 @@ import { createApp } from '../../src/http/app';
 import { createLogger } from '../../src/logger';
 import { connectTemporal } from '../../src/temporal/client';
 import type { Pool } from '../../src/db/pool';
+import type { RoleWorkflowOptions } from '../../src/temporal/shared';
 
 export interface TestApp {
   baseUrl: string;
@@ -20,7 +21,7 @@ export const TEST_STATE_SECRET = 'test-state-signing-secret-of-at-least-32-bytes
 export async function startTestApp(
   pool: Pool,
   env: Env = {},
-  extra: { memberRecheckDelaysMs?: number[]; logLines?: string[] } = {},
+  extra: { roleWorkflowOptions?: RoleWorkflowOptions; logLines?: string[] } = {},
 ): Promise<TestApp> {
   const temporal = await connectTemporal({ address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: 'default' });
   let config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STATE_SIGNING_SECRET: TEST_STATE_SECRET, ...env });

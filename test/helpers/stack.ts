@@ -12,6 +12,7 @@ import type { Env } from '../../src/config';
 import { createTestDatabase, type TestDatabase } from './db';
 import { startTestApp, type TestApp } from './app';
 import { installTestRuntime } from './runtime';
+import type { RoleWorkflowOptions } from '../../src/temporal/shared';
 
 installTestRuntime();
 
@@ -48,7 +49,7 @@ export async function startStack(
   options: {
     sandbox?: SandboxOptions;
     env?: Env;
-    memberRecheckDelaysMs?: number[];
+    roleWorkflowOptions?: RoleWorkflowOptions;
     startWorker?: boolean;
     /** Collects the API's log lines (at debug level) for tests about what is logged. */
     logLines?: string[];
@@ -68,7 +69,7 @@ export async function startStack(
     ...options.env,
   };
   const app = await startTestApp(db.pool, env, {
-    memberRecheckDelaysMs: options.memberRecheckDelaysMs,
+    roleWorkflowOptions: options.roleWorkflowOptions,
     logLines: options.logLines,
   });
   const rest = createDiscordRest({ apiBaseUrl: sandbox.apiBaseUrl, botToken: sandbox.botToken });

@@ -29,8 +29,9 @@ function deferred<T>(): Deferred<T> {
 /**
  * The role workflow's activities without Postgres or Discord: an in-memory application row driven
  * by the same state machine, idempotency keys, and a Discord member whose role the test can see.
- * A test can hold the next call of an activity (`hold`), make it fail (`failNext`), or make it
- * commit and then fail before replying (`commitThenFail`).
+ * A test can hold the next call of an activity (`hold`, also `hold('discordCall')`: after the grant
+ * read the decision, before Discord applies it), make it fail (`failNext`), or make it commit and
+ * then fail before replying (`failNext(..., { afterCommit: true })`).
  */
 export function createStubRoleActivities(input: { applicationId: string; discordId?: DiscordIdPresence }) {
   const app: Application = {
@@ -100,9 +101,9 @@ export function createStubRoleActivities(input: { applicationId: string; discord
     return { ...response, state: state(), replayed: false };
   }
 
-  async function step<T>(name: string, activityInput: unknown, fn: () => T): Promise<T> {
+  async function step<T>(name: string, activityInput: unknown, fn: () => T | Promise<T>): Promise<T> {
     const { afterCommit } = await enter(name, activityInput);
-    const result = fn();
+    const result = await fn();
     if (afterCommit) throw afterCommit; // the write happened; the reply is lost
     return result;
   }
@@ -142,8 +143,10 @@ export function createStubRoleActivities(input: { applicationId: string; discord
 
   const discordActivities: Pick<DiscordActivities, 'changeMemberRole'> = {
     changeMemberRole: (i) =>
-      step('changeMemberRole', i, () => {
+      step('changeMemberRole', i, async () => {
         if (!roleActionWanted(state(), i.action)) return { skipped: true };
+        // The decision was read; the call to Discord is on its way (a test may hold it here).
+        await enter('discordCall', i);
         const failure = discordFailures.shift() ?? discordFailsAlways;
         if (failure) {
           throw ApplicationFailure.create({

@@ -54,7 +54,7 @@ capture('capture workflow histories', () => {
   beforeAll(async () => {
     await fs.rm(dir, { recursive: true, force: true });
     await fs.mkdir(dir, { recursive: true });
-    stack = await startStack({ memberRecheckDelaysMs: [300, 300] });
+    stack = await startStack({ roleWorkflowOptions: { memberRecheckDelaysMs: [300, 300] } });
     org = await stack.createOrg();
     cookie = await stack.login(org.adminEmail);
     guildId = stack.sandbox.createGuild({ name: 'Histories' }).id;
@@ -128,6 +128,29 @@ capture('capture workflow histories', () => {
     expect(res.status).toBe(202);
     await stack.app.temporal.workflow.getHandle(connectionWorkflowId(other.id)).result();
     await save('disconnect', connectionWorkflowId(other.id), 'newest');
+  });
+
+  test('redrive: a connection re-drives an assignment that failed for want of one', async () => {
+    const other = await stack.createOrg();
+    const otherCookie = await stack.login(other.adminEmail);
+    const otherGuild = stack.sandbox.createGuild({ name: 'Connected later' }).id;
+    const user = String(nextUser++);
+    stack.sandbox.addMember(otherGuild, user);
+    const id = await seedApplication(stack, other, { discord_user_id: user });
+    await review(stack, otherCookie, id, 'approve');
+    await waitForApplication(stack, otherCookie, id, (a) => a.status === 'approved_role_failed');
+    expect(await connectDiscord(stack, otherCookie, otherGuild)).toMatch(/success=bot_connected/);
+    await waitForApplication(stack, otherCookie, id, (a) => a.status === 'approved_role_assigned');
+    const redrives: string[] = [];
+    for await (const wf of stack.app.temporal.workflow.list({
+      query: `WorkflowType = "redriveAssignmentsWorkflow" AND OrganizationId = "${other.id}"`,
+    })) {
+      redrives.push(wf.workflowId);
+    }
+    expect(redrives).toHaveLength(1);
+    await stack.app.temporal.workflow.getHandle(redrives[0]!).result();
+    await save('redrive-assignments', redrives[0]!);
+    await save('role-redriven', roleWorkflowId(id));
   });
 
   test('housekeeping', async () => {

@@ -37,17 +37,19 @@ test('every committed history of every workflow type replays on the current code
   const results = await replay(dir);
   const scenarios = new Set(results.map((r) => r.workflowId.split('.')[0]));
   // The main paths of each workflow type: grant, failure and retry, re-check then join, reversal,
-  // connection success and failure, disconnect, housekeeping.
+  // re-drive after a connection, connection success and failure, disconnect, housekeeping.
   expect([...scenarios].sort()).toEqual(
     [
       'connection-failure',
       'connection-success',
       'disconnect',
       'housekeeping',
+      'redrive-assignments',
       'role-approve-reject',
       'role-failure-retry',
       'role-grant',
       'role-recheck-join',
+      'role-redriven',
       'role-reversal',
     ].sort(),
   );

@@ -102,11 +102,10 @@ function reviewError(err: unknown): HttpError {
   throw err;
 }
 
+// Short enough that the key scoped by the user (`<user id>:<key>`) stays whole everywhere it goes.
 const idempotencyKeySchema = z
   .string()
-  .min(1)
-  .max(200)
-  .regex(/^[\x21-\x7e]+$/, 'must be 1 to 200 visible ASCII characters');
+  .regex(/^[\x21-\x7e]{1,100}$/, 'must be 1 to 100 visible ASCII characters (a UUID, for example)');
 
 /**
  * The request's idempotency key, scoped to the signed-in user: the `Idempotency-Key` header when
@@ -122,7 +121,7 @@ function idempotencyKeyOf(req: Request): { key: string; fromClient: boolean } {
   return { key: `${userId}:${parsed.data}`, fromClient: true };
 }
 
-export function applicationsRouter(deps: AppDeps & { memberRecheckDelaysMs?: number[] }): Router {
+export function applicationsRouter(deps: AppDeps): Router {
   const router = Router();
 
   router.post(
