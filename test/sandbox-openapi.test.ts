@@ -155,6 +155,7 @@ function schemaFor(name: string): ValidateFunction {
 }
 
 const MEMBER = '300000000000000001';
+const PERMISSION_MANAGE_ROLES = 1n << 28n;
 let sandbox: Sandbox;
 let guildId: string;
 let approved: string;
@@ -184,6 +185,11 @@ describe('sandbox answers conform to Discord OpenAPI spec', () => {
     ]) {
       expect(spec.paths[path]).toBeDefined();
     }
+    // Add Guild Member (bot token) and GET /users/@me with a user's `identify` token, as the sandbox serves them.
+    expect(spec.paths['/guilds/{guild_id}/members/{user_id}']?.put).toBeDefined();
+    expect((spec.paths['/users/@me']?.get as unknown as { security: unknown }).security).toContainEqual({
+      OAuth2: ['identify'],
+    });
     // A validator that accepts everything would make the tests below meaningless.
     const role = schemaFor('GuildRoleResponse');
     expect(role({ id: '1', name: 'x' })).toBe(false);
@@ -329,6 +335,107 @@ describe('sandbox answers conform to Discord OpenAPI spec', () => {
     } finally {
       sandbox.setRateLimits({});
     }
+  });
+
+  describe('the user flow (identify guilds.join) and Add Guild Member', () => {
+    const redirectUri = 'http://127.0.0.1:9/auth/callback';
+    const form = (fields: Record<string, string>) =>
+      fetch(`${sandbox.apiBaseUrl}/oauth2/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${sandbox.clientId}:${sandbox.clientSecret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams(fields),
+      });
+    const signIn = async (userId: string, scope?: string): Promise<{ access_token: string; scope: string }> => {
+      const code = new URL(sandbox.authorizeUser({ redirectUri, state: 's', userId, scope })).searchParams.get('code');
+      const res = await form({ grant_type: 'authorization_code', code: code ?? '', redirect_uri: redirectUri });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { access_token: string; scope: string };
+    };
+    const addMember = (guild: string, userId: string, body: Record<string, unknown>) => {
+      // What the product sends is what the spec asks for.
+      const request = schemaFor('BotAddGuildMemberRequest');
+      expect(request(body) ? null : request.errors).toBeNull();
+      return bot(`/guilds/${guild}/members/${userId}`, { method: 'PUT', body: JSON.stringify(body) });
+    };
+    const ADD = '/guilds/{guild_id}/members/{user_id}';
+
+    it('token answers grant scopes the spec knows', async () => {
+      const user = sandbox.createUser();
+      const tokens = await signIn(user.id, 'identify email guilds guilds.join');
+      const scope = schemaFor('OAuth2Scopes');
+      for (const name of tokens.scope.split(' ')) expect(scope(name) ? null : scope.errors).toBeNull();
+    });
+
+    it('GET /users/@me with a user token matches UserPIIResponse (with and without email)', async () => {
+      const user = sandbox.createUser({ globalName: 'Spec User', avatar: '0123456789abcdef0123456789abcdef' });
+      for (const scope of ['identify guilds.join', 'identify email']) {
+        const { access_token } = await signIn(user.id, scope);
+        const res = await fetch(`${sandbox.apiBaseUrl}/v10/users/@me`, {
+          headers: { authorization: `Bearer ${access_token}` },
+        });
+        const me = (await expectConforms(res, 'GET', '/users/@me')) as { id: string };
+        expect(me.id).toBe(user.id);
+      }
+      const refused = await fetch(`${sandbox.apiBaseUrl}/v10/users/@me`, { headers: { authorization: 'Bearer nope' } });
+      expect(((await expectConforms(refused, 'GET', '/users/@me')) as { code: number }).code).toBe(0);
+    });
+
+    it('PUT /guilds/{guild_id}/members/{user_id}: 201 with the member (pending in a screening guild), then 204', async () => {
+      const screening = sandbox.createGuild({ name: 'Screened', roles: [{ name: 'Approved' }] });
+      sandbox.setMembershipScreening(screening.id, true);
+      const user = sandbox.createUser();
+      const { access_token } = await signIn(user.id);
+      const body = { access_token, roles: [screening.roleIds[0] ?? ''] };
+      const member = (await expectConforms(await addMember(screening.id, user.id, body), 'PUT', ADD)) as {
+        pending: boolean;
+        roles: string[];
+      };
+      expect(member).toMatchObject({ pending: true, roles: body.roles });
+      expect(await expectConforms(await addMember(screening.id, user.id, body), 'PUT', ADD)).toBeUndefined();
+
+      const pending = (await expectConforms(
+        await bot(`/guilds/${screening.id}/members/${user.id}`),
+        'GET',
+        '/guilds/{guild_id}/members/{user_id}',
+      )) as { pending: boolean };
+      expect(pending.pending).toBe(true);
+      sandbox.acceptRules(screening.id, user.id);
+      const accepted = (await expectConforms(
+        await bot(`/guilds/${screening.id}/members/${user.id}`),
+        'GET',
+        '/guilds/{guild_id}/members/{user_id}',
+      )) as { pending: boolean };
+      expect(accepted.pending).toBe(false);
+      const guild = (await expectConforms(await bot(`/guilds/${screening.id}`), 'GET', '/guilds/{guild_id}')) as {
+        features: string[];
+      };
+      expect(guild.features).toEqual(['MEMBER_VERIFICATION_GATE_ENABLED']);
+    });
+
+    it('error bodies: 50025, 50026, 50013, 30001, 10004, 10011, 50035', async () => {
+      const user = sandbox.createUser();
+      const { access_token } = await signIn(user.id);
+      const identifyOnly = (await signIn(user.id, 'identify')).access_token;
+      const full = sandbox.createUser({ guildCount: 100 });
+      const fullToken = (await signIn(full.id)).access_token;
+      const noInvite = sandbox.createGuild({ name: 'No invites', botPermissions: PERMISSION_MANAGE_ROLES });
+      const cases: Array<[Promise<Response>, number]> = [
+        [addMember(guildId, user.id, { access_token: 'nope' }), 50025],
+        [addMember(guildId, user.id, { access_token: identifyOnly }), 50026],
+        [addMember(noInvite.id, user.id, { access_token }), 50013],
+        [addMember(guildId, full.id, { access_token: fullToken }), 30001],
+        [addMember('400000000000000003', user.id, { access_token }), 10004],
+        [addMember(guildId, user.id, { access_token, roles: ['400000000000000004'] }), 10011],
+        [bot(`/guilds/${guildId}/members/${user.id}`, { method: 'PUT', body: '{}' }), 50035],
+      ];
+      for (const [pending, code] of cases) {
+        const body = (await expectConforms(await pending, 'PUT', ADD)) as { code: number };
+        expect(body.code).toBe(code);
+      }
+    });
   });
 
   it('the token exchange guild matches GuildResponse', async () => {

@@ -1,5 +1,5 @@
 import { PermissionFlagsBits } from 'discord-api-types/v10';
-import { startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index';
+import { DEMO_MEMBER_IDS, DEMO_NEWCOMERS, startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index';
 import { botRequest, useSandbox } from './helpers/sandbox';
 
 const MANAGE_ROLES = PermissionFlagsBits.ManageRoles;
@@ -115,6 +115,21 @@ describe('OAuth2 bot flow', () => {
     const botRole = roles.find((role) => role.managed);
     expect(botRole).toMatchObject({ permissions: '268435456', tags: { bot_id: sandbox.botUserId } });
     expect(Math.max(...roles.map((role) => role.position))).toBe(botRole?.position);
+  });
+
+  it('gives the bot role what the invite asks for: 268435457 is Manage Roles + Create Instant Invite', async () => {
+    const guild = sandbox.createGuild({ name: 'Invite Server', botInstalled: false });
+    const redirect = new URL(
+      sandbox.authorize({ redirectUri: REDIRECT, state: 's', guildId: guild.id, permissions: '268435457' }),
+    );
+    expect(redirect.searchParams.get('permissions')).toBe('268435457');
+    const botRole = sandbox.roles(guild.id).find((role) => role.managed);
+    expect(botRole?.permissions).toBe(String(MANAGE_ROLES | PermissionFlagsBits.CreateInstantInvite));
+    // Guilds created with the bot installed get the same by default; @everyone has neither permission.
+    const roles = sandbox.roles(sandbox.createGuild({ name: 'Default Bot' }).id);
+    expect(roles.find((role) => role.managed)?.permissions).toBe('268435457');
+    const everyone = BigInt(roles.find((role) => role.name === '@everyone')?.permissions ?? '0');
+    expect(everyone & (MANAGE_ROLES | PermissionFlagsBits.CreateInstantInvite)).toBe(0n);
   });
 
   it('redirects Cancel with error=access_denied and the state', async () => {
@@ -580,7 +595,7 @@ describe('control API', () => {
       guilds: Array<{ id: string; members: Array<{ userId: string; roles: string[] }> }>;
     };
     const members = state.guilds.find((g) => g.id === guild.id)?.members ?? [];
-    expect(members).toContainEqual({ userId: STRANGER, roles: [approved] });
+    expect(members).toContainEqual({ userId: STRANGER, roles: [approved], pending: false });
 
     expect((await control(`/guilds/${guild.id}/members/${STRANGER}`, { method: 'DELETE' })).status).toBe(204);
     await expectDiscordError(await bot(`/guilds/${guild.id}/members/${STRANGER}`), 404, 10007);
@@ -598,15 +613,22 @@ describe('control API', () => {
     expect(stats.memberRoleAdds).toHaveLength(1);
   });
 
-  it('seeds a demo guild', async () => {
+  it('seeds a demo guild, and demo newcomers who are not members yet', async () => {
     const demo = await startSandbox({ seedDemoGuild: true });
     try {
       const state = (await (await fetch(`${demo.url}/_sandbox/state`)).json()) as {
-        guilds: Array<{ name: string; botInstalled: boolean; members: unknown[] }>;
+        guilds: Array<{ id: string; name: string; botInstalled: boolean; members: Array<{ userId: string }> }>;
+        users: Array<{ id: string; username: string }>;
       };
       expect(state.guilds).toHaveLength(1);
       expect(state.guilds[0]).toMatchObject({ name: 'Demo Server', botInstalled: true });
-      expect(state.guilds[0]?.members.length).toBeGreaterThanOrEqual(3);
+      const members = state.guilds[0]?.members.map((member) => member.userId) ?? [];
+      expect(members).toEqual(expect.arrayContaining([...DEMO_MEMBER_IDS]));
+      for (const newcomer of DEMO_NEWCOMERS) {
+        expect(members).not.toContain(newcomer.id);
+        expect(demo.user(newcomer.id)).toMatchObject({ username: newcomer.username, globalName: newcomer.globalName });
+      }
+      expect(state.users.map((user) => user.id)).toEqual(expect.arrayContaining(DEMO_NEWCOMERS.map((n) => n.id)));
     } finally {
       await demo.close();
     }

@@ -17,8 +17,13 @@ const KNOWN_CODES: Record<number, { status: number; message: string }> = {
     status: 400,
     message: 'Maximum number of server roles reached (250)',
   },
+  [RESTJSONErrorCodes.MaximumNumberOfGuildsReached]: { status: 400, message: 'Maximum number of guilds reached (100)' },
   [RESTJSONErrorCodes.MissingAccess]: { status: 403, message: 'Missing Access' },
   [RESTJSONErrorCodes.MissingPermissions]: { status: 403, message: 'Missing Permissions' },
+  // Add Guild Member answers these with 403 (and Discord's message), whether the token is unknown,
+  // expired, revoked, of another user or of another application.
+  [RESTJSONErrorCodes.InvalidOAuth2AccessToken]: { status: 403, message: 'Invalid OAuth2 access token' },
+  [RESTJSONErrorCodes.MissingRequiredOAuth2Scope]: { status: 403, message: 'Missing required OAuth2 scope' },
   [RESTJSONErrorCodes.InvalidFormBodyOrContentType]: { status: 400, message: 'Invalid Form Body' },
   [RESTJSONErrorCodes.RequestBodyContainsInvalidJSON]: {
     status: 400,

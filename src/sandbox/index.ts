@@ -1,6 +1,8 @@
 /**
- * A Discord-compatible server for local use and tests: the OAuth2 bot flow, the REST routes the
- * product uses, Discord's JSON errors, rate-limit headers and 429s, and injectable faults.
+ * A Discord-compatible server for local use and tests: the OAuth2 bot flow, the user sign-in flow
+ * (`identify guilds.join`) with its tokens, the REST routes the product uses (Add Guild Member
+ * included), Membership Screening, Discord's JSON errors, rate-limit headers and 429s, and
+ * injectable faults.
  *
  *   const sandbox = await startSandbox();
  *   const rest = createDiscordRest({ apiBaseUrl: sandbox.apiBaseUrl, botToken: sandbox.botToken });
@@ -11,18 +13,18 @@ import type { Server } from 'node:http';
 import type { Response } from 'express';
 import type { APIRole } from 'discord-api-types/v10';
 import { FaultRegistry, type Fault } from './faults';
-import { OAuthService, type AuthorizeRequest } from './oauth';
+import { OAuthService, type AuthorizeRequest, type UserAuthorizeRequest } from './oauth';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
 import { createApp } from './server';
 import { generateSnowflake } from './snowflake';
-import { SandboxState, type CreateGuildOptions } from './state';
+import { SandboxState, type CreateGuildOptions, type CreateUserOptions, type SandboxUser } from './state';
 import { StatsRecorder, type SandboxStats } from './stats';
 
 export type { Fault } from './faults';
 export type { RateLimitOptions, Limit, BucketName } from './rate-limit';
-export type { SandboxStats } from './stats';
-export type { AuthorizeRequest } from './oauth';
-export type { CreateGuildOptions } from './state';
+export type { SandboxStats, MemberAddOutcome, MemberAddRecord } from './stats';
+export type { AuthorizeRequest, UserAuthorizeRequest } from './oauth';
+export type { CreateGuildOptions, CreateUserOptions, SandboxUser } from './state';
 export { isSnowflake, generateSnowflake } from './snowflake';
 
 export interface SandboxOptions {
@@ -36,7 +38,7 @@ export interface SandboxOptions {
   rateLimits?: RateLimitOptions;
   /** The rate limiter's clock in milliseconds (default Date.now): a test freezes it to count requests into one window. */
   rateLimitClock?: () => number;
-  /** Creates "Demo Server" with the bot installed and a few members. */
+  /** Creates "Demo Server" with the bot installed and a few members, and demo users who are not members yet. */
   seedDemoGuild?: boolean;
   /** Lifetime of OAuth codes; default 10 minutes. */
   codeTtlMs?: number;
@@ -65,15 +67,39 @@ export interface Sandbox {
   botToken: string;
   botUserId: string;
   createGuild(opts: CreateGuildOptions): SandboxGuild;
+  /** Makes the user a member directly (never pending), as if they had joined long ago. */
   addMember(guildId: string, userId: string): void;
   removeMember(guildId: string, userId: string): void;
   memberRoles(guildId: string, userId: string): string[];
   roles(guildId: string): APIRole[];
+  /**
+   * The permissions of the bot's managed role. @everyone has neither Manage Roles nor Create
+   * Instant Invite in sandbox guilds, so this decides both (default 268435457: both).
+   */
   setBotPermissions(guildId: string, permissions: bigint): void;
   setBotRolePosition(guildId: string, position: number): void;
   removeBot(guildId: string): void;
   /** Simulated authorize: the redirect URL Discord would send the browser to. */
   authorize(opts: AuthorizeRequest): string;
+  /** A sandbox user (id a snowflake); `guildCount`: servers outside the sandbox they are in already. */
+  createUser(opts?: CreateUserOptions): SandboxUser;
+  /** Every user but the bot (guild owners and members included), in creation order. */
+  users(): SandboxUser[];
+  user(id: string): SandboxUser | null;
+  /**
+   * Simulated sign-in (user flow, default scope `identify guilds.join`): the redirect URL Discord
+   * would send the browser to, with `code` and `state`, or `error=access_denied` when `deny`.
+   */
+  authorizeUser(opts: UserAuthorizeRequest): string;
+  /** As if the user deauthorized the app in Discord: every access and refresh token of theirs stops working. */
+  revokeUserTokens(userId: string): void;
+  /** The user's access tokens expire now; their refresh tokens still work. */
+  expireUserTokens(userId: string): void;
+  /** Rules screening (`MEMBER_VERIFICATION_GATE_ENABLED`): members added through the API start pending. */
+  setMembershipScreening(guildId: string, on: boolean): void;
+  /** The member accepts the rules: `pending` becomes false. */
+  acceptRules(guildId: string, userId: string): void;
+  member(guildId: string, userId: string): { roles: string[]; pending: boolean } | null;
   faults: { add(fault: Fault): void; clear(): void };
   setRateLimits(options: RateLimitOptions): void;
   stats(): SandboxStats;
@@ -84,6 +110,12 @@ export interface Sandbox {
 export const DEMO_GUILD_NAME = 'Demo Server';
 /** Members of the seeded demo guild. */
 export const DEMO_MEMBER_IDS = ['200000000000000001', '200000000000000002', '200000000000000003'] as const;
+/** Demo users who are not members of the demo guild: a newcomer signs in as one and is added on approval. */
+export const DEMO_NEWCOMERS = [
+  { id: '200000000000000101', username: 'ada.newcomer', globalName: 'Ada Newcomer' },
+  { id: '200000000000000102', username: 'grace.applicant', globalName: 'Grace Applicant' },
+  { id: '200000000000000103', username: 'linus_visitor', globalName: null },
+] as const;
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const clientId = options.clientId ?? generateSnowflake();
@@ -104,6 +136,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   if (options.seedDemoGuild) {
     const demo = state.createGuild({ name: DEMO_GUILD_NAME, roles: [{ name: 'Member' }, { name: 'Moderator' }] });
     for (const userId of DEMO_MEMBER_IDS) state.addMember(demo.id, userId);
+    for (const newcomer of DEMO_NEWCOMERS) state.createUser(newcomer);
   }
 
   const app = createApp({ state, stats, oauth, faults, rateLimiter, botToken, hanging, closed });
@@ -148,6 +181,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     setBotRolePosition: (guildId, position) => state.setBotRolePosition(guildId, position),
     removeBot: (guildId) => state.removeBot(guildId),
     authorize: (opts) => oauth.authorize(opts),
+    createUser: (opts) => state.describeUser(state.createUser(opts)),
+    users: () => state.humanUsers().map((user) => state.describeUser(user)),
+    user: (id) => {
+      const user = state.users.get(id);
+      return user && user.id !== state.botUserId ? state.describeUser(user) : null;
+    },
+    authorizeUser: (opts) => oauth.authorizeUser(opts),
+    revokeUserTokens: (userId) => oauth.revokeUser(userId),
+    expireUserTokens: (userId) => oauth.expireUser(userId),
+    setMembershipScreening: (guildId, on) => state.setMembershipScreening(guildId, on),
+    acceptRules: (guildId, userId) => state.acceptRules(guildId, userId),
+    member: (guildId, userId) => {
+      const member = state.getGuild(guildId).members.get(userId);
+      return member ? { roles: [...member.roles], pending: member.pending } : null;
+    },
     faults: { add: (fault) => faults.add(fault), clear: () => faults.clear() },
     setRateLimits: (rateLimits) => rateLimiter.configure(rateLimits),
     stats: () => stats.snapshot(),

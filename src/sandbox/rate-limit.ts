@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 
-export type BucketName = 'memberRoles' | 'roles' | 'guild' | 'members' | 'oauth' | 'users';
+export type BucketName = 'memberRoles' | 'roles' | 'guild' | 'members' | 'memberAdd' | 'oauth' | 'users';
 
 export interface Limit {
   limit: number;

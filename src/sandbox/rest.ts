@@ -2,11 +2,12 @@
  * The bot-facing REST routes under `/api/v10`, as data: method, template, rate-limit bucket,
  * and a handler that either returns a reply or throws a {@link DiscordHttpError}.
  */
-import { PermissionFlagsBits, RESTJSONErrorCodes, type APIRole } from 'discord-api-types/v10';
-import { discordError, invalidFormBody } from './discord-errors';
-import type { OAuthService } from './oauth';
+import { PermissionFlagsBits, RESTJSONErrorCodes, type APIRole, type RESTErrorData } from 'discord-api-types/v10';
+import { DiscordHttpError, discordError, invalidFormBody } from './discord-errors';
+import type { OAuthService, UserGrant } from './oauth';
 import type { BucketName } from './rate-limit';
-import { MAX_ROLES, type GuildState, type SandboxState } from './state';
+import { isSnowflake } from './snowflake';
+import { MAX_GUILDS_PER_USER, MAX_ROLES, type GuildState, type SandboxState } from './state';
 import type { StatsRecorder } from './stats';
 
 export interface RouteContext {
@@ -17,6 +18,8 @@ export interface RouteContext {
   contentTypeIsForm: boolean;
   /** Decoded `X-Audit-Log-Reason`, when sent. */
   auditLogReason: string | undefined;
+  /** The user behind `Authorization: Bearer <access token>` on routes with `bearerScope`. */
+  bearer?: UserGrant;
 }
 
 export interface Reply {
@@ -33,6 +36,11 @@ export interface ApiRoute {
   bucket: BucketName;
   /** Needs `Authorization: Bot <token>`; also counts against the global limit. */
   botAuth: boolean;
+  /**
+   * Also accepts `Authorization: Bearer <user access token>` whose grant carries this scope;
+   * such requests do not count against the bot's global limit. Any other token: 401.
+   */
+  bearerScope?: string;
   /** Path parameters that must be snowflakes. */
   snowflakes: string[];
   /** Records `X-Audit-Log-Reason`. */
@@ -46,7 +54,16 @@ export interface RouteDeps {
   oauth: OAuthService;
 }
 
-const { UnknownGuild, UnknownMember, UnknownRole, MissingAccess, MissingPermissions } = RESTJSONErrorCodes;
+const {
+  UnknownGuild,
+  UnknownMember,
+  UnknownRole,
+  MissingAccess,
+  MissingPermissions,
+  InvalidOAuth2AccessToken,
+  MissingRequiredOAuth2Scope,
+  MaximumNumberOfGuildsReached,
+} = RESTJSONErrorCodes;
 
 export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
   /** The guild the bot acts in: unknown guilds and guilds without the bot answer 403 Missing Access. */
@@ -60,12 +77,8 @@ export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
     if (!state.botCanManageRoles(guild)) throw discordError(MissingPermissions);
   };
 
-  /** Shared checks of PUT and DELETE member role, in Discord's order. */
-  const memberRoleChange = (ctx: RouteContext): { guild: GuildState; role: APIRole; roles: Set<string> } => {
-    const { guildId = '', userId = '', roleId = '' } = ctx.params;
-    const guild = botGuild(guildId);
-    const member = guild.members.get(userId);
-    if (!member) throw discordError(UnknownMember);
+  /** A role the bot may hand out: known, not @everyone (10011), not managed and below the bot's highest role (50013). */
+  const grantableRole = (guild: GuildState, roleId: string): APIRole => {
     const role = guild.roles.get(roleId);
     // @everyone (id == guild id) belongs to every member implicitly; it cannot be granted or removed.
     if (!role || role.id === guild.id) throw discordError(UnknownRole);
@@ -73,7 +86,71 @@ export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
     if (role.managed || role.position >= state.highestPosition(guild, state.botUserId)) {
       throw discordError(MissingPermissions);
     }
-    return { guild, role, roles: member.roles };
+    return role;
+  };
+
+  /**
+   * Shared checks of PUT and DELETE member role, in Discord's order.
+   *
+   * Members still pending Membership Screening are not refused: Discord documents no refusal (the
+   * route's page says nothing about pending members, and its list of JSON error codes has none
+   * for it), and bots do add roles to pending members. Since Discord's 2023 change (its docs
+   * dropped "a member with a role bypasses membership screening"), a role no longer ends
+   * screening either: the member gets the role and stays `pending` until they accept the rules.
+   * The sandbox does the same: 204, role added, `pending` unchanged.
+   */
+  const memberRoleChange = (ctx: RouteContext): { guild: GuildState; role: APIRole; roles: Set<string> } => {
+    const { guildId = '', userId = '', roleId = '' } = ctx.params;
+    const guild = botGuild(guildId);
+    const member = guild.members.get(userId);
+    if (!member) throw discordError(UnknownMember);
+    return { guild, role: grantableRole(guild, roleId), roles: member.roles };
+  };
+
+  /**
+   * Add Guild Member, checks in this order:
+   * 1. the guild: unknown, or the bot is not in it: 404 10004 Unknown Guild;
+   * 2. the access token: unknown, expired, refreshed (a stale copy), revoked, or granted by another
+   *    user than `{user}`: 403 50025 "Invalid OAuth2 access token". Discord documents 50025 for
+   *    exactly these cases (its staff add: a token of another application too) and answers them
+   *    with 403, not 401; a product should look at the JSON code, not only the status;
+   * 3. the token's scopes lack `guilds.join`: 403 50026 "Missing required OAuth2 scope" (Discord's
+   *    documented code for a missing scope);
+   * 4. the bot lacks Create Instant Invite: 403 50013 (Discord's docs require it);
+   * 5. already a member: 204, nothing changes (`roles`, `nick`, ... are ignored);
+   * 6. `roles` needs Manage Roles, and each role must be known (10011) and below the bot's highest
+   *    role, not managed (50013); `nick`, `mute`, `deaf` need Manage Nicknames, Mute Members,
+   *    Deafen Members (50013), as the docs' table says;
+   * 7. a user already in 100 servers: 400 30001 (after the membership check, as Discord fixed in 2024);
+   * 8. 201 with the member, `pending: true` in a guild with Membership Screening (with or without
+   *    roles: since 2023 roles no longer skip screening).
+   */
+  const addGuildMember = (guildId: string, userId: string, body: AddMemberBody): { status: number; body?: unknown } => {
+    const guild = state.guilds.get(guildId);
+    if (!guild || !state.isBotIn(guild)) throw discordError(UnknownGuild);
+    const grant = oauth.accessToken(body.access_token);
+    if (!grant || grant.userId !== userId) throw discordError(InvalidOAuth2AccessToken);
+    if (!grant.scopes.includes('guilds.join')) throw discordError(MissingRequiredOAuth2Scope);
+    if (!state.botHas(guild, PermissionFlagsBits.CreateInstantInvite)) throw discordError(MissingPermissions);
+    if (guild.members.has(userId)) return { status: 204 };
+    const roles = body.roles ?? [];
+    for (const roleId of roles) grantableRole(guild, roleId);
+    const needs: Array<[boolean, bigint]> = [
+      [body.nick !== undefined && body.nick !== null, PermissionFlagsBits.ManageNicknames],
+      [body.mute === true, PermissionFlagsBits.MuteMembers],
+      [body.deaf === true, PermissionFlagsBits.DeafenMembers],
+    ];
+    for (const [needed, permission] of needs) {
+      if (needed && !state.botHas(guild, permission)) throw discordError(MissingPermissions);
+    }
+    if (state.userGuildCount(userId) >= MAX_GUILDS_PER_USER) throw discordError(MaximumNumberOfGuildsReached);
+    const member = state.joinMember(guild, userId, {
+      roles,
+      nick: body.nick ?? null,
+      mute: body.mute ?? false,
+      deaf: body.deaf ?? false,
+    });
+    return { status: 201, body: state.memberPayload(guild, member) };
   };
 
   return [
@@ -149,6 +226,37 @@ export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
       },
     },
     {
+      method: 'PUT',
+      template: '/guilds/:guildId/members/:userId',
+      bucket: 'memberAdd',
+      botAuth: true,
+      snowflakes: ['guildId', 'userId'],
+      handle: (ctx) => {
+        const { guildId = '', userId = '' } = ctx.params;
+        let roles: string[] = [];
+        try {
+          const body = parseAddMemberBody(ctx.body);
+          roles = body.roles ?? [];
+          const reply = addGuildMember(guildId, userId, body);
+          const outcome = reply.status === 201 ? 'added' : 'already_member';
+          stats.memberAdd({ guildId, userId, outcome, roles, status: reply.status });
+          return reply;
+        } catch (error) {
+          if (error instanceof DiscordHttpError) {
+            stats.memberAdd({
+              guildId,
+              userId,
+              outcome: 'refused',
+              roles,
+              status: error.status,
+              code: error.body.code,
+            });
+          }
+          throw error;
+        }
+      },
+    },
+    {
       method: 'GET',
       template: '/guilds/:guildId/members/:userId',
       bucket: 'members',
@@ -166,8 +274,12 @@ export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
       template: '/users/@me',
       bucket: 'users',
       botAuth: true,
+      bearerScope: 'identify',
       snowflakes: [],
-      handle: () => ({ status: 200, body: state.bot }),
+      handle: (ctx) => ({
+        status: 200,
+        body: ctx.bearer ? state.currentUserPayload(ctx.bearer.userId, ctx.bearer.scopes) : state.bot,
+      }),
     },
     {
       method: 'DELETE',
@@ -197,7 +309,82 @@ export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
         });
       },
     },
+    {
+      method: 'POST',
+      template: '/oauth2/token/revoke',
+      bucket: 'oauth',
+      botAuth: false,
+      snowflakes: [],
+      handle: (ctx) => {
+        const authorization = ctx.headers.authorization;
+        return oauth.revoke({
+          contentTypeIsForm: ctx.contentTypeIsForm,
+          authorization: typeof authorization === 'string' ? authorization : undefined,
+          form: ctx.contentTypeIsForm && isRecord(ctx.body) ? ctx.body : {},
+        });
+      },
+    },
   ];
+}
+
+export interface AddMemberBody {
+  access_token: string;
+  roles?: string[];
+  nick?: string | null;
+  mute?: boolean;
+  deaf?: boolean;
+}
+
+/** Validates an Add Guild Member body (the spec's BotAddGuildMemberRequest) like Discord: 50035 with `errors`. */
+export function parseAddMemberBody(body: unknown): AddMemberBody {
+  const source = body === undefined || body === null ? {} : body;
+  if (!isRecord(source)) {
+    throw invalidFormBody('_root', 'DICT_TYPE_CONVERT', 'Only dictionaries may be used in a DictType');
+  }
+  const accessToken = source.access_token;
+  if (accessToken === undefined || accessToken === null) {
+    throw invalidFormBody('access_token', 'BASE_TYPE_REQUIRED', 'This field is required');
+  }
+  if (typeof accessToken !== 'string') throw invalidFormBody('access_token', 'BASE_TYPE_STRING', 'Must be a string.');
+  if (accessToken.length > 10_240) {
+    throw invalidFormBody('access_token', 'BASE_TYPE_MAX_LENGTH', 'Must be 10240 or fewer in length.');
+  }
+  const parsed: AddMemberBody = { access_token: accessToken };
+  if (source.roles !== undefined && source.roles !== null) {
+    if (!Array.isArray(source.roles)) {
+      throw invalidFormBody('roles', 'LIST_TYPE_CONVERT', 'Only iterables may be used in a ListType');
+    }
+    if (source.roles.length > MAX_ROLES) {
+      throw invalidFormBody('roles', 'BASE_TYPE_MAX_LENGTH', `Must be ${MAX_ROLES} or fewer in length.`);
+    }
+    const errors: RESTErrorData = {};
+    source.roles.forEach((value: unknown, index) => {
+      if (!isSnowflake(value)) {
+        errors[String(index)] = {
+          _errors: [{ code: 'NUMBER_TYPE_COERCE', message: `Value "${String(value)}" is not snowflake.` }],
+        };
+      }
+    });
+    if (Object.keys(errors).length > 0) {
+      throw discordError(RESTJSONErrorCodes.InvalidFormBodyOrContentType, { errors: { roles: errors } });
+    }
+    parsed.roles = [...new Set(source.roles as string[])];
+  }
+  if (source.nick !== undefined && source.nick !== null) {
+    if (typeof source.nick !== 'string') throw invalidFormBody('nick', 'BASE_TYPE_STRING', 'Must be a string.');
+    if (source.nick.length < 1 || source.nick.length > 32) {
+      throw invalidFormBody('nick', 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 32 in length.');
+    }
+    parsed.nick = source.nick;
+  }
+  for (const key of ['mute', 'deaf'] as const) {
+    const value = source[key];
+    if (value !== undefined && value !== null) {
+      if (typeof value !== 'boolean') throw invalidFormBody(key, 'BASE_TYPE_BOOLEAN', 'Must be either true or false.');
+      parsed[key] = value;
+    }
+  }
+  return parsed;
 }
 
 interface RoleFields {

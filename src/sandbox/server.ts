@@ -1,16 +1,16 @@
 /**
- * The express app: `/oauth2/authorize` pages, the API under `/api` (auth, faults, rate limits,
- * routes), and the `/_sandbox` control API.
+ * The express app: `/oauth2/authorize` pages (bot and user flows), the API under `/api` (auth,
+ * faults, rate limits, routes), and the `/_sandbox` control API.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { RESTJSONErrorCodes } from 'discord-api-types/v10';
 import { DiscordHttpError, discordError, invalidFormBody, statusError } from './discord-errors';
 import { type Fault, type FaultRegistry, normalizeApiPath } from './faults';
-import { AuthorizePageError, type OAuthService } from './oauth';
+import { AuthorizePageError, isBotFlow, type OAuthService, type UserGrant } from './oauth';
 import { type RateLimiter, type RateLimitOptions, rateLimitedBody } from './rate-limit';
 import { createRoutes, type ApiRoute, type Reply, type RouteContext } from './rest';
 import { isSnowflake } from './snowflake';
-import type { SandboxState } from './state';
+import { BOT_DEFAULT_PERMISSIONS, type SandboxState } from './state';
 import type { StatsRecorder } from './stats';
 
 export interface AppDeps {
@@ -51,11 +51,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  // OAuth2 authorize pages (the browser side of the bot flow).
+  // OAuth2 authorize pages (the browser side of both flows).
   app.get('/oauth2/authorize', (req, res) => {
     const query = stringRecord(req.query);
     try {
       oauth.validate(query.client_id, query.redirect_uri);
+      if (!isBotFlow(query.scope)) oauth.validateUserScopes(query.scope, query.response_type ?? '');
       res.type('html').send(oauth.renderAuthorizePage(query));
     } catch (error) {
       if (!(error instanceof AuthorizePageError)) throw error;
@@ -65,6 +66,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/oauth2/authorize', express.urlencoded({ extended: false }), (req, res) => {
     const form = stringRecord(req.body);
     try {
+      if (!isBotFlow(form.scope)) {
+        res.redirect(302, authorizeUserFromForm(form));
+        return;
+      }
       const redirect = oauth.authorize({
         clientId: form.client_id ?? '',
         redirectUri: form.redirect_uri ?? '',
@@ -79,6 +84,32 @@ export function createApp(deps: AppDeps): express.Express {
       res.status(error.status).type('html').send(oauth.renderErrorPage(error));
     }
   });
+
+  /** The user flow's form: an existing user, or `user_id=new` with `new_username` and `new_global_name`. */
+  function authorizeUserFromForm(form: Record<string, string | undefined>): string {
+    const request = {
+      clientId: form.client_id ?? '',
+      redirectUri: form.redirect_uri ?? '',
+      state: form.state ?? '',
+      scope: form.scope ?? '',
+    };
+    if (form.action === 'cancel') return oauth.authorizeUser({ ...request, userId: '', deny: true });
+    let userId = form.user_id ?? '';
+    if (userId === 'new') {
+      // Checked first, so that a bad request creates nobody.
+      oauth.validate(request.clientId, request.redirectUri);
+      oauth.validateUserScopes(request.scope, undefined);
+      try {
+        userId = state.createUser({
+          username: form.new_username?.trim() || undefined,
+          globalName: form.new_global_name?.trim() || null,
+        }).id;
+      } catch (error) {
+        throw new AuthorizePageError(400, error instanceof Error ? error.message : String(error));
+      }
+    }
+    return oauth.authorizeUser({ ...request, userId });
+  }
 
   app.use('/_sandbox', express.json(), createControlRouter(deps));
 
@@ -97,7 +128,10 @@ export function createApp(deps: AppDeps): express.Express {
     const fullPath = `${req.baseUrl}${req.path}`;
     const path = normalizeApiPath(fullPath);
     const versioned = /^\/api\/v\d+\//.test(fullPath);
-    const candidates = routes.filter((c) => c.regex.test(path) && (versioned || c.route.template === '/oauth2/token'));
+    // The OAuth2 token endpoints also answer without a version (`/api/oauth2/token`), as Discord's do.
+    const candidates = routes.filter(
+      (c) => c.regex.test(path) && (versioned || c.route.template.startsWith('/oauth2/')),
+    );
     if (versioned && !/^\/api\/v10\//.test(fullPath)) return send(res, errorReply(statusError(404)));
     const compiled = candidates.find((c) => c.route.method === req.method);
     if (!compiled) return send(res, errorReply(statusError(candidates.length ? 405 : 404)));
@@ -112,8 +146,14 @@ export function createApp(deps: AppDeps): express.Express {
       });
     stats.request(routeKey);
 
+    let bearer: UserGrant | undefined;
     if (route.botAuth && req.get('authorization') !== `Bot ${botToken}`) {
-      return send(res, errorReply(statusError(401)));
+      // A user's access token where the route takes one: it must be live and carry the route's scope.
+      const token = route.bearerScope ? /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1] : undefined;
+      bearer = token ? oauth.accessToken(token) : undefined;
+      if (!bearer || !route.bearerScope || !bearer.scopes.includes(route.bearerScope)) {
+        return send(res, errorReply(statusError(401)));
+      }
     }
     for (const name of route.snowflakes) {
       const value = params[name] ?? '';
@@ -134,8 +174,14 @@ export function createApp(deps: AppDeps): express.Express {
     }
     if (res.destroyed) return;
 
-    const major = route.template.startsWith('/guilds/:guildId') ? (params.guildId ?? '') : route.bucket;
-    const decision = rateLimiter.take(route.bucket, major, route.botAuth);
+    // Per-route buckets keyed by the guild; a user's requests have buckets of their own and do not
+    // count against the bot's global limit.
+    const major = bearer
+      ? `user:${bearer.userId}`
+      : route.template.startsWith('/guilds/:guildId')
+        ? (params.guildId ?? '')
+        : route.bucket;
+    const decision = rateLimiter.take(route.bucket, major, route.botAuth && !bearer);
     res.set(decision.headers);
     if (!decision.allowed) {
       stats.rateLimited(routeKey);
@@ -158,6 +204,7 @@ export function createApp(deps: AppDeps): express.Express {
       headers: req.headers,
       contentTypeIsForm: req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded',
       auditLogReason,
+      bearer,
     };
     let reply: Reply;
     try {
@@ -183,7 +230,7 @@ export function createApp(deps: AppDeps): express.Express {
   return app;
 }
 
-function createControlRouter({ state, stats, faults, rateLimiter }: AppDeps): express.Router {
+function createControlRouter({ state, stats, oauth, faults, rateLimiter }: AppDeps): express.Router {
   const router = express.Router();
   const guard =
     (handler: (req: Request, res: Response) => void) =>
@@ -197,6 +244,65 @@ function createControlRouter({ state, stats, faults, rateLimiter }: AppDeps): ex
   router.get('/state', (_req, res) => {
     res.json(state.snapshot());
   });
+  router.get('/users', (_req, res) => {
+    res.json(state.humanUsers().map((user) => state.describeUser(user)));
+  });
+  router.post(
+    '/users',
+    guard((req, res) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const user = state.createUser({
+        username: typeof body.username === 'string' ? body.username : undefined,
+        globalName: typeof body.globalName === 'string' || body.globalName === null ? body.globalName : undefined,
+        avatar: typeof body.avatar === 'string' || body.avatar === null ? body.avatar : undefined,
+        guildCount: typeof body.guildCount === 'number' ? body.guildCount : undefined,
+      });
+      res.status(201).json(state.describeUser(user));
+    }),
+  );
+  router.get('/users/:userId', (req, res) => {
+    const user = state.users.get(req.params.userId);
+    if (!user || user.id === state.botUserId) {
+      res.status(404).json({ error: 'Unknown user' });
+      return;
+    }
+    res.json(state.describeUser(user));
+  });
+  router.post('/users/:userId/revoke-tokens', (req, res) => {
+    oauth.revokeUser(req.params.userId);
+    res.status(204).end();
+  });
+  router.post('/users/:userId/expire-tokens', (req, res) => {
+    oauth.expireUser(req.params.userId);
+    res.status(204).end();
+  });
+  router.put(
+    '/guilds/:guildId/membership-screening',
+    guard((req, res) => {
+      const on = (req.body as Record<string, unknown> | undefined)?.on;
+      if (typeof on !== 'boolean') throw new Error('on (a boolean) is required');
+      state.setMembershipScreening(req.params.guildId as string, on);
+      res.status(204).end();
+    }),
+  );
+  router.get(
+    '/guilds/:guildId/members/:userId',
+    guard((req, res) => {
+      const member = state.getGuild(req.params.guildId as string).members.get(req.params.userId as string);
+      if (!member) {
+        res.status(404).json({ error: 'Not a member' });
+        return;
+      }
+      res.json({ roles: [...member.roles], pending: member.pending });
+    }),
+  );
+  router.post(
+    '/guilds/:guildId/members/:userId/accept-rules',
+    guard((req, res) => {
+      state.acceptRules(req.params.guildId as string, req.params.userId as string);
+      res.status(204).end();
+    }),
+  );
   router.post(
     '/guilds',
     guard((req, res) => {
@@ -235,7 +341,10 @@ function createControlRouter({ state, stats, faults, rateLimiter }: AppDeps): ex
       const guildId = req.params.guildId as string;
       const guild = state.getGuild(guildId);
       if (!state.isBotIn(guild)) {
-        state.installBot(guildId, typeof body.permissions === 'string' ? BigInt(body.permissions) : 268_435_456n);
+        state.installBot(
+          guildId,
+          typeof body.permissions === 'string' ? BigInt(body.permissions) : BOT_DEFAULT_PERMISSIONS,
+        );
       } else if (typeof body.permissions === 'string') {
         state.setBotPermissions(guildId, BigInt(body.permissions));
       }

@@ -1,10 +1,11 @@
 /**
- * The sandbox's world: guilds, their roles and members, the bot user. Plain data and the
+ * The sandbox's world: users, guilds, their roles and members, the bot user. Plain data and the
  * operations on it; HTTP concerns (status codes, JSON error bodies) live in rest.ts.
  */
 import {
   GuildDefaultMessageNotifications,
   GuildExplicitContentFilter,
+  GuildFeature,
   GuildHubType,
   GuildMFALevel,
   GuildNSFWLevel,
@@ -13,6 +14,7 @@ import {
   GuildVerificationLevel,
   Locale,
   PermissionFlagsBits,
+  UserPremiumType,
   type GuildMemberFlags,
   type RoleFlags,
   type UserFlags,
@@ -26,8 +28,16 @@ import { generateSnowflake, isSnowflake } from './snowflake';
 /** Discord's limit of roles per guild (including @everyone). */
 export const MAX_ROLES = 250;
 
-/** Permissions of @everyone in a new guild (Discord's default set, without Manage Roles). */
-export const DEFAULT_EVERYONE_PERMISSIONS = 1_071_698_660_929n;
+/**
+ * Permissions of @everyone in a new guild: Discord's default set without Create Instant Invite
+ * (1 << 0), as in a server whose admins turned invites off for @everyone. The bot's own role then
+ * decides whether it may add members (Add Guild Member needs Create Instant Invite), so a test can
+ * take the permission away with `setBotPermissions`. Manage Roles is not in the set either.
+ */
+export const DEFAULT_EVERYONE_PERMISSIONS = 1_071_698_660_928n;
+
+/** Discord's limit of servers a user can be in (error 30001 beyond it). */
+export const MAX_GUILDS_PER_USER = 100;
 
 /**
  * The guild payload the sandbox sends: discord-api-types' APIGuild plus the fields Discord's
@@ -60,6 +70,33 @@ export interface MemberState {
   userId: string;
   roles: Set<string>;
   joinedAt: string;
+  /** Has not yet accepted the rules of a guild with Membership Screening. */
+  pending: boolean;
+  nick: string | null;
+  mute: boolean;
+  deaf: boolean;
+}
+
+/** A sandbox user as the control API shows it. */
+export interface SandboxUser {
+  id: string;
+  username: string;
+  globalName: string | null;
+  /** An avatar hash (32 hex digits, `a_` first when animated) or null. */
+  avatar: string | null;
+  /** Servers the user is in: those outside the sandbox (`guildCount` at creation) plus sandbox guilds. */
+  guildCount: number;
+}
+
+export interface CreateUserOptions {
+  /** Discord's rules: 2-32 characters of lowercase letters, digits, `_` and `.`; unique. Default `user<digits>`. */
+  username?: string;
+  /** Display name, 1-32 characters, or null; default derived from the username. */
+  globalName?: string | null;
+  avatar?: string | null;
+  /** How many servers outside the sandbox the user is already in (for the 100-server limit); default 0. */
+  guildCount?: number;
+  id?: string;
 }
 
 export interface GuildState {
@@ -72,20 +109,38 @@ export interface GuildState {
   members: Map<string, MemberState>;
   /** The bot's managed role while the bot is in the guild. */
   botRoleId: string | null;
+  /** Rules screening on (`MEMBER_VERIFICATION_GATE_ENABLED`): members added through the API start pending. */
+  membershipScreening: boolean;
 }
 
 export interface CreateGuildOptions {
   name: string;
   id?: string;
   botInstalled?: boolean;
-  /** Permissions of the bot's managed role; default Manage Roles. */
+  /** Permissions of the bot's managed role; default Manage Roles + Create Instant Invite (268435457). */
   botPermissions?: bigint;
   /** Position of the bot's managed role; default above every other role. */
   botRolePosition?: number;
   roles?: Array<{ name: string; position?: number }>;
 }
 
-export const BOT_DEFAULT_PERMISSIONS = PermissionFlagsBits.ManageRoles;
+/** What the product's invite asks for: Manage Roles + Create Instant Invite (268435457). */
+export const BOT_DEFAULT_PERMISSIONS = PermissionFlagsBits.ManageRoles | PermissionFlagsBits.CreateInstantInvite;
+
+const USERNAME_PATTERN = /^(?!.*\.\.)[a-z0-9_.]{2,32}$/;
+const AVATAR_HASH_PATTERN = /^(a_)?[0-9a-f]{32}$/;
+
+function newMember(userId: string, roles: Iterable<string> = [], pending = false): MemberState {
+  return {
+    userId,
+    roles: new Set(roles),
+    joinedAt: new Date().toISOString(),
+    pending,
+    nick: null,
+    mute: false,
+    deaf: false,
+  };
+}
 
 export function makeRole(fields: Partial<APIRole> & Pick<APIRole, 'id' | 'name' | 'position'>): APIRole {
   const color = fields.color ?? 0;
@@ -106,6 +161,8 @@ export function makeRole(fields: Partial<APIRole> & Pick<APIRole, 'id' | 'name' 
 export class SandboxState {
   readonly guilds = new Map<string, GuildState>();
   readonly users = new Map<string, APIUser>();
+  /** Servers outside the sandbox each user is in (absent: 0). */
+  private readonly externalGuilds = new Map<string, number>();
   readonly bot: SandboxCurrentUserPayload;
 
   constructor(
@@ -149,6 +206,97 @@ export class SandboxState {
     return user;
   }
 
+  /** A new user, validated like Discord validates usernames, display names and avatar hashes. */
+  createUser(options: CreateUserOptions = {}): APIUser {
+    const id = options.id ?? generateSnowflake();
+    if (!isSnowflake(id)) throw new Error(`User id ${id} is not a snowflake`);
+    if (this.users.has(id)) throw new Error(`User ${id} already exists`);
+    const taken = (name: string) => [...this.users.values()].some((user) => user.username === name);
+    let username = options.username;
+    if (username === undefined) {
+      username = `user${id.slice(-6)}`;
+      for (let n = 2; taken(username); n += 1) username = `user${id.slice(-6)}_${n}`;
+    } else if (!USERNAME_PATTERN.test(username)) {
+      throw new Error('Username must be 2-32 characters: lowercase letters, digits, "_" and "." (no "..")');
+    } else if (taken(username)) {
+      throw new Error(`Username ${username} is taken`);
+    }
+    const globalName = options.globalName === undefined ? username : options.globalName;
+    if (globalName !== null && (globalName.trim().length < 1 || globalName.length > 32)) {
+      throw new Error('Display name must be 1-32 characters');
+    }
+    const avatar = options.avatar ?? null;
+    if (avatar !== null && !AVATAR_HASH_PATTERN.test(avatar)) {
+      throw new Error('Avatar must be an avatar hash: 32 hex digits, "a_" first when animated');
+    }
+    const guildCount = options.guildCount ?? 0;
+    if (!Number.isInteger(guildCount) || guildCount < 0 || guildCount > 1000) {
+      throw new Error('guildCount must be an integer from 0 to 1000');
+    }
+    const user: APIUser = {
+      id,
+      username,
+      discriminator: '0',
+      global_name: globalName,
+      avatar,
+      flags: 0 as UserFlags,
+      public_flags: 0 as UserFlags,
+      primary_guild: null,
+    };
+    this.users.set(id, user);
+    if (guildCount > 0) this.externalGuilds.set(id, guildCount);
+    return user;
+  }
+
+  /** Every user but the bot, in creation order. */
+  humanUsers(): APIUser[] {
+    return [...this.users.values()].filter((user) => user.id !== this.botUserId);
+  }
+
+  describeUser(user: APIUser): SandboxUser {
+    return {
+      id: user.id,
+      username: user.username,
+      globalName: user.global_name,
+      avatar: user.avatar,
+      guildCount: this.userGuildCount(user.id),
+    };
+  }
+
+  /** Servers the user is in: outside the sandbox plus the sandbox guilds that have them as a member. */
+  userGuildCount(userId: string): number {
+    let count = this.externalGuilds.get(userId) ?? 0;
+    for (const guild of this.guilds.values()) if (guild.members.has(userId)) count += 1;
+    return count;
+  }
+
+  /** `GET /users/@me` with a user's access token; `email` and `verified` only with the `email` scope. */
+  currentUserPayload(userId: string, scopes: readonly string[]): SandboxCurrentUserPayload {
+    const user = this.ensureUser(userId);
+    const payload: SandboxCurrentUserPayload = {
+      id: user.id,
+      username: user.username,
+      avatar: user.avatar,
+      discriminator: '0',
+      public_flags: 0 as UserFlags,
+      flags: 0 as UserFlags,
+      banner: null,
+      accent_color: null,
+      global_name: user.global_name,
+      avatar_decoration_data: null,
+      collectibles: null,
+      primary_guild: null,
+      mfa_enabled: false,
+      locale: Locale.EnglishUS,
+      premium_type: UserPremiumType.None,
+    };
+    if (scopes.includes('email')) {
+      payload.email = `${user.username}@users.sandbox.invalid`;
+      payload.verified = true;
+    }
+    return payload;
+  }
+
   createGuild(options: CreateGuildOptions): GuildState {
     const id = options.id ?? generateSnowflake();
     if (!isSnowflake(id)) throw new Error(`Guild id ${id} is not a snowflake`);
@@ -163,6 +311,7 @@ export class SandboxState {
       roles: new Map(),
       members: new Map(),
       botRoleId: null,
+      membershipScreening: false,
     };
     guild.roles.set(
       id,
@@ -172,7 +321,7 @@ export class SandboxState {
       const roleId = generateSnowflake();
       guild.roles.set(roleId, makeRole({ id: roleId, name: role.name, position: role.position ?? index + 1 }));
     });
-    guild.members.set(ownerId, { userId: ownerId, roles: new Set(), joinedAt: new Date().toISOString() });
+    guild.members.set(ownerId, newMember(ownerId));
     this.guilds.set(id, guild);
     if (options.botInstalled ?? true) {
       this.installBot(id, options.botPermissions ?? BOT_DEFAULT_PERMISSIONS, options.botRolePosition);
@@ -206,11 +355,7 @@ export class SandboxState {
     });
     guild.roles.set(roleId, role);
     guild.botRoleId = roleId;
-    guild.members.set(this.botUserId, {
-      userId: this.botUserId,
-      roles: new Set([roleId]),
-      joinedAt: new Date().toISOString(),
-    });
+    guild.members.set(this.botUserId, newMember(this.botUserId, [roleId]));
     return role;
   }
 
@@ -261,10 +406,13 @@ export class SandboxState {
   }
 
   botCanManageRoles(guild: GuildState): boolean {
+    return this.botHas(guild, PermissionFlagsBits.ManageRoles);
+  }
+
+  /** Whether the bot has `permission` in the guild (Administrator implies every permission). */
+  botHas(guild: GuildState, permission: bigint): boolean {
     const permissions = this.memberPermissions(guild, this.botUserId);
-    return (
-      (permissions & PermissionFlagsBits.Administrator) !== 0n || (permissions & PermissionFlagsBits.ManageRoles) !== 0n
-    );
+    return (permissions & PermissionFlagsBits.Administrator) !== 0n || (permissions & permission) === permission;
   }
 
   topPosition(guild: GuildState): number {
@@ -284,13 +432,43 @@ export class SandboxState {
     return role;
   }
 
+  /** Control API: makes the user a member (not pending: as if they joined long ago). */
   addMember(guildId: string, userId: string): void {
     if (!isSnowflake(userId)) throw new Error(`User id ${userId} is not a snowflake`);
     const guild = this.getGuild(guildId);
     this.ensureUser(userId);
-    if (!guild.members.has(userId)) {
-      guild.members.set(userId, { userId, roles: new Set(), joinedAt: new Date().toISOString() });
-    }
+    if (!guild.members.has(userId)) guild.members.set(userId, newMember(userId));
+  }
+
+  /** Add Guild Member: a new member, pending when the guild screens members. */
+  joinMember(
+    guild: GuildState,
+    userId: string,
+    fields: { roles?: string[]; nick?: string | null; mute?: boolean; deaf?: boolean } = {},
+  ): MemberState {
+    const member = newMember(userId, fields.roles ?? [], guild.membershipScreening);
+    member.nick = fields.nick ?? null;
+    member.mute = fields.mute ?? false;
+    member.deaf = fields.deaf ?? false;
+    guild.members.set(userId, member);
+    return member;
+  }
+
+  /**
+   * Turns rules screening on or off. Off: nobody is pending any more (there are no rules left to
+   * accept). On: members already in the guild stay full members, as on Discord.
+   */
+  setMembershipScreening(guildId: string, on: boolean): void {
+    const guild = this.getGuild(guildId);
+    guild.membershipScreening = on;
+    if (!on) for (const member of guild.members.values()) member.pending = false;
+  }
+
+  /** The member accepts the rules: no longer pending. */
+  acceptRules(guildId: string, userId: string): void {
+    const member = this.getGuild(guildId).members.get(userId);
+    if (!member) throw new Error(`User ${userId} is not a member of guild ${guildId}`);
+    member.pending = false;
   }
 
   removeMember(guildId: string, userId: string): void {
@@ -315,7 +493,7 @@ export class SandboxState {
       home_header: null,
       splash: null,
       discovery_splash: null,
-      features: [],
+      features: guild.membershipScreening ? [GuildFeature.MemberVerificationGateEnabled] : [],
       banner: null,
       owner_id: guild.ownerId,
       application_id: null,
@@ -360,16 +538,16 @@ export class SandboxState {
   memberPayload(guild: GuildState, member: MemberState): APIGuildMember & { pending: boolean } {
     return {
       user: structuredClone(this.ensureUser(member.userId)),
-      nick: null,
+      nick: member.nick,
       avatar: null,
       banner: null,
       roles: [...member.roles],
       joined_at: member.joinedAt,
       premium_since: null,
-      deaf: false,
-      mute: false,
+      deaf: member.deaf,
+      mute: member.mute,
       flags: 0 as GuildMemberFlags,
-      pending: false,
+      pending: member.pending,
       communication_disabled_until: null,
     };
   }
@@ -377,24 +555,32 @@ export class SandboxState {
   /** A JSON snapshot for the control API and for debugging. */
   snapshot(): {
     botUserId: string;
+    users: SandboxUser[];
     guilds: Array<{
       id: string;
       name: string;
       botInstalled: boolean;
       botRoleId: string | null;
+      membershipScreening: boolean;
       roles: APIRole[];
-      members: Array<{ userId: string; roles: string[] }>;
+      members: Array<{ userId: string; roles: string[]; pending: boolean }>;
     }>;
   } {
     return {
       botUserId: this.botUserId,
+      users: this.humanUsers().map((user) => this.describeUser(user)),
       guilds: [...this.guilds.values()].map((guild) => ({
         id: guild.id,
         name: guild.name,
         botInstalled: this.isBotIn(guild),
         botRoleId: guild.botRoleId,
+        membershipScreening: guild.membershipScreening,
         roles: this.sortedRoles(guild).map((role) => structuredClone(role)),
-        members: [...guild.members.values()].map((member) => ({ userId: member.userId, roles: [...member.roles] })),
+        members: [...guild.members.values()].map((member) => ({
+          userId: member.userId,
+          roles: [...member.roles],
+          pending: member.pending,
+        })),
       })),
     };
   }
