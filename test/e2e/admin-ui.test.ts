@@ -3,6 +3,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { buildWebIfStale } from '../../src/web-build';
 import { PASSWORD, startStack, type Org, type Stack } from '../helpers/stack';
+import { pollUntil } from '../helpers/poll';
 
 /**
  * The admin web UI in a real browser (the Debian `chromium` package, headless) against the real
@@ -208,6 +209,28 @@ test('approving shows "assigning role…" and then "role assigned"', async () =>
   await shot(page, '10-applications-assigned');
 });
 
+test('"Revoke approval" asks first, then the role is removing, then gone from the member in Discord', async () => {
+  // Discord takes a moment to remove the role, so the in-between state is visible.
+  stack.sandbox.faults.add({
+    route: 'DELETE /guilds/:guildId/members/:userId/roles/:roleId',
+    latencyMs: 1_500,
+    times: 1,
+  });
+  await page.goto('/applications');
+  const r = row(page, formApplicationId);
+  await expectText(badge(r), 'Approved – role assigned');
+  await r.getByRole('button', { name: 'Revoke the approval of Ada Lovelace' }).click();
+  const confirm = r.getByRole('group', { name: 'Confirm revoking Ada Lovelace' });
+  await expectText(confirm, /the role will be removed from the member in Discord/);
+  await shot(page, '10b-applications-revoke-confirm');
+  await confirm.getByRole('button', { name: 'Revoke', exact: true }).click();
+  await expectText(badge(r), 'Rejected – removing role…');
+  await expectText(badge(r), 'Rejected');
+  const roleId = stack.sandbox.roles(guildId).find((x) => x.name === 'Approved')!.id;
+  expect(stack.sandbox.memberRoles(guildId, MEMBER)).not.toContain(roleId);
+  await shot(page, '10c-applications-revoked');
+});
+
 test('a missing member: failed badge with the reason, listed in Operations; join, retry, assigned', async () => {
   const id = await submitByApi('Grace Hopper', MISSING);
   await page.goto('/applications');
@@ -251,8 +274,12 @@ test('bulk-approves 20 applications with a progress count; every row settles on 
   }
   await page.goto('/applications');
   await page.getByLabel('Status').selectOption('Pending');
-  await expectText(page.locator('tbody'), /Bulk Applicant 20/);
-  await expect(page.locator('[data-testid="application-row"]').count()).resolves.toBe(20);
+  // The list of every status gives way to the pending ones: wait for the filtered page.
+  await pollUntil(
+    () => page.locator('[data-testid="application-row"]').count(),
+    (n) => n === 20,
+    { timeoutMs: 15_000, what: 'the 20 pending rows' },
+  );
   await expect(page.locator('[data-testid="application-row"][data-status="Pending"]').count()).resolves.toBe(20);
   await page.getByRole('checkbox', { name: 'Select all pending applications on this page' }).check();
   await page.getByRole('button', { name: 'Approve selected (20)' }).click();
