@@ -2,6 +2,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { deleteExpiredOAuthStateUses } from '../src/auth/oauth-state';
 import { isDeepStrictEqual } from 'node:util';
 import { appendAuditLog, type AuditLogEntry } from '../src/db/audit-log';
+import { deleteExpiredApplicantSessions } from '../src/db/applicant-sessions';
+import { deleteApplicantTokens, deleteOldApplicantTokens } from '../src/db/applicant-tokens';
 import { deleteExpiredSessions } from '../src/db/sessions';
 import { findApplication, lockApplication, writeStateChange } from '../src/db/applications';
 import { beginConnection, findDiscordConfig, saveConnectedConfig, setConnectionState } from '../src/db/discord-configs';
@@ -25,6 +27,16 @@ export type { RoleAction };
 
 function notFound(what: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(`${what} does not exist.`, 'not_found');
+}
+
+/** What the hourly housekeeping deleted. */
+export interface HousekeepingResult {
+  sessions: number;
+  oauthStates: number;
+  idempotencyKeys: number;
+  applicantSessions: number;
+  /** Applicants' Discord tokens older than 30 days, whatever they were for. */
+  applicantTokens: number;
 }
 
 /** What a workflow step's write answers: the machine's refusal (if it refused), and the state stored now. */
@@ -83,6 +95,10 @@ async function applyEvent(
         subjectId: app.id,
         ...input.audit(app, answer),
       });
+      // The applicant's Discord tokens serve one grant: once it is done (or will not happen), they go.
+      if (answer.roleAssignment.status === 'success' || answer.status === 'Rejected') {
+        await deleteApplicantTokens(tx, app.id);
+      }
     }
     const response = { answer, refusal: decided.ok ? null : decided.refusal };
     await saveIdempotentResponse(tx, {
@@ -102,11 +118,13 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
     // --- Housekeeping ---
 
     /** Deletes expired sessions and spent OAuth state nonces (past their expiry a state is refused anyway). */
-    async deleteExpired(): Promise<{ sessions: number; oauthStates: number; idempotencyKeys: number }> {
+    async deleteExpired(): Promise<HousekeepingResult> {
       return {
         sessions: await deleteExpiredSessions(pool),
         oauthStates: await deleteExpiredOAuthStateUses(pool),
         idempotencyKeys: await deleteExpiredIdempotencyKeys(pool),
+        applicantSessions: await deleteExpiredApplicantSessions(pool),
+        applicantTokens: await deleteOldApplicantTokens(pool),
       };
     },
 
@@ -207,7 +225,7 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
         organizationId: input.organizationId,
         operation: 'review',
         request,
-        event: (app) => ({ type: 'review', decision: input.decision, discordId: discordIdPresence(app.custom_data) }),
+        event: (app) => ({ type: 'review', decision: input.decision, discordId: discordIdPresence(app) }),
         review: { reviewedBy: input.reviewerId, notes: input.note === undefined ? undefined : input.note },
         audit: (app, updated) => ({
           actorUserId: input.reviewerId,
@@ -226,6 +244,8 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
       outcome: 'success' | 'failed';
       errorType?: string;
       error?: string;
+      /** What the attempt found, for the audit log: the member held the role already, or was added to the server. */
+      facts?: { heldBefore?: boolean; addedToServer?: boolean };
     }): Promise<StepResult> {
       const event: LifecycleEvent =
         input.outcome === 'success'
@@ -246,8 +266,12 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
         audit: (_app, updated) => ({
           actorUserId: null,
           action: `application.role_${input.action === 'grant' ? 'grant' : 'removal'}_${input.outcome === 'success' ? 'succeeded' : 'failed'}`,
-          details:
-            input.outcome === 'failed' ? { errorType: input.errorType, error: input.error } : { to: updated.status },
+          details: {
+            ...(input.outcome === 'failed'
+              ? { errorType: input.errorType, error: input.error }
+              : { to: updated.status }),
+            ...input.facts,
+          },
         }),
       });
     },

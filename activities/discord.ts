@@ -1,20 +1,62 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { PermissionFlagsBits, type APIRole } from 'discord-api-types/v10';
-import type { DiscordApi } from '../src/discord/api';
-import { classifyDiscordError, toActivityFailure } from '../src/discord/errors';
-import { exchangeCode } from '../src/discord/oauth';
-import { findApplication } from '../src/db/applications';
+import { PermissionFlagsBits, RESTJSONErrorCodes, type APIRole } from 'discord-api-types/v10';
+import { applicationBinding, saveTokensForApplication } from '../src/auth/applicant-sessions';
+import { decryptToken, TokenDecryptionError } from '../src/auth/token-crypto';
+import { findApplicantTokens } from '../src/db/applicant-tokens';
+import { findApplication, mayTakeRoleBack, recordRoleHeldBefore } from '../src/db/applications';
 import { findDiscordConfig } from '../src/db/discord-configs';
+import { findOrganizationByIdOrSlug } from '../src/db/organizations';
 import type { Pool } from '../src/db/pool';
-import { lifecycleStateOf } from '../src/domain/application';
+import type { DiscordApi } from '../src/discord/api';
+import {
+  classifyDiscordError,
+  DiscordOAuthError,
+  knownFailure,
+  toActivityFailure,
+  type DiscordFailure,
+} from '../src/discord/errors';
+import { MISSING_CREATE_INVITE_MESSAGE, reauthorizeMessage } from '../src/discord/messages';
+import { exchangeCode, refreshUserToken } from '../src/discord/oauth';
+import { unsafeRoleMessage } from '../src/discord/role-safety';
+import { lifecycleStateOf, type Application } from '../src/domain/application';
 import { INVALID_DISCORD_ID, roleActionWanted, type RoleAction } from '../src/domain/application-lifecycle';
-import { discordUserIdOf, INVALID_DISCORD_ID_MESSAGE, isValidDiscordId } from '../src/domain/discord-id';
+import { INVALID_DISCORD_ID_MESSAGE } from '../src/domain/discord-id';
 
 export interface DiscordActivityDeps {
   pool: Pool;
   discord: DiscordApi;
   oauth: { apiBaseUrl: string; clientId: string; clientSecret: string };
+  /** Where applicants re-authorize (the link in the admin's message when their sign-in expired). */
+  publicBaseUrl: string;
+  /** Decrypts the applicants' stored Discord tokens. */
+  tokenEncryptionKey: Buffer;
 }
+
+/** What a role change did at Discord. */
+export type RoleChange =
+  /** The stored decision no longer asks for it: Discord was not called. */
+  | { skipped: true }
+  | {
+      skipped: false;
+      /** A grant: the member already held the role (it was left as it was). */
+      heldBefore?: boolean;
+      /** A grant: the member was added to the server by this grant. */
+      addedToServer?: boolean;
+      /** A grant: the member waits for the server's rules screening. */
+      memberPending?: boolean;
+    };
+
+/** A permanent failure with its admin sentence, as the workflow reads it back (`summarizeFailure`). */
+function permanent(type: string, message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, type, {
+    type,
+    message,
+    retryable: false,
+  } satisfies Partial<DiscordFailure>);
+}
+
+/** How long the roles of a guild are trusted before the grant looks again (the safe-role check). */
+const ROLES_TTL_MS = 30_000;
 
 export const NOT_CONNECTED_MESSAGE =
   'Discord is not connected for this organization: an admin must connect the bot in Settings, then retry.';
@@ -36,9 +78,68 @@ function hasManageRoles(permissions: bigint): boolean {
  * Side effects on Discord. These run on their own task queue, whose rate limit holds for all
  * workers together (maxTaskQueueActivitiesPerSecond), below Discord's global 50 requests/s.
  */
-export function createDiscordActivities({ pool, discord, oauth }: DiscordActivityDeps) {
+export function createDiscordActivities({
+  pool,
+  discord,
+  oauth,
+  publicBaseUrl,
+  tokenEncryptionKey,
+}: DiscordActivityDeps) {
   let botUserId: string | undefined;
   const currentBotId = async () => (botUserId ??= (await call(() => discord.getCurrentUser())).id);
+  const rolesCache = new Map<string, { at: number; roles: APIRole[] }>();
+
+  /** The role to grant, as it is now: it must still exist and be safe to hand out (no permissions, not managed). */
+  const grantableRole = async (guildId: string, roleId: string): Promise<APIRole> => {
+    let cached = rolesCache.get(guildId);
+    if (!cached || Date.now() - cached.at > ROLES_TTL_MS) {
+      cached = { at: Date.now(), roles: await call(() => discord.listRoles(guildId)) };
+      rolesCache.set(guildId, cached);
+    }
+    const role = cached.roles.find((r) => r.id === roleId);
+    if (!role) {
+      rolesCache.delete(guildId);
+      throw knownFailure(RESTJSONErrorCodes.UnknownRole);
+    }
+    const unsafe = unsafeRoleMessage(role);
+    if (unsafe) {
+      rolesCache.delete(guildId);
+      throw permanent('unsafe_role', unsafe);
+    }
+    return role;
+  };
+
+  const reauthorizeFailure = async (app: Application) => {
+    const org = await findOrganizationByIdOrSlug(pool, app.organizationId);
+    const link = `${publicBaseUrl}/apply/${org?.slug ?? ''}?reauthorize=${app.id}`;
+    return permanent('applicant_authorization_expired', reauthorizeMessage(link));
+  };
+
+  /**
+   * The applicant's `guilds.join` access token (refreshed when it has expired), or null when the
+   * application has none (it was not signed in, or the tokens were deleted).
+   */
+  const applicantAccessToken = async (app: Application): Promise<string | null> => {
+    const stored = await findApplicantTokens(pool, app.id);
+    if (!stored) return null;
+    const binding = applicationBinding(app.id);
+    try {
+      if (stored.expiresAt.getTime() - Date.now() > 60_000) {
+        return decryptToken(tokenEncryptionKey, stored.accessTokenEnc, binding);
+      }
+      const tokens = await refreshUserToken({
+        ...oauth,
+        refreshToken: decryptToken(tokenEncryptionKey, stored.refreshTokenEnc, binding),
+      });
+      await saveTokensForApplication(pool, { applicationId: app.id, tokens, key: tokenEncryptionKey });
+      return tokens.accessToken;
+    } catch (err) {
+      // A refresh token Discord no longer takes, or one this key cannot read: the applicant signs in again.
+      if (err instanceof TokenDecryptionError) throw await reauthorizeFailure(app);
+      if (err instanceof DiscordOAuthError && !err.retryable) throw await reauthorizeFailure(app);
+      throw toActivityFailure(err);
+    }
+  };
 
   return {
     /** Exchanges the OAuth code; the guild of the answer is the one the admin chose (never a hint or a list). */
@@ -88,7 +189,12 @@ export function createDiscordActivities({ pool, discord, oauth }: DiscordActivit
       const existing = roles
         .filter((r) => r.name === input.name && r.id !== input.guildId)
         .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1))[0];
-      if (existing) return { id: existing.id, name: existing.name, position: existing.position, created: false };
+      if (existing) {
+        // An existing role is handed out to every approved applicant only if that is safe.
+        const unsafe = unsafeRoleMessage(existing);
+        if (unsafe) throw permanent('unsafe_role', unsafe);
+        return { id: existing.id, name: existing.name, position: existing.position, created: false };
+      }
       const role = await call(() =>
         discord.createRole(
           input.guildId,
@@ -116,45 +222,72 @@ export function createDiscordActivities({ pool, discord, oauth }: DiscordActivit
      * application and the connection itself, so a retry after an admin reconnected uses the new
      * setup, and Discord is only called while the stored decision still asks for this change
      * (`skipped` otherwise: a late grant after a reversal never reaches Discord).
+     *
+     * A grant goes to the application's Discord account only. An applicant who is not in the
+     * server yet is added with the role in one call (their sign-in's `guilds.join` token). A member
+     * who already held the role keeps it as it was, and a reversal takes back only a role this
+     * grant gave, unless another approved application of the member still needs it.
      */
     async changeMemberRole(input: {
       applicationId: string;
       organizationId: string;
       action: RoleAction;
-    }): Promise<{ skipped: boolean }> {
+    }): Promise<RoleChange> {
       const [config, app] = await Promise.all([
         findDiscordConfig(pool, input.organizationId),
         findApplication(pool, input.applicationId, input.organizationId),
       ]);
       if (!app) throw ApplicationFailure.nonRetryable('This application does not exist.', 'not_found');
       if (!roleActionWanted(lifecycleStateOf(app), input.action)) return { skipped: true };
-      const userId = discordUserIdOf(app.custom_data);
-      if (!isValidDiscordId(userId)) {
-        throw ApplicationFailure.nonRetryable(INVALID_DISCORD_ID_MESSAGE, INVALID_DISCORD_ID, {
-          type: INVALID_DISCORD_ID,
-          message: INVALID_DISCORD_ID_MESSAGE,
-          retryable: false,
-        });
-      }
+      const userId = app.discordUser?.id;
+      if (!userId) throw permanent(INVALID_DISCORD_ID, INVALID_DISCORD_ID_MESSAGE);
       if (config?.connectionState !== 'connected' || !config.guildId || !config.approvedRoleId) {
-        throw ApplicationFailure.nonRetryable(NOT_CONNECTED_MESSAGE, 'discord_not_connected', {
-          type: 'discord_not_connected',
-          message: NOT_CONNECTED_MESSAGE,
-          retryable: false,
-        });
+        throw permanent('discord_not_connected', NOT_CONNECTED_MESSAGE);
       }
-      const { guildId, approvedRoleId } = config;
-      if (input.action === 'grant') {
-        await call(() => discord.addMemberRole(guildId, userId, approvedRoleId, `Application ${app.id} approved`));
-      } else {
-        try {
-          await discord.removeMemberRole(guildId, userId, approvedRoleId, `Application ${app.id} rejected`);
-        } catch (err) {
-          // A member who left the server holds no role: nothing to take back.
-          if (classifyDiscordError(err).type !== 'unknown_member') throw toActivityFailure(err);
+      const { guildId, approvedRoleId: roleId } = config;
+
+      if (input.action === 'revoke') {
+        if (await mayTakeRoleBack(pool, app.id)) {
+          try {
+            await discord.removeMemberRole(guildId, userId, roleId, `Application ${app.id} rejected`);
+          } catch (err) {
+            // A member who left the server holds no role: nothing to take back.
+            if (classifyDiscordError(err).type !== 'unknown_member') throw toActivityFailure(err);
+          }
         }
+        return { skipped: false };
       }
-      return { skipped: false };
+
+      await grantableRole(guildId, roleId);
+      let member = await discord.getMember(guildId, userId).catch((err: unknown) => {
+        if (classifyDiscordError(err).type === 'unknown_member') return null;
+        throw toActivityFailure(err);
+      });
+      if (!member) {
+        const accessToken = await applicantAccessToken(app);
+        if (!accessToken) throw knownFailure(RESTJSONErrorCodes.UnknownMember);
+        await recordRoleHeldBefore(pool, app.id, false);
+        let added;
+        try {
+          added = await discord.addGuildMember(guildId, userId, { access_token: accessToken, roles: [roleId] });
+        } catch (err) {
+          const failure = classifyDiscordError(err);
+          if (failure.type === 'applicant_authorization_expired') throw await reauthorizeFailure(app);
+          if (failure.type === 'missing_permissions')
+            throw permanent('missing_permissions', MISSING_CREATE_INVITE_MESSAGE);
+          throw toActivityFailure(err);
+        }
+        if (added.added)
+          return { skipped: false, heldBefore: false, addedToServer: true, memberPending: added.pending };
+        // A member after all (they joined meanwhile): the role as for any member.
+        member = await call(() => discord.getMember(guildId, userId));
+      }
+      const heldBefore = member.roles.includes(roleId);
+      await recordRoleHeldBefore(pool, app.id, heldBefore);
+      if (!heldBefore) {
+        await call(() => discord.addMemberRole(guildId, userId, roleId, `Application ${app.id} approved`));
+      }
+      return { skipped: false, heldBefore, addedToServer: false, memberPending: member.pending === true };
     },
   };
 }

@@ -2,8 +2,8 @@ import { createDatabaseActivities, type DatabaseActivityDeps } from './database'
 import { createDiscordActivities, type DiscordActivityDeps } from './discord';
 import { createRoleWorkflowActivities, type RoleWorkflowActivityDeps } from './role-workflows';
 
-export type { DatabaseActivities, RoleAction, StepResult } from './database';
-export type { DiscordActivities } from './discord';
+export type { DatabaseActivities, HousekeepingResult, RoleAction, StepResult } from './database';
+export type { DiscordActivities, RoleChange } from './discord';
 export type { RoleWorkflowActivities } from './role-workflows';
 
 /**

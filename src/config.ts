@@ -57,6 +57,8 @@ const envSchema = z.object({
   DISCORD_APPROVED_ROLE_NAME: z.string().trim().min(1).max(100).default('Approved'),
   /** HMAC key for OAuth state, at least 32 bytes. (Default: generated in development; required in production) */
   STATE_SIGNING_SECRET: optionalString,
+  /** AES-256 key of applicants' Discord tokens at rest: 32 bytes, base64. (Default: generated in development; required in production) */
+  TOKEN_ENCRYPTION_KEY: optionalString,
   /** pino level. (Default: info) */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Hours a sign-in lasts. (Default: 12) */
@@ -97,6 +99,10 @@ export interface Config {
     maxRequestsPerSecond: number;
   };
   stateSigningSecret: string;
+  /** Encrypts applicants' Discord tokens at rest (AES-256-GCM). */
+  tokenEncryptionKey: Buffer;
+  /** True when the key was generated for this process because none was configured. */
+  tokenEncryptionKeyGenerated: boolean;
   /** True when the secret was generated for this process because none was configured. */
   stateSigningSecretGenerated: boolean;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -155,6 +161,16 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
       );
     }
   }
+  if (isProduction && !env.TOKEN_ENCRYPTION_KEY?.trim()) {
+    problems.push(
+      'TOKEN_ENCRYPTION_KEY is required in production: set 32 random bytes in base64, for example `openssl rand -base64 32`',
+    );
+  }
+  const tokenKey = env.TOKEN_ENCRYPTION_KEY?.trim();
+  const tokenKeyBytes = tokenKey ? Buffer.from(tokenKey, 'base64') : undefined;
+  if (tokenKey && (tokenKeyBytes!.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(tokenKey))) {
+    problems.push('TOKEN_ENCRYPTION_KEY must be 32 bytes in base64 (44 characters), for example `openssl rand -base64 32`');
+  }
   const secret = env.STATE_SIGNING_SECRET?.trim();
   if (secret && Buffer.byteLength(secret, 'utf8') < 32) {
     problems.push(
@@ -197,6 +213,8 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
     },
     stateSigningSecret: secret ?? randomBytes(48).toString('base64'),
     stateSigningSecretGenerated: !secret,
+    tokenEncryptionKey: tokenKeyBytes ?? randomBytes(32),
+    tokenEncryptionKeyGenerated: !tokenKeyBytes,
     logLevel: e.LOG_LEVEL,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,

@@ -44,6 +44,8 @@ export async function createWorkers({
     redrive: (app) =>
       requestRoleRedrive({ temporal, config }, { applicationId: app.id, organizationId: app.organizationId }),
     oauth: { apiBaseUrl: config.discord.apiBaseUrl, clientId: clientId ?? '', clientSecret: clientSecret ?? '' },
+    publicBaseUrl: config.publicBaseUrl,
+    tokenEncryptionKey: config.tokenEncryptionKey,
   });
   const common = {
     connection,

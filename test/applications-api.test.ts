@@ -27,8 +27,9 @@ const submit = (slug: string, body: unknown) =>
 
 beforeAll(async () => {
   stack = await startStack();
-  a = await stack.createOrg('Org A');
-  b = await stack.createOrg('Org B');
+  // The typed-ID path of the public form: organizations that do not require a Discord sign-in.
+  a = await stack.createOrg('Org A', { requireDiscordSignIn: false });
+  b = await stack.createOrg('Org B', { requireDiscordSignIn: false });
   adminA = await stack.login(a.adminEmail);
   reviewerA = await stack.login(a.reviewerEmail);
   adminB = await stack.login(b.adminEmail);

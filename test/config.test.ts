@@ -16,6 +16,7 @@ const PRODUCTION_SECRETS = {
   DISCORD_CLIENT_SECRET: 'client-secret-value-9f8e7d',
   DISCORD_BOT_TOKEN: 'bot-token-value-1a2b3c',
   STATE_SIGNING_SECRET: 'a-state-signing-secret-long-enough-0123456789',
+  TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
 };
 
 describe('loadConfig', () => {
@@ -83,8 +84,14 @@ describe('loadConfig', () => {
 
   test('NODE_ENV=production without secrets reports one line per missing secret', () => {
     const problems = problemsOf({ NODE_ENV: 'production' });
-    expect(problems).toHaveLength(4);
-    for (const name of ['DISCORD_CLIENT_ID', 'DISCORD_CLIENT_SECRET', 'DISCORD_BOT_TOKEN', 'STATE_SIGNING_SECRET']) {
+    expect(problems).toHaveLength(5);
+    for (const name of [
+      'DISCORD_CLIENT_ID',
+      'DISCORD_CLIENT_SECRET',
+      'DISCORD_BOT_TOKEN',
+      'STATE_SIGNING_SECRET',
+      'TOKEN_ENCRYPTION_KEY',
+    ]) {
       expect(problems.filter((p) => p.startsWith(`${name} is required in production`))).toHaveLength(1);
     }
   });
@@ -94,6 +101,23 @@ describe('loadConfig', () => {
     expect(problemsOf({ NODE_ENV: 'production', ...rest })).toEqual([
       'DISCORD_BOT_TOKEN is required in production: copy it from the Discord developer portal',
     ]);
+  });
+
+  test('a TOKEN_ENCRYPTION_KEY that is not 32 bytes of base64 is refused, and never echoed', () => {
+    for (const bad of [
+      'too-short',
+      Buffer.alloc(31, 1).toString('base64'),
+      `${Buffer.alloc(32, 1).toString('base64')}!`,
+    ]) {
+      const problems = problemsOf({ TOKEN_ENCRYPTION_KEY: bad });
+      expect(problems).toEqual([
+        'TOKEN_ENCRYPTION_KEY must be 32 bytes in base64 (44 characters), for example `openssl rand -base64 32`',
+      ]);
+    }
+    const config = loadConfig({ TOKEN_ENCRYPTION_KEY: PRODUCTION_SECRETS.TOKEN_ENCRYPTION_KEY });
+    expect(config.tokenEncryptionKey.equals(Buffer.alloc(32, 7))).toBe(true);
+    expect(config.tokenEncryptionKeyGenerated).toBe(false);
+    expect(loadConfig({}).tokenEncryptionKeyGenerated).toBe(true);
   });
 
   test('a STATE_SIGNING_SECRET shorter than 32 bytes is refused, in development too', () => {

@@ -40,7 +40,7 @@ function authorizeCode(guildId: string): string {
 }
 
 describe('buildAuthorizeUrl', () => {
-  it('asks for the bot scope with Manage Roles only', () => {
+  it('asks for the bot scope with Manage Roles and Create Instant Invite (to add applicants)', () => {
     const url = new URL(
       buildAuthorizeUrl({
         authorizeUrl: 'https://discord.com/oauth2/authorize',
@@ -53,7 +53,7 @@ describe('buildAuthorizeUrl', () => {
     expect(Object.fromEntries(url.searchParams)).toEqual({
       client_id: '123456789012345678',
       scope: 'bot',
-      permissions: '268435456',
+      permissions: '268435457',
       response_type: 'code',
       redirect_uri: 'https://app.example/api/discord/bot-callback',
       state: 'a.b&c',

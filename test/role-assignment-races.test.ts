@@ -220,6 +220,8 @@ test('finding 5: the grant activity reads the decision first: a reversed applica
       clientId: stack.sandbox.clientId,
       clientSecret: stack.sandbox.clientSecret,
     },
+    publicBaseUrl: stack.app.config.publicBaseUrl,
+    tokenEncryptionKey: stack.app.config.tokenEncryptionKey,
   });
   stack.sandbox.resetStats();
   expect(await discord.changeMemberRole({ applicationId: id, organizationId: org.id, action: 'grant' })).toEqual({

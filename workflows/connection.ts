@@ -56,6 +56,7 @@ async function step<T>(code: ConnectionErrorCode, fn: () => Promise<T>): Promise
     const failure = summarizeFailure(err);
     if (failure.type === 'missing_permissions')
       throw new ConnectError('missing_permissions', CONNECT_MISSING_PERMISSIONS_MESSAGE);
+    if (failure.type === 'unsafe_role') throw new ConnectError('unsafe_role', failure.message);
     throw new ConnectError(code, failure.message);
   }
 }

@@ -1,13 +1,12 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
-import type { DatabaseActivities } from '../activities';
+import type { DatabaseActivities, HousekeepingResult } from '../activities';
 
 const db = proxyLocalActivities<DatabaseActivities>({ startToCloseTimeout: '1 minute' });
 
-/** Run hourly by the `housekeeping` schedule: expired sessions, spent OAuth nonces and old idempotency keys go. */
-export async function housekeepingWorkflow(): Promise<{
-  sessions: number;
-  oauthStates: number;
-  idempotencyKeys: number;
-}> {
+/**
+ * Run hourly by the `housekeeping` schedule: expired sessions and applicant sign-ins, spent OAuth
+ * nonces, old idempotency keys, and applicants' Discord tokens older than 30 days go.
+ */
+export async function housekeepingWorkflow(): Promise<HousekeepingResult> {
   return await db.deleteExpired();
 }

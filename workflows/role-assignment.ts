@@ -14,9 +14,16 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DatabaseActivities, DiscordActivities, StepResult } from '../activities';
+import type { DatabaseActivities, DiscordActivities, RoleChange, StepResult } from '../activities';
+import { MEMBER_PENDING_MESSAGE } from '../src/discord/messages';
 import type { Application } from '../src/domain/application';
-import { nextStep, retryRefusal, type RoleAction } from '../src/domain/application-lifecycle';
+import {
+  isRecheckedAutomatically,
+  MEMBER_PENDING,
+  nextStep,
+  retryRefusal,
+  type RoleAction,
+} from '../src/domain/application-lifecycle';
 import { RoleAssignmentStateKey } from '../src/temporal/search-attributes';
 import {
   redriveSignal,
@@ -220,29 +227,32 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
   );
 
   /** One attempt at Discord, then its result stored (unless the decision moved on meanwhile). */
-  const changeRole = async (action: RoleAction, options: { quietIfMemberMissing: boolean }) => {
+  const changeRole = async (action: RoleAction, options: { automaticRecheck: boolean }) => {
     continueBeforeWaiting = true;
     progress.step = action === 'grant' ? 'granting' : 'revoking';
     let failure: FailureSummary | null = null;
-    let skipped = false;
+    let change: RoleChange | null = null;
     try {
-      ({ skipped } = await discord.changeMemberRole({ applicationId, organizationId, action }));
+      change = await discord.changeMemberRole({ applicationId, organizationId, action });
     } catch (err) {
       failure = summarizeFailure(err);
     }
-    if (skipped) {
+    if (change?.skipped) {
       // The stored decision no longer asks for this: read it, and let the state machine decide again.
       await dbStep(() => db.loadApplicationState({ applicationId }));
       return;
     }
-    // An automatic re-check that finds the member still missing changes nothing stored.
-    if (failure?.type === 'unknown_member' && options.quietIfMemberMissing) return;
+    // Added to the server, the member waits for its rules screening: not done, not failed either.
+    if (change?.memberPending) failure = { type: MEMBER_PENDING, message: MEMBER_PENDING_MESSAGE };
+    // An automatic re-check that finds the member still missing (or still screened) changes nothing stored.
+    if (failure && options.automaticRecheck && isRecheckedAutomatically(failure.type)) return;
     const key = `role-result:${applicationId}:${uuid4()}`;
+    const facts = change ? { heldBefore: change.heldBefore, addedToServer: change.addedToServer } : {};
     await dbStep(() =>
       db.recordRoleResult(
         failure
-          ? { key, applicationId, action, outcome: 'failed', errorType: failure.type, error: failure.message }
-          : { key, applicationId, action, outcome: 'success' },
+          ? { key, applicationId, action, outcome: 'failed', errorType: failure.type, error: failure.message, facts }
+          : { key, applicationId, action, outcome: 'success', facts },
       ),
     );
   };
@@ -257,7 +267,7 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     const step = nextStep(current);
 
     if (step.kind === 'act') {
-      await changeRole(step.action, { quietIfMemberMissing: false });
+      await changeRole(step.action, { automaticRecheck: false });
       continue;
     }
 
@@ -326,7 +336,7 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     if (timedOut) {
       automaticRechecks += 1;
       progress.automaticRechecks = automaticRechecks;
-      await changeRole('grant', { quietIfMemberMissing: true });
+      await changeRole('grant', { automaticRecheck: true });
     }
   }
 

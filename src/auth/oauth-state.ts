@@ -10,7 +10,7 @@ import type { Pool, PoolClient } from '../db/pool';
  * signature is refused here before any of its content is looked at.
  */
 
-const ISSUER = 'discord-role-grants';
+export const ISSUER = 'discord-role-grants';
 const AUDIENCE = 'discord-bot-connect';
 const ALGORITHM = 'HS256';
 /** How long an admin has to finish Discord's consent screen. (Default: 5 minutes) */
@@ -46,7 +46,8 @@ const claimsSchema = z.object({
   exp: z.number().int(),
 });
 
-function keyOf(secret: string): Uint8Array {
+/** The HS256 key of a state signing secret (at least 32 bytes). */
+export function keyOf(secret: string): Uint8Array {
   const key = new TextEncoder().encode(secret);
   if (key.length < MIN_SECRET_BYTES)
     throw new Error(`the state signing secret must be at least ${MIN_SECRET_BYTES} bytes`);
@@ -76,7 +77,8 @@ export async function signOAuthState(
     .sign(keyOf(secret));
 }
 
-function reasonOf(err: unknown): InvalidStateReason {
+/** Why jose refused a token, as a state refusal. */
+export function reasonOf(err: unknown): InvalidStateReason {
   if (err instanceof joseErrors.JWTExpired) return 'expired';
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad_signature';
   // Not a JWS, another algorithm (`none` included), wrong issuer or audience, bad JSON.

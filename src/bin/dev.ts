@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,16 @@ import { createWorkers } from '../worker';
  * Ctrl-C stops everything it started. A failed start stops what it had started and ends with two
  * lines: what went wrong and what to do (the stack trace too with LOG_LEVEL=debug).
  */
+/** A random 32-byte key kept in `file` (mode 0600), created on first use. */
+async function persistentKey(file: string): Promise<Buffer> {
+  const existing = await fs.readFile(file, 'utf8').catch(() => null);
+  const key = existing ? Buffer.from(existing.trim(), 'base64') : null;
+  if (key?.length === 32) return key;
+  const fresh = randomBytes(32);
+  await fs.writeFile(file, `${fresh.toString('base64')}\n`, { mode: 0o600 });
+  return fresh;
+}
+
 function sandboxHasGuild(sandbox: Sandbox, guildId: string): boolean {
   try {
     sandbox.roles(guildId);
@@ -176,8 +187,14 @@ try {
     };
   }
 
-  const config: Config = { ...base, databaseUrl, temporal: temporalConfig, discord: discordConfig };
+  // Applicants' tokens stored by an earlier run stay readable: the generated key is kept with the data.
+  const tokenEncryptionKey = base.tokenEncryptionKeyGenerated
+    ? await persistentKey(path.join(dataDir, 'token-encryption.key'))
+    : base.tokenEncryptionKey;
+  const config: Config = { ...base, databaseUrl, temporal: temporalConfig, discord: discordConfig, tokenEncryptionKey };
   if (config.stateSigningSecretGenerated) say('STATE_SIGNING_SECRET is not set: generated one for this run.');
+  if (base.tokenEncryptionKeyGenerated)
+    say('TOKEN_ENCRYPTION_KEY is not set: using the one kept in .data/token-encryption.key.');
 
   const pool = createPool(config.databaseUrl!);
   cleanups.push(() => pool.end());

@@ -1,12 +1,15 @@
 import type { Application, ApplicationStatus, RoleAssignmentStatus } from '../domain/application';
 import type { StateChange } from '../domain/application-lifecycle';
+import { discordUserIdOf, isValidDiscordId } from '../domain/discord-id';
+import { discordUserOf } from '../domain/discord-user';
 import type { Pool, PoolClient } from './pool';
 
 type Db = Pool | PoolClient;
 
 export const applicationColumns = `id, organization_id, applicant_name, applicant_email, custom_data, status, notes,
   reviewed_by, reviewed_at, discord_role_assignment_status, discord_role_assignment_error,
-  discord_role_assignment_error_type, discord_role_assignment_attempted_at, discord_role_assignment_retry_count, created_at, updated_at`;
+  discord_role_assignment_error_type, discord_role_assignment_attempted_at, discord_role_assignment_retry_count,
+  discord_user_id, discord_verified, discord_username, discord_global_name, discord_avatar, created_at, updated_at`;
 
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v));
 
@@ -16,6 +19,17 @@ export function toApplication(row: Record<string, unknown>): Application {
     organizationId: row.organization_id as string,
     applicant: { name: row.applicant_name as string, email: row.applicant_email as string },
     custom_data: (row.custom_data ?? {}) as Record<string, unknown>,
+    discordUser: row.discord_user_id
+      ? {
+          ...discordUserOf({
+            id: row.discord_user_id as string,
+            username: (row.discord_username as string | null) ?? null,
+            globalName: (row.discord_global_name as string | null) ?? null,
+            avatar: (row.discord_avatar as string | null) ?? null,
+          }),
+          verified: row.discord_verified === true,
+        }
+      : null,
     status: row.status as ApplicationStatus,
     notes: (row.notes as string | null) ?? null,
     reviewedBy: (row.reviewed_by as string | null) ?? null,
@@ -32,16 +46,63 @@ export function toApplication(row: Record<string, unknown>): Application {
   };
 }
 
+/** The Discord account an applicant signed in with. */
+export interface VerifiedDiscordAccount {
+  id: string;
+  username: string;
+  globalName: string | null;
+  avatar: string | null;
+}
+
+/**
+ * Stores an application. The role goes to `verifiedAccount` when the applicant signed in; else to
+ * the ID typed into `customData` when it is a valid one (unverified).
+ */
 export async function insertApplication(
   db: Db,
-  input: { organizationId: string; name: string; email: string; customData: Record<string, unknown> },
+  input: {
+    organizationId: string;
+    name: string;
+    email: string;
+    customData: Record<string, unknown>;
+    verifiedAccount?: VerifiedDiscordAccount;
+  },
 ): Promise<Application> {
+  const typed = discordUserIdOf(input.customData);
+  const account = input.verifiedAccount;
   const { rows } = await db.query(
-    `INSERT INTO applications (organization_id, applicant_name, applicant_email, custom_data)
-     VALUES ($1, $2, $3, $4) RETURNING ${applicationColumns}`,
-    [input.organizationId, input.name, input.email, JSON.stringify(input.customData)],
+    `INSERT INTO applications (organization_id, applicant_name, applicant_email, custom_data, discord_user_id,
+       discord_verified, discord_username, discord_global_name, discord_avatar)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${applicationColumns}`,
+    [
+      input.organizationId,
+      input.name,
+      input.email,
+      JSON.stringify(input.customData),
+      account?.id ?? (isValidDiscordId(typed) ? typed : null),
+      account !== undefined,
+      account?.username ?? null,
+      account?.globalName ?? null,
+      account?.avatar ?? null,
+    ],
   );
   return toApplication(rows[0]!);
+}
+
+/** The organization's live (pending or approved) application of a verified account, if any. */
+export async function findLiveApplicationOfAccount(
+  db: Db,
+  organizationId: string,
+  discordUserId: string,
+): Promise<Application | null> {
+  const { rows } = await db.query(
+    `SELECT ${applicationColumns} FROM applications
+     WHERE organization_id = $1 AND discord_user_id = $2 AND discord_verified
+       AND status IN ('Pending', 'Approved', 'approved_pending_role', 'approved_role_assigned', 'approved_role_failed')
+     LIMIT 1`,
+    [organizationId, discordUserId],
+  );
+  return rows[0] ? toApplication(rows[0]) : null;
 }
 
 export async function findApplication(db: Db, id: string, organizationId?: string): Promise<Application | null> {
@@ -181,4 +242,34 @@ export async function listAssignmentsToRedrive(
     [q.organizationId, q.errorTypes, q.afterId, q.limit],
   );
   return rows.map((r) => ({ id: r.id, organizationId: r.organization_id }));
+}
+
+/**
+ * Records what the grant saw before it first changed anything: whether the member already held
+ * the role. Only the first observation counts (a retry after a grant that landed sees the role).
+ */
+export async function recordRoleHeldBefore(db: Db, id: string, heldBefore: boolean): Promise<void> {
+  await db.query(
+    `UPDATE applications SET discord_role_held_before = COALESCE(discord_role_held_before, $2) WHERE id = $1`,
+    [id, heldBefore],
+  );
+}
+
+/**
+ * Whether a reversal may take the role back: only a role this application's grant gave (the member
+ * did not hold it before), and only when no other application of the member in the organization
+ * still holds it (assigned, or being assigned).
+ */
+export async function mayTakeRoleBack(db: Db, id: string): Promise<boolean> {
+  const { rows } = await db.query<{ ok: boolean }>(
+    `SELECT a.discord_role_held_before IS FALSE
+            AND NOT EXISTS (
+              SELECT 1 FROM applications o
+              WHERE o.organization_id = a.organization_id AND o.discord_user_id = a.discord_user_id
+                AND o.id <> a.id AND o.status IN ('approved_role_assigned', 'approved_pending_role')
+            ) AS ok
+     FROM applications a WHERE a.id = $1`,
+    [id],
+  );
+  return rows[0]?.ok === true;
 }

@@ -6,7 +6,14 @@ export interface Organization {
   id: string;
   slug: string;
   name: string;
+  /** Applicants must sign in with Discord on the public form (new organizations: yes). */
+  requireDiscordSignIn: boolean;
   createdAt: Date;
+}
+
+/** What an organization's admins can change in Settings. */
+export interface OrganizationSettings {
+  requireDiscordSignIn: boolean;
 }
 
 /** Lowercase letters and digits in groups joined by single hyphens, at most 63 characters. */
@@ -42,13 +49,17 @@ interface OrganizationRow {
   id: string;
   slug: string;
   name: string;
+  require_discord_sign_in: boolean;
   created_at: Date;
 }
+
+const COLUMNS = 'id, slug, name, require_discord_sign_in, created_at';
 
 const toOrganization = (row: OrganizationRow): Organization => ({
   id: row.id,
   slug: row.slug,
   name: row.name,
+  requireDiscordSignIn: row.require_discord_sign_in,
   createdAt: row.created_at,
 });
 
@@ -62,7 +73,7 @@ async function insertOrganizationIfSlugFree(
     `INSERT INTO organizations (name, slug)
      VALUES ($1, $2)
      ON CONFLICT (slug) DO NOTHING
-     RETURNING id, slug, name, created_at`,
+     RETURNING ${COLUMNS}`,
     [name, slug],
   );
   const row = result.rows[0];
@@ -104,7 +115,7 @@ export async function findOrganizationByIdOrSlug(
   // A slug could look like a UUID; the id wins then.
   const result = UUID.test(value)
     ? await db.query<OrganizationRow>(
-        `SELECT id, slug, name, created_at
+        `SELECT ${COLUMNS}
          FROM organizations
          WHERE id = $1::uuid OR slug = lower($2::text)
          ORDER BY id = $1::uuid DESC
@@ -112,13 +123,30 @@ export async function findOrganizationByIdOrSlug(
         [value, value],
       )
     : await db.query<OrganizationRow>(
-        `SELECT id, slug, name, created_at
+        `SELECT ${COLUMNS}
          FROM organizations
          WHERE slug = lower($1)`,
         [value],
       );
   const row = result.rows[0];
   return row ? toOrganization(row) : null;
+}
+
+/** Changes the organization's settings; returns them as stored. */
+export async function updateOrganizationSettings(
+  db: Pool | PoolClient,
+  organizationId: string,
+  settings: Partial<OrganizationSettings>,
+): Promise<OrganizationSettings> {
+  const { rows } = await db.query<{ require_discord_sign_in: boolean }>(
+    `UPDATE organizations
+     SET require_discord_sign_in = COALESCE($2, require_discord_sign_in), updated_at = now()
+     WHERE id = $1
+     RETURNING require_discord_sign_in`,
+    [organizationId, settings.requireDiscordSignIn ?? null],
+  );
+  if (!rows[0]) throw new Error(`organization ${organizationId} does not exist`);
+  return { requireDiscordSignIn: rows[0].require_discord_sign_in };
 }
 
 /**

@@ -8,6 +8,8 @@ import {
   type RESTGetAPIGuildRolesResult,
   type RESTPostAPIGuildRoleJSONBody,
   type RESTPostAPIGuildRoleResult,
+  type RESTPutAPIGuildMemberJSONBody,
+  type RESTPutAPIGuildMemberResult,
 } from 'discord-api-types/v10';
 
 export function createDiscordApi(rest: REST) {
@@ -37,6 +39,24 @@ export function createDiscordApi(rest: REST) {
 
     getMember: async (guildId: string, userId: string): Promise<RESTGetAPIGuildMemberResult> =>
       (await rest.get(Routes.guildMember(guildId, userId))) as RESTGetAPIGuildMemberResult,
+
+    /**
+     * Add Guild Member with the applicant's `guilds.join` token (the bot needs Create Instant
+     * Invite, and Manage Roles for `roles`): 201 with the member when added, 204 when they were a
+     * member already (then `roles` was ignored). `pending`: the server's rules screening holds them.
+     */
+    addGuildMember: async (
+      guildId: string,
+      userId: string,
+      body: RESTPutAPIGuildMemberJSONBody,
+    ): Promise<{ added: boolean; pending: boolean }> => {
+      const result = (await rest.put(Routes.guildMember(guildId, userId), { body })) as
+        RESTPutAPIGuildMemberResult | ArrayBuffer;
+      if (result instanceof ArrayBuffer || typeof result !== 'object' || result === null || !('roles' in result)) {
+        return { added: false, pending: false };
+      }
+      return { added: true, pending: result.pending === true };
+    },
 
     getCurrentUser: async (): Promise<RESTGetAPICurrentUserResult> =>
       (await rest.get(Routes.user())) as RESTGetAPICurrentUserResult,

@@ -82,6 +82,21 @@ const PERMANENT_CODES: Record<number, { type: string; message: string }> = {
     type: 'invalid_form_body',
     message: 'Discord rejected the request as invalid: check the Discord user ID and the role settings.',
   },
+  [RESTJSONErrorCodes.MaximumNumberOfGuildsReached]: {
+    type: 'max_guilds',
+    message:
+      "The applicant is already in 100 Discord servers, Discord's limit: ask them to leave one, then retry the role assignment.",
+  },
+  [RESTJSONErrorCodes.InvalidOAuth2AccessToken]: {
+    type: 'applicant_authorization_expired',
+    message:
+      "The applicant's Discord authorization has expired or was revoked: ask them to sign in with Discord again.",
+  },
+  [RESTJSONErrorCodes.MissingRequiredOAuth2Scope]: {
+    type: 'applicant_authorization_expired',
+    message:
+      "The applicant's Discord authorization does not allow adding them to the server: ask them to sign in with Discord again.",
+  },
   [RESTJSONErrorCodes.MaximumNumberOfGuildRolesReached]: {
     type: 'max_roles',
     message: 'The Discord server already has the maximum of 250 roles: delete an unused role, then retry.',
@@ -263,8 +278,17 @@ function describe(err: unknown): string {
  */
 export function toActivityFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
-  const failure = classifyDiscordError(err);
-  const cause = err instanceof Error ? err : undefined;
+  return failureOf(classifyDiscordError(err), err instanceof Error ? err : undefined);
+}
+
+/** The failure Discord's JSON error `code` means (for an answer already known, such as a role missing from the list). */
+export function knownFailure(code: number): ApplicationFailure {
+  const known = PERMANENT_CODES[code];
+  if (!known) throw new Error(`no permanent Discord error has the code ${code}`);
+  return failureOf({ retryable: false, type: known.type, message: known.message, code });
+}
+
+function failureOf(failure: DiscordFailure, cause?: Error): ApplicationFailure {
   if (!failure.retryable) {
     return ApplicationFailure.create({
       message: failure.message,

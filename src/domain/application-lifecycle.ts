@@ -96,10 +96,20 @@ export const REDRIVE_AFTER_RECONNECT = [
   'missing_access',
   'missing_permissions',
   'unknown_role',
+  'unsafe_role',
 ] as const;
+
+/** The applicant's Discord sign-in could not add them: their signing in again re-drives it. */
+export const APPLICANT_AUTHORIZATION_EXPIRED = 'applicant_authorization_expired';
+
+/** Failures that a fix elsewhere (a connection, a new sign-in) re-drives without a manual retry. */
+const REDRIVABLE: readonly string[] = [...REDRIVE_AFTER_RECONNECT, APPLICANT_AUTHORIZATION_EXPIRED];
 
 /** The failure of an applicant who has not joined the server: re-checked automatically. */
 export const UNKNOWN_MEMBER = 'unknown_member';
+/** The applicant joined but waits for the server's rules screening: re-checked automatically. */
+export const MEMBER_PENDING = 'member_pending';
+const RECHECKED_AUTOMATICALLY: readonly string[] = [UNKNOWN_MEMBER, MEMBER_PENDING];
 export const INVALID_DISCORD_ID = 'invalid_discord_id';
 
 const ok = (change: StateChange): Transition => ({ ok: true, change });
@@ -120,7 +130,10 @@ export const GRANT_CERTAINLY_NOT_APPLIED = [
   'unknown_user',
   'invalid_form_body',
   'max_roles',
+  'max_guilds',
   'invalid_bot_token',
+  'unsafe_role',
+  'applicant_authorization_expired',
 ] as const;
 
 /** The applicant holds, is being given, or may have been given the role. */
@@ -259,7 +272,10 @@ export function nextStep(state: LifecycleState): NextStep {
     return { kind: 'act', action: state.status === 'Rejected' ? 'revoke' : 'grant' };
   }
   if (state.roleStatus === 'failed') {
-    return { kind: 'wait', recheckMember: state.errorType === UNKNOWN_MEMBER && state.status !== 'Rejected' };
+    return {
+      kind: 'wait',
+      recheckMember: RECHECKED_AUTOMATICALLY.includes(state.errorType ?? '') && state.status !== 'Rejected',
+    };
   }
   return { kind: 'done' };
 }
@@ -278,10 +294,11 @@ export const canRetry = (state: Pick<LifecycleState, 'roleStatus' | 'retryCount'
 
 /** A failure that connecting the bot again can fix, re-driven without spending a manual retry. */
 export function canRedrive(state: LifecycleState): boolean {
-  return (
-    state.roleStatus === 'failed' && (REDRIVE_AFTER_RECONNECT as readonly string[]).includes(state.errorType ?? '')
-  );
+  return state.roleStatus === 'failed' && REDRIVABLE.includes(state.errorType ?? '');
 }
+
+/** A failure an automatic re-check may clear (the member joins, or passes the rules screening). */
+export const isRecheckedAutomatically = (errorType: string | null) => RECHECKED_AUTOMATICALLY.includes(errorType ?? '');
 
 /** What people may do to an application in this state. "Revoke approval" is a reject of an approved application. */
 export type ReviewerAction = 'approve' | 'reject' | 'revoke_approval' | 'retry';

@@ -1,4 +1,5 @@
 import type { ApplicationStatus, LifecycleState, RoleAssignmentStatus } from './application-lifecycle';
+import type { DiscordUser } from './discord-user';
 
 export {
   applicationStatuses,
@@ -16,6 +17,11 @@ export interface Application {
   organizationId: string;
   applicant: { name: string; email: string };
   custom_data: Record<string, unknown>;
+  /**
+   * The Discord account the role goes to: `verified` when the applicant signed in with it, else a
+   * typed ID (which proves nothing). Null without a usable ID.
+   */
+  discordUser: (DiscordUser & { verified: boolean }) | null;
   status: ApplicationStatus;
   notes: string | null;
   reviewedBy: string | null;

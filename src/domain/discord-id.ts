@@ -27,8 +27,14 @@ export function hasDiscordUserId(customData: unknown): boolean {
   return id !== undefined && id !== null && id !== '';
 }
 
-/** What an application's data says about the applicant's Discord account, as the state machine asks it. */
-export function discordIdPresence(customData: unknown): 'none' | 'invalid' | 'valid' {
-  if (!hasDiscordUserId(customData)) return 'none';
-  return isValidDiscordId(discordUserIdOf(customData)) ? 'valid' : 'invalid';
+/**
+ * What an application says about the applicant's Discord account, as the state machine asks it:
+ * an account (signed in, or a typed ID that was valid), an unusable typed value, or nothing.
+ */
+export function discordIdPresence(app: {
+  discordUser: { id: string } | null;
+  custom_data: unknown;
+}): 'none' | 'invalid' | 'valid' {
+  if (app.discordUser) return 'valid';
+  return hasDiscordUserId(app.custom_data) ? 'invalid' : 'none';
 }

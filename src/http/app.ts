@@ -10,6 +10,8 @@ import { sessionMiddleware } from './middleware/session';
 import { csrfMiddleware } from './middleware/csrf';
 import { discordRouter } from './routes/discord';
 import { applicationsRouter } from './routes/applications';
+import { applicantsRouter } from './routes/applicants';
+import { organizationRouter } from './routes/organization';
 import { webRouter } from './routes/web';
 
 /** The Express app: one router per resource, one error handler, no stack traces in answers. */
@@ -43,7 +45,13 @@ export function createApp(deps: AppDeps): Express {
     helmet({
       // Outside production the UI is often opened over plain http from another device: asking the
       // browser to upgrade every asset to https would break it there.
-      contentSecurityPolicy: { directives: { upgradeInsecureRequests: deps.config.isProduction ? [] : null } },
+      contentSecurityPolicy: {
+        directives: {
+          upgradeInsecureRequests: deps.config.isProduction ? [] : null,
+          // Applicants' Discord avatars come from Discord's CDN; nothing else does.
+          imgSrc: ["'self'", 'data:', 'https://cdn.discordapp.com'],
+        },
+      },
     }),
   );
   app.use(express.json({ limit: '100kb' }));
@@ -53,7 +61,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/auth', authRouter(deps));
   app.use('/api', meRouter(deps));
   app.use('/api/discord', discordRouter(deps));
+  app.use('/api', applicantsRouter(deps));
   app.use('/api', applicationsRouter(deps));
+  app.use('/api', organizationRouter(deps));
   app.use(webRouter(deps));
 
   app.use('/api', (_req, _res, next) => next(new HttpError(404, 'not_found', 'No such API route.')));

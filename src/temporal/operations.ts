@@ -113,7 +113,7 @@ export async function reviewApplication(
   const expected = transition(lifecycleStateOf(app), {
     type: 'review',
     decision: input.review.decision,
-    discordId: discordIdPresence(app.custom_data),
+    discordId: discordIdPresence(app),
   });
   const roleState = expected.ok ? expected.change.roleStatus : app.roleAssignment.status;
   for (let attempt = 1; ; attempt += 1) {

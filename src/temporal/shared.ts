@@ -17,7 +17,12 @@ export const retryStepKey = (applicationId: string, requestId: string) => `retry
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'error';
 
 export type ConnectionErrorCode =
-  'token_exchange_failed' | 'missing_permissions' | 'role_creation_failed' | 'save_config_failed' | 'unexpected_error';
+  | 'token_exchange_failed'
+  | 'missing_permissions'
+  | 'unsafe_role'
+  | 'role_creation_failed'
+  | 'save_config_failed'
+  | 'unexpected_error';
 
 export interface ConnectInput {
   organizationId: string;

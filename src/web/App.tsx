@@ -2,7 +2,7 @@ import { useEffect, type ReactNode } from 'react';
 import { Layout, RequireSession } from './components/Layout';
 import { Notice, PageHeading } from './components/ui';
 import { ApplicationsPage } from './pages/ApplicationsPage';
-import { ApplyPage } from './pages/ApplyPage';
+import { ApplyPage, ApplySignInProblem } from './pages/ApplyPage';
 import { LoginPage } from './pages/LoginPage';
 import { OpsPage } from './pages/OpsPage';
 import { SettingsPage } from './pages/SettingsPage';
@@ -56,6 +56,9 @@ export function App() {
       return <Redirect to="/applications" />;
     case '/login':
       return <LoginPage />;
+    case '/apply':
+      // Where a Discord sign-in lands when its state could not tell which form it came from.
+      return <ApplySignInProblem />;
     case '/applications':
       return signedIn(<ApplicationsPage />);
     case '/settings':

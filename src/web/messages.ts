@@ -14,11 +14,23 @@ export const CALLBACK_ERROR_MESSAGES: Record<string, string> = {
     'Discord did not confirm the authorization (the code was refused or expired). Please try again.',
   missing_permissions:
     'The bot was added without the "Manage Roles" permission. Connect again and keep that permission ticked.',
+  unsafe_role:
+    'The existing "Approved" role carries permissions (or is managed by an integration), so it cannot be handed to every approved applicant. Remove its permissions in Server Settings → Roles (Settings shows which), then connect again.',
   role_creation_failed:
     'The bot could not create or find the "Approved" role. Check that the bot may manage roles, then try again.',
   save_config_failed: 'The connection worked but could not be saved. Please try again.',
   unexpected_error: 'Something unexpected went wrong while connecting. Please try again.',
   too_many_attempts: 'Too many failed connection attempts. Wait a few minutes and try again.',
+};
+
+/** What the applicant sign-in's redirect parameters (`/apply/<slug>?error=`) mean, in plain words. */
+export const APPLICANT_SIGN_IN_MESSAGES: Record<string, string> = {
+  invalid_state:
+    'The Discord sign-in link expired, was already used, or was started in another browser. Please sign in again.',
+  access_denied: 'You cancelled the Discord sign-in. Sign in with Discord to apply.',
+  token_exchange_failed: 'Discord did not confirm the sign-in. Please try again.',
+  wrong_account:
+    'That is not the Discord account this application was made with. Sign in with the account you applied with.',
 };
 
 /** The notice for the `success`, `status` and `error` parameters of the callback redirect, if any. */

@@ -3,6 +3,7 @@ import {
   canRetry as machineCanRetry,
   isInFlight as machineIsInFlight,
   MAX_MANUAL_RETRIES,
+  MEMBER_PENDING,
   type ReviewerAction,
 } from '../domain/application-lifecycle';
 import { lifecycleStateOf } from '../domain/application';
@@ -33,6 +34,9 @@ export function badgeOf(app: Pick<Application, 'status' | 'roleAssignment'>): Ba
   const inFlight = machineIsInFlight({ roleStatus: app.roleAssignment.status });
   if (app.status === 'Rejected' && app.roleAssignment.status === 'pending') {
     return { label: 'Rejected – removing role…', tone: 'progress', inFlight };
+  }
+  if (app.status === 'approved_role_failed' && app.roleAssignment.errorType === MEMBER_PENDING) {
+    return { label: "Approved – joined, waiting for the server's rules screening", tone: 'progress', inFlight };
   }
   if (app.status === 'Rejected' && app.roleAssignment.status === 'failed') {
     return { label: 'Rejected – role removal failed', tone: 'danger', inFlight };

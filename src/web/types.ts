@@ -1,5 +1,6 @@
 // The API's shapes (see API.md). Kept here so the browser bundle never imports server code.
 export type { Application, ApplicationStatus } from '../domain/application';
+export type { DiscordUser } from '../domain/discord-user';
 
 export type Role = 'admin' | 'reviewer';
 

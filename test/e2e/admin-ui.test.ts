@@ -82,7 +82,7 @@ beforeAll(async () => {
       })
       .then((b) => (browser = b)),
   ]);
-  org = await stack.createOrg('Acme Guild Club');
+  org = await stack.createOrg('Acme Guild Club', { requireDiscordSignIn: false });
   guildId = stack.sandbox.createGuild({ name: 'Guild A' }).id;
   stack.sandbox.addMember(guildId, MEMBER);
   apiCookie = await stack.login(org.adminEmail);

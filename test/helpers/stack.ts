@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NativeConnection } from '@temporalio/worker';
 import { hashPassword } from '../../src/auth/password';
-import { createOrganizationWithAdmin } from '../../src/db/organizations';
+import { createOrganizationWithAdmin, updateOrganizationSettings } from '../../src/db/organizations';
 import { createUser } from '../../src/db/users';
 import { createDiscordApi } from '../../src/discord/api';
 import { createDiscordRest } from '../../src/discord/rest';
@@ -33,7 +33,8 @@ export interface Stack {
   /** Starts a worker on this stack's task queues (a test may kill it and start another). */
   startWorker: () => Promise<Workers & { stop: () => Promise<void> }>;
   worker: Workers & { stop: () => Promise<void> };
-  createOrg: (name?: string) => Promise<Org>;
+  /** A new organization with an admin and a reviewer; `requireDiscordSignIn` as given (default: as for any new one, on). */
+  createOrg: (name?: string, settings?: { requireDiscordSignIn?: boolean }) => Promise<Org>;
   /** Signs in and returns the session cookie. */
   login: (email: string) => Promise<string>;
   /** fetch against the API with a cookie and a same-origin Origin header. */
@@ -62,6 +63,8 @@ export async function startStack(
     DISCORD_CLIENT_ID: sandbox.clientId,
     DISCORD_CLIENT_SECRET: sandbox.clientSecret,
     DISCORD_BOT_TOKEN: sandbox.botToken,
+    // One key for the API and every worker of the stack (a worker process too).
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     DISCORD_API_BASE_URL: sandbox.apiBaseUrl,
     DISCORD_AUTHORIZE_URL: sandbox.authorizeUrl,
     TEMPORAL_TASK_QUEUE: `test-${suffix}`,
@@ -124,7 +127,7 @@ export async function startStack(
     set worker(w) {
       worker = w;
     },
-    createOrg: async (name = `Org ${randomBytes(3).toString('hex')}`) => {
+    createOrg: async (name = `Org ${randomBytes(3).toString('hex')}`, settings = {}) => {
       const adminEmail = `admin-${randomBytes(4).toString('hex')}@example.com`;
       const reviewerEmail = `reviewer-${randomBytes(4).toString('hex')}@example.com`;
       const { organization } = await createOrganizationWithAdmin(db.pool, {
@@ -138,6 +141,11 @@ export async function startStack(
         passwordHash: await hashPassword(PASSWORD),
         role: 'reviewer',
       });
+      if (settings.requireDiscordSignIn !== undefined) {
+        await updateOrganizationSettings(db.pool, organization.id, {
+          requireDiscordSignIn: settings.requireDiscordSignIn,
+        });
+      }
       return { id: organization.id, slug: organization.slug, adminEmail, reviewerEmail };
     },
     login: async (email) => {

@@ -39,6 +39,7 @@ export function createStubRoleActivities(input: { applicationId: string; discord
     organizationId: 'org',
     applicant: { name: 'A', email: 'a@example.com' },
     custom_data: {},
+    discordUser: null,
     status: 'Pending',
     notes: null,
     reviewedBy: null,

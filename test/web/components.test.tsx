@@ -32,6 +32,14 @@ function application(status: ApplicationStatus, overrides: Partial<Application['
     organizationId: 'o1',
     applicant: { name: 'Ada Lovelace', email: 'ada@example.com' },
     custom_data: { discord_user_id: '300000000000000001' },
+    discordUser: {
+      id: '300000000000000001',
+      username: 'ada',
+      globalName: 'Ada Lovelace',
+      avatarUrl: null,
+      accountCreatedAt: '2023-05-01T10:00:00.000Z',
+      verified: true,
+    },
     status,
     notes: null,
     reviewedBy: null,
@@ -103,6 +111,7 @@ describe('callback messages', () => {
     'already_connected',
     'token_exchange_failed',
     'missing_permissions',
+    'unsafe_role',
     'role_creation_failed',
     'save_config_failed',
     'unexpected_error',
@@ -174,6 +183,7 @@ describe('SettingsPage', () => {
 
     mockFetch({
       'GET /api/discord/connection': { body: { ...disconnected, state: 'error', error: 'Missing Manage Roles.' } },
+      'GET /api/organization/settings': { body: { requireDiscordSignIn: true } },
     });
     render(<SettingsPage />);
     expect(await screen.findByRole('button', { name: 'Retry connection' })).toBeTruthy();

@@ -1,4 +1,6 @@
+import { parse } from 'cookie';
 import type { RequestHandler } from 'express';
+import { APPLICANT_SESSION_COOKIE } from '../../auth/applicant-sessions';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { sessionTokenOf } from './session';
@@ -6,7 +8,8 @@ import { sessionTokenOf } from './session';
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * Refuses a state-changing request that carries the session cookie unless the browser says it
+ * Refuses a state-changing request that carries the session cookie (or an applicant's Discord
+ * sign-in cookie, which submits applications as that account) unless the browser says it
  * comes from our own origin: `Origin` equal to the origin of PUBLIC_BASE_URL or, when a browser
  * sends no `Origin`, `Sec-Fetch-Site: same-origin`. SameSite=Lax alone still lets sibling
  * subdomains and top-level form POSTs through in some browsers.
@@ -17,7 +20,8 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export function csrfMiddleware({ config }: AppDeps): RequestHandler {
   return (req, _res, next) => {
     if (!UNSAFE_METHODS.has(req.method)) return next();
-    if (sessionTokenOf(req.headers.cookie) === undefined) return next();
+    const applicantSignedIn = req.headers.cookie ? !!parse(req.headers.cookie)[APPLICANT_SESSION_COOKIE] : false;
+    if (sessionTokenOf(req.headers.cookie) === undefined && !applicantSignedIn) return next();
     // Read per request: tests learn the public URL only once the server listens.
     const expected = new URL(config.publicBaseUrl).origin;
     const origin = req.headers.origin;

@@ -2,14 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
+import { lookupApplicantSession, moveApplicantTokens } from '../../auth/applicant-sessions';
 import {
   findApplication,
+  findLiveApplicationOfAccount,
   insertApplication,
   listApplications,
   listStuckAssignments,
   type PageKey,
 } from '../../db/applications';
-import { findOrganizationByIdOrSlug } from '../../db/organizations';
+import { withTransaction } from '../../db/pool';
 import { findIdempotentResponse } from '../../db/idempotency-keys';
 import { applicationStatuses, lifecycleStateOf, type Application } from '../../domain/application';
 import { retryRefusal } from '../../domain/application-lifecycle';
@@ -19,6 +21,7 @@ import { retryStepKey } from '../../temporal/shared';
 import type { AppDeps } from '../deps';
 import { badRequest, HttpError, notFound } from '../errors';
 import { requireAdmin, requireUser } from '../middleware/session';
+import { applicantCookieOf, publicOrganization } from './applicants';
 
 const uuid = z.uuid();
 
@@ -92,6 +95,16 @@ async function ownApplication(deps: AppDeps, req: Request): Promise<Application>
   return app;
 }
 
+function alreadyApplied(live: Application): HttpError {
+  return new HttpError(
+    409,
+    'already_applied',
+    `You already applied here with this Discord account: that application is ${
+      live.status === 'Pending' ? 'waiting for review' : 'approved'
+    } (status ${live.status}).`,
+  );
+}
+
 function reviewError(err: unknown): HttpError {
   if (err instanceof ReviewRefusedError) {
     if (err.type === 'not_found') return notFound('No such application.');
@@ -139,19 +152,53 @@ export function applicationsRouter(deps: AppDeps): Router {
     }),
     async (req, res) => {
       const body = parse(submissionSchema, req.body);
-      const org = await findOrganizationByIdOrSlug(deps.pool, String(req.params.slug));
-      if (!org || org.slug !== req.params.slug) throw notFound('No such organization.');
-      const { discordUserId, ...rest } = body.custom_data;
-      const customData = {
-        ...rest,
-        ...((rest.discord_user_id ?? discordUserId) ? { discord_user_id: rest.discord_user_id ?? discordUserId } : {}),
-      };
-      const app = await insertApplication(deps.pool, {
-        organizationId: org.id,
-        name: body.applicant.name,
-        email: body.applicant.email,
-        customData,
-      });
+      const org = await publicOrganization(deps, String(req.params.slug));
+      const { discordUserId, discord_user_id: typedId, ...rest } = body.custom_data;
+      const cookieToken = applicantCookieOf(req);
+      const signIn = await lookupApplicantSession(deps.pool, cookieToken, org.id);
+      if (!signIn && org.requireDiscordSignIn) {
+        throw new HttpError(
+          403,
+          'discord_sign_in_required',
+          'Sign in with Discord first: this organization gives its role only to the account that applied.',
+        );
+      }
+      if (signIn) {
+        // One live application per account: the existing one says where it stands.
+        const live = await findLiveApplicationOfAccount(deps.pool, org.id, signIn.account.id);
+        if (live) throw alreadyApplied(live);
+      }
+      let app;
+      try {
+        app = await withTransaction(deps.pool, async (tx) => {
+          const inserted = await insertApplication(tx, {
+            organizationId: org.id,
+            name: body.applicant.name,
+            email: body.applicant.email,
+            // The verified account replaces any ID in the body; a typed one is kept as typed.
+            customData: signIn
+              ? rest
+              : { ...rest, ...((typedId ?? discordUserId) ? { discord_user_id: typedId ?? discordUserId } : {}) },
+            verifiedAccount: signIn?.account,
+          });
+          if (signIn) {
+            await moveApplicantTokens(tx, {
+              cookieToken: cookieToken!,
+              organizationId: org.id,
+              applicationId: inserted.id,
+              key: deps.config.tokenEncryptionKey,
+            });
+          }
+          return inserted;
+        });
+      } catch (err) {
+        // Two submissions of one account at once: the second meets the unique index.
+        if ((err as { constraint?: string }).constraint === 'applications_one_live_per_account' && signIn) {
+          const live = await findLiveApplicationOfAccount(deps.pool, org.id, signIn.account.id);
+          if (live) throw alreadyApplied(live);
+        }
+        throw err;
+      }
       res.status(201).json({ id: app.id, status: app.status });
     },
   );

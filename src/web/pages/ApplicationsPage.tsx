@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { errorMessage } from '../api';
+import { DiscordIdentity } from '../components/DiscordIdentity';
 import { StatusBadge } from '../components/StatusBadge';
 import { Notice, PageHeading, Spinner } from '../components/ui';
 import {
@@ -211,7 +212,11 @@ export function ApplicationsPage() {
                   <td data-label="Applicant">
                     <div className="applicant-name">{app.applicant.name}</div>
                     <div className="muted small">{app.applicant.email}</div>
-                    {discordId ? <div className="muted small mono">Discord {discordId}</div> : null}
+                    {app.discordUser ? (
+                      <DiscordIdentity user={app.discordUser} />
+                    ) : discordId ? (
+                      <div className="muted small mono">Discord {discordId} (not a valid ID)</div>
+                    ) : null}
                   </td>
                   <td data-label="Submitted">
                     <time dateTime={app.createdAt}>{formatDate(app.createdAt)}</time>

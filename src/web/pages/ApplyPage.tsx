@@ -1,7 +1,38 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage } from '../api';
+import { DiscordIdentity } from '../components/DiscordIdentity';
 import { Field, Notice, PageHeading, Spinner } from '../components/ui';
 import { isValidDiscordId } from '../../domain/discord-id';
+import { useResource } from '../hooks';
+import { APPLICANT_SIGN_IN_MESSAGES } from '../messages';
+import { useLocation } from '../router';
+import type { DiscordUser } from '../types';
+
+interface ApplicantView {
+  organization: { name: string; requireDiscordSignIn: boolean };
+  discordUser: DiscordUser | null;
+}
+
+const signInHref = (slug: string, applicationId?: string) =>
+  `/api/public/organizations/${encodeURIComponent(slug)}/discord/authorize${
+    applicationId ? `?application=${encodeURIComponent(applicationId)}` : ''
+  }`;
+
+/** `/apply` without a form: a Discord sign-in came back with a state we could not read. */
+export function ApplySignInProblem() {
+  const { search } = useLocation();
+  return (
+    <main id="main" className="auth-page">
+      <div className="card auth-card">
+        <PageHeading>Discord sign-in</PageHeading>
+        <Notice kind="error">
+          {APPLICANT_SIGN_IN_MESSAGES[search.get('error') ?? ''] ?? APPLICANT_SIGN_IN_MESSAGES.invalid_state}
+        </Notice>
+        <p>Go back to the application form you were filling in and sign in with Discord again.</p>
+      </div>
+    </main>
+  );
+}
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -25,8 +56,19 @@ export function validateApplication(values: { name: string; email: string; disco
   return errors;
 }
 
-/** The public application form at `/apply/<organization slug>`; no sign-in. */
+/**
+ * The public application form at `/apply/<organization slug>`. The applicant signs in with
+ * Discord (required unless the organization allows a typed, unverified ID), so the role can only
+ * reach the account that applied.
+ */
 export function ApplyPage({ slug }: { slug: string }) {
+  const { search } = useLocation();
+  const applicant = useResource(
+    () => api<ApplicantView>(`/api/public/organizations/${encodeURIComponent(slug)}/applicant`),
+    slug,
+  );
+  const reauthorize = search.get('reauthorize');
+  const signInError = search.get('error');
   const [values, setValues] = useState({ name: '', email: '', discordUserId: '' });
   const [touched, setTouched] = useState<Record<string, boolean>>({});
   const [submitted, setSubmitted] = useState(false);
@@ -34,7 +76,9 @@ export function ApplyPage({ slug }: { slug: string }) {
   const [serverError, setServerError] = useState<string | null>(null);
   const [done, setDone] = useState<{ id: string } | null>(null);
 
-  const errors = validateApplication(values);
+  const verified = applicant.data?.discordUser ?? null;
+  const requireSignIn = applicant.data?.organization.requireDiscordSignIn ?? true;
+  const errors = validateApplication(verified ? { ...values, discordUserId: '' } : values);
   const show = (key: keyof ApplyErrors) => (touched[key] || submitted ? (errors[key] ?? null) : null);
   const change = (key: keyof typeof values) => (e: { target: { value: string } }) =>
     setValues((v) => ({ ...v, [key]: e.target.value }));
@@ -51,7 +95,7 @@ export function ApplyPage({ slug }: { slug: string }) {
     }
     setBusy(true);
     try {
-      const discordUserId = values.discordUserId.trim();
+      const discordUserId = verified ? '' : values.discordUserId.trim();
       const result = await api<{ id: string }>(`/api/public/organizations/${encodeURIComponent(slug)}/applications`, {
         method: 'POST',
         body: {
@@ -64,7 +108,9 @@ export function ApplyPage({ slug }: { slug: string }) {
       setServerError(
         err instanceof ApiError && err.status === 404
           ? 'This application form does not exist. Please check the link you were given.'
-          : errorMessage(err),
+          : err instanceof ApiError && err.code === 'discord_sign_in_required'
+            ? 'Please sign in with Discord first.'
+            : errorMessage(err),
       );
     } finally {
       setBusy(false);
@@ -79,7 +125,9 @@ export function ApplyPage({ slug }: { slug: string }) {
           <Notice kind="success">
             Thank you, {values.name.trim()}. Your application was submitted and will be reviewed soon.
           </Notice>
-          {values.discordUserId.trim() ? (
+          {verified ? (
+            <p>If it is approved, you will be added to the organization's Discord server with its role.</p>
+          ) : values.discordUserId.trim() ? (
             <p>
               If it is approved, you will get the role in the organization's Discord server — make sure you have joined
               it.
@@ -91,11 +139,61 @@ export function ApplyPage({ slug }: { slug: string }) {
     );
   }
 
+  if (reauthorize || search.get('reauthorized')) {
+    return (
+      <main id="main" className="auth-page">
+        <div className="card auth-card">
+          <PageHeading>Connect your Discord account again</PageHeading>
+          {search.get('reauthorized') ? (
+            <Notice kind="success">
+              Thank you: your Discord account is connected again. You will be added to the server with your role in a
+              moment.
+            </Notice>
+          ) : (
+            <>
+              {signInError ? (
+                <Notice kind="error">{APPLICANT_SIGN_IN_MESSAGES[signInError] ?? signInError}</Notice>
+              ) : null}
+              <p>
+                Your application was approved, but your Discord sign-in expired before you could be added to the server.
+                Sign in again with the account you applied with.
+              </p>
+              <a className="button-link discord" href={signInHref(slug, reauthorize!)}>
+                Sign in with Discord again
+              </a>
+            </>
+          )}
+        </div>
+      </main>
+    );
+  }
+
   return (
     <main id="main" className="auth-page">
       <form className="card auth-card" onSubmit={(e) => void submit(e)} noValidate>
-        <PageHeading>Apply for membership</PageHeading>
+        <PageHeading>Apply for membership{applicant.data ? ` — ${applicant.data.organization.name}` : ''}</PageHeading>
         {serverError ? <Notice kind="error">{serverError}</Notice> : null}
+        {signInError ? (
+          <Notice kind="error">{APPLICANT_SIGN_IN_MESSAGES[signInError] ?? `Sign-in failed (${signInError}).`}</Notice>
+        ) : null}
+        {applicant.error ? <Notice kind="error">{applicant.error}</Notice> : null}
+        {verified ? (
+          <div className="signed-in" data-testid="discord-account">
+            <DiscordIdentity user={{ ...verified, verified: true }} />
+            <p className="muted small">Signed in with Discord: if you are approved, the role goes to this account.</p>
+          </div>
+        ) : (
+          <div className="sign-in">
+            <a className="button-link discord" href={signInHref(slug)}>
+              Sign in with Discord
+            </a>
+            <p className="muted small">
+              {requireSignIn
+                ? 'Signing in proves the Discord account is yours; if you are approved, you are added to the server with its role.'
+                : 'Recommended: signing in proves the account is yours and adds you to the server on approval.'}
+            </p>
+          </div>
+        )}
         <Field label="Name" error={show('name')}>
           {(p) => (
             <input
@@ -123,31 +221,33 @@ export function ApplyPage({ slug }: { slug: string }) {
             />
           )}
         </Field>
-        <Field
-          label="Discord user ID (optional)"
-          error={show('discordUserId')}
-          hint={
-            <>
-              To copy it: in Discord open <strong>User Settings → Advanced</strong> and turn on{' '}
-              <strong>Developer Mode</strong>, then right-click (or long-press) your name and choose{' '}
-              <strong>Copy User ID</strong>. It is a number of 17 to 20 digits.
-            </>
-          }
-        >
-          {(p) => (
-            <input
-              {...p}
-              name="discordUserId"
-              inputMode="numeric"
-              autoComplete="off"
-              spellCheck={false}
-              value={values.discordUserId}
-              onChange={change('discordUserId')}
-              onBlur={blur('discordUserId')}
-            />
-          )}
-        </Field>
-        <button type="submit" disabled={busy}>
+        {verified || requireSignIn ? null : (
+          <Field
+            label="Discord user ID (optional)"
+            error={show('discordUserId')}
+            hint={
+              <>
+                To copy it: in Discord open <strong>User Settings → Advanced</strong> and turn on{' '}
+                <strong>Developer Mode</strong>, then right-click (or long-press) your name and choose{' '}
+                <strong>Copy User ID</strong>. It is a number of 17 to 20 digits.
+              </>
+            }
+          >
+            {(p) => (
+              <input
+                {...p}
+                name="discordUserId"
+                inputMode="numeric"
+                autoComplete="off"
+                spellCheck={false}
+                value={values.discordUserId}
+                onChange={change('discordUserId')}
+                onBlur={blur('discordUserId')}
+              />
+            )}
+          </Field>
+        )}
+        <button type="submit" disabled={busy || (requireSignIn && !verified)}>
           {busy ? <Spinner /> : null}
           {busy ? 'Submitting…' : 'Submit application'}
         </button>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, errorMessage } from '../api';
 import { Notice, PageHeading, Spinner } from '../components/ui';
-import { useDiscordConnection } from '../hooks';
+import { useDiscordConnection, useResource } from '../hooks';
 import { callbackNotice } from '../messages';
 import { navigate, useLocation } from '../router';
 import { useSession } from '../session';
@@ -116,6 +116,58 @@ export function SettingsPage() {
           {!isAdmin && state ? <p className="muted">Only an organization admin can change the connection.</p> : null}
         </div>
       </section>
+      {isAdmin ? <ApplicantSettings /> : null}
     </>
+  );
+}
+
+/** Whether applicants must sign in with Discord (admins). */
+function ApplicantSettings() {
+  const settings = useResource(() => api<{ requireDiscordSignIn: boolean }>('/api/organization/settings'), 'settings');
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const change = async (requireDiscordSignIn: boolean) => {
+    setSaving(true);
+    setError(null);
+    try {
+      settings.set(
+        await api<{ requireDiscordSignIn: boolean }>('/api/organization/settings', {
+          method: 'PATCH',
+          body: { requireDiscordSignIn },
+        }),
+      );
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setSaving(false);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="applicants-heading">
+      <h2 id="applicants-heading">Applicants</h2>
+      {error ? <Notice kind="error">{error}</Notice> : null}
+      {settings.data ? (
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={settings.data.requireDiscordSignIn}
+            disabled={saving}
+            onChange={(e) => void change(e.target.checked)}
+          />
+          <span>
+            Applicants must sign in with Discord
+            <span className="muted small block">
+              The role can then only reach the account that applied, and applicants who are not in the server yet are
+              added on approval. Turned off, applicants may type a Discord user ID instead; reviewers see it marked
+              “unverified”.
+            </span>
+          </span>
+        </label>
+      ) : (
+        <div>
+          {settings.error ? <Notice kind="error">{settings.error}</Notice> : <Spinner label="Loading the settings" />}
+        </div>
+      )}
+    </section>
   );
 }

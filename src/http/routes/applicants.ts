@@ -1,0 +1,178 @@
+import { Router, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { parse as parseCookies } from 'cookie';
+import {
+  APPLICANT_LOGIN_COOKIE,
+  newBrowserToken,
+  signApplicantState,
+  verifyApplicantState,
+} from '../../auth/applicant-state';
+import {
+  APPLICANT_SESSION_COOKIE,
+  applicantLoginCookie,
+  applicantSessionCookie,
+  createApplicantSession,
+  lookupApplicantSession,
+  saveTokensForApplication,
+} from '../../auth/applicant-sessions';
+import { consumeOAuthStateNonce, InvalidStateError } from '../../auth/oauth-state';
+import { findApplication } from '../../db/applications';
+import { findOrganizationByIdOrSlug, type Organization } from '../../db/organizations';
+import { discordUserOf } from '../../domain/discord-user';
+import { buildApplicantAuthorizeUrl, exchangeUserCode, fetchCurrentUser } from '../../discord/oauth';
+import { requestRoleRedrive } from '../../temporal/operations';
+import type { AppDeps } from '../deps';
+import { notFound } from '../errors';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The organization of a public URL's slug, exactly (no id, no other case), or 404. */
+export async function publicOrganization(deps: Pick<AppDeps, 'pool'>, slug: string): Promise<Organization> {
+  const org = await findOrganizationByIdOrSlug(deps.pool, slug);
+  if (!org || org.slug !== slug) throw notFound('No such organization.');
+  return org;
+}
+
+/** The applicant sign-in cookie of this request, if any. */
+export const applicantCookieOf = (req: Request) =>
+  req.headers.cookie ? parseCookies(req.headers.cookie)[APPLICANT_SESSION_COOKIE] : undefined;
+
+/**
+ * Applicants sign in with Discord (`identify guilds.join`) on the public form, so the role can only
+ * reach the account that applied: the same care as the bot flow (a signed, expiring, single-use
+ * state, bound to this browser by an HttpOnly cookie; the exact redirect URI), and the tokens never
+ * leave this process unencrypted.
+ */
+export function applicantsRouter(deps: AppDeps): Router {
+  const { config, pool } = deps;
+  const router = Router();
+  const redirectUriOf = () => `${config.publicBaseUrl}/api/public/discord/callback`;
+  const applyUrl = (slug: string | null, params: Record<string, string>) =>
+    `${config.publicBaseUrl}/apply${slug ? `/${encodeURIComponent(slug)}` : ''}?${new URLSearchParams(params)}`;
+  const oauth = () => ({
+    apiBaseUrl: config.discord.apiBaseUrl,
+    clientId: config.discord.clientId ?? '',
+    clientSecret: config.discord.clientSecret ?? '',
+  });
+  const limiter = rateLimit({
+    windowMs: 60_000,
+    limit: 30,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => {
+      res.status(429).json({
+        error: { code: 'too_many_requests', message: 'Too many sign-in attempts from here. Please wait a minute.' },
+      });
+    },
+  });
+
+  router.get('/public/organizations/:slug/discord/authorize', limiter, async (req, res) => {
+    const org = await publicOrganization(deps, String(req.params.slug));
+    // To re-authorize an application submitted earlier (its grant's authorization expired).
+    const applicationParam = typeof req.query.application === 'string' ? req.query.application : undefined;
+    let applicationId: string | null = null;
+    if (applicationParam !== undefined) {
+      const app = UUID.test(applicationParam) ? await findApplication(pool, applicationParam, org.id) : null;
+      if (!app?.discordUser?.verified) throw notFound('No such application.');
+      applicationId = app.id;
+    }
+    const browserToken = newBrowserToken();
+    const state = await signApplicantState(
+      { organizationId: org.id, applicationId, browserToken },
+      config.stateSigningSecret,
+    );
+    res.setHeader('Set-Cookie', applicantLoginCookie(APPLICANT_LOGIN_COOKIE, browserToken, config));
+    res.redirect(
+      302,
+      buildApplicantAuthorizeUrl({
+        authorizeUrl: config.discord.authorizeUrl,
+        clientId: config.discord.clientId ?? '',
+        redirectUri: redirectUriOf(),
+        state,
+      }),
+    );
+  });
+
+  router.get('/public/discord/callback', limiter, async (req: Request, res: Response) => {
+    const q = req.query as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const cookies = req.headers.cookie ? parseCookies(req.headers.cookie) : {};
+    // The login cookie has done its job whatever happens next.
+    res.setHeader('Set-Cookie', applicantLoginCookie(APPLICANT_LOGIN_COOKIE, null, config));
+    const fail = (code: string, slug: string | null, context: Record<string, unknown> = {}) => {
+      // Never log the state, the code or a token: only why the sign-in was refused.
+      req.log.warn({ reason: code, ...context }, 'applicant sign-in refused');
+      res.redirect(302, applyUrl(slug, { error: code }));
+    };
+
+    // 1. The state: signed by us, not expired, issued to this browser, not used before.
+    let claims;
+    try {
+      claims = await verifyApplicantState(str(q.state) ?? '', {
+        secret: config.stateSigningSecret,
+        browserToken: cookies[APPLICANT_LOGIN_COOKIE],
+      });
+      await consumeOAuthStateNonce(pool, claims.nonce, claims.expiresAt);
+    } catch (err) {
+      if (err instanceof InvalidStateError) return fail('invalid_state', null, { why: err.reason });
+      throw err;
+    }
+    const org = await findOrganizationByIdOrSlug(pool, claims.organizationId);
+    if (!org) return fail('invalid_state', null, { why: 'no_organization' });
+    // 2. The applicant cancelled on Discord.
+    if (str(q.error)) return fail(q.error === 'access_denied' ? 'access_denied' : 'token_exchange_failed', org.slug);
+    // 3. Only now does anything reach Discord: the code, then who signed in.
+    const code = str(q.code);
+    if (!code) return fail('token_exchange_failed', org.slug, { why: 'no_code' });
+    let tokens;
+    let user;
+    try {
+      tokens = await exchangeUserCode({ ...oauth(), code, redirectUri: redirectUriOf() });
+      user = await fetchCurrentUser({ apiBaseUrl: config.discord.apiBaseUrl, accessToken: tokens.accessToken });
+    } catch (err) {
+      return fail('token_exchange_failed', org.slug, { why: (err as Error).name });
+    }
+    const account = {
+      id: user.id,
+      username: user.username,
+      globalName: user.global_name ?? null,
+      avatar: user.avatar ?? null,
+    };
+
+    if (claims.applicationId) {
+      // A re-authorization: only the account the application is for may give it.
+      const app = await findApplication(pool, claims.applicationId, org.id);
+      if (!app?.discordUser?.verified) return fail('invalid_state', org.slug, { why: 'no_application' });
+      if (app.discordUser.id !== account.id) return fail('wrong_account', org.slug);
+      await saveTokensForApplication(pool, { applicationId: app.id, tokens, key: config.tokenEncryptionKey });
+      // The grant that waited for this runs again, without spending a manual retry.
+      await requestRoleRedrive(deps, { applicationId: app.id, organizationId: org.id });
+      req.log.info({ applicationId: app.id }, 'applicant re-authorized');
+      res.redirect(302, applyUrl(org.slug, { reauthorized: '1' }));
+      return;
+    }
+
+    const session = await createApplicantSession(pool, {
+      organizationId: org.id,
+      account,
+      tokens,
+      key: config.tokenEncryptionKey,
+    });
+    res.setHeader('Set-Cookie', [
+      applicantLoginCookie(APPLICANT_LOGIN_COOKIE, null, config),
+      applicantSessionCookie(session.token, session.expiresAt, config),
+    ]);
+    res.redirect(302, applyUrl(org.slug, { verified: '1' }));
+  });
+
+  router.get('/public/organizations/:slug/applicant', async (req, res) => {
+    const org = await publicOrganization(deps, String(req.params.slug));
+    const signIn = await lookupApplicantSession(pool, applicantCookieOf(req), org.id);
+    res.json({
+      organization: { name: org.name, requireDiscordSignIn: org.requireDiscordSignIn },
+      discordUser: signIn ? discordUserOf(signIn.account) : null,
+    });
+  });
+
+  return router;
+}
