@@ -55,8 +55,12 @@ function permanent(type: string, message: string): ApplicationFailure {
   } satisfies Partial<DiscordFailure>);
 }
 
-/** How long the roles of a guild are trusted before the grant looks again (the safe-role check). */
-const ROLES_TTL_MS = 30_000;
+/**
+ * How long the roles of a guild are trusted before a grant looks again (the safe-role check): a
+ * bulk approval looks once per 5 s instead of once per grant, and a role edited to carry
+ * permissions stops being granted within 5 s.
+ */
+export const ROLES_TTL_MS = 5_000;
 
 export const NOT_CONNECTED_MESSAGE =
   'Discord is not connected for this organization: an admin must connect the bot in Settings, then retry.';

@@ -78,6 +78,10 @@ export interface Sandbox {
    */
   setBotPermissions(guildId: string, permissions: bigint): void;
   setBotRolePosition(guildId: string, position: number): void;
+  /** An admin edits a role's permissions in the Discord client. */
+  setRolePermissions(guildId: string, roleId: string, permissions: bigint): void;
+  /** An admin gives a member a role by hand in the Discord client. */
+  giveRoleByHand(guildId: string, userId: string, roleId: string): void;
   removeBot(guildId: string): void;
   /** Simulated authorize: the redirect URL Discord would send the browser to. */
   authorize(opts: AuthorizeRequest): string;
@@ -179,6 +183,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     roles: (guildId) => state.sortedRoles(state.getGuild(guildId)).map((role) => structuredClone(role)),
     setBotPermissions: (guildId, permissions) => state.setBotPermissions(guildId, permissions),
     setBotRolePosition: (guildId, position) => state.setBotRolePosition(guildId, position),
+    setRolePermissions: (guildId, roleId, permissions) => state.setRolePermissions(guildId, roleId, permissions),
+    giveRoleByHand: (guildId, userId, roleId) => state.giveRoleByHand(guildId, userId, roleId),
     removeBot: (guildId) => state.removeBot(guildId),
     authorize: (opts) => oauth.authorize(opts),
     createUser: (opts) => state.describeUser(state.createUser(opts)),

@@ -121,7 +121,8 @@ export interface CreateGuildOptions {
   botPermissions?: bigint;
   /** Position of the bot's managed role; default above every other role. */
   botRolePosition?: number;
-  roles?: Array<{ name: string; position?: number }>;
+  /** Roles created with the guild; `permissions` (default none) and `managed` (an integration's role) as Discord has them. */
+  roles?: Array<{ name: string; position?: number; permissions?: bigint; managed?: boolean }>;
 }
 
 /** What the product's invite asks for: Manage Roles + Create Instant Invite (268435457). */
@@ -319,7 +320,16 @@ export class SandboxState {
     );
     (options.roles ?? []).forEach((role, index) => {
       const roleId = generateSnowflake();
-      guild.roles.set(roleId, makeRole({ id: roleId, name: role.name, position: role.position ?? index + 1 }));
+      guild.roles.set(
+        roleId,
+        makeRole({
+          id: roleId,
+          name: role.name,
+          position: role.position ?? index + 1,
+          permissions: (role.permissions ?? 0n).toString(),
+          managed: role.managed ?? false,
+        }),
+      );
     });
     guild.members.set(ownerId, newMember(ownerId));
     this.guilds.set(id, guild);
@@ -383,6 +393,22 @@ export class SandboxState {
 
   setBotRolePosition(guildId: string, position: number): void {
     this.botRole(this.getGuild(guildId)).position = position;
+  }
+
+  /** An admin edits a role's permissions in the Discord client. */
+  setRolePermissions(guildId: string, roleId: string, permissions: bigint): void {
+    const role = this.getGuild(guildId).roles.get(roleId);
+    if (!role) throw new Error(`Unknown sandbox role ${roleId}`);
+    role.permissions = permissions.toString();
+  }
+
+  /** An admin gives a member a role by hand in the Discord client. */
+  giveRoleByHand(guildId: string, userId: string, roleId: string): void {
+    const guild = this.getGuild(guildId);
+    const member = guild.members.get(userId);
+    if (!member) throw new Error(`${userId} is not a member of ${guildId}`);
+    if (!guild.roles.has(roleId)) throw new Error(`Unknown sandbox role ${roleId}`);
+    member.roles.add(roleId);
   }
 
   /** Union of the permissions of @everyone and the member's roles. */

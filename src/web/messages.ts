@@ -29,6 +29,7 @@ export const APPLICANT_SIGN_IN_MESSAGES: Record<string, string> = {
     'The Discord sign-in link expired, was already used, or was started in another browser. Please sign in again.',
   access_denied: 'You cancelled the Discord sign-in. Sign in with Discord to apply.',
   token_exchange_failed: 'Discord did not confirm the sign-in. Please try again.',
+  too_many_attempts: 'Too many failed sign-in attempts from here. Wait a few minutes and try again.',
   wrong_account:
     'That is not the Discord account this application was made with. Sign in with the account you applied with.',
 };

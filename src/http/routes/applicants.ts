@@ -23,6 +23,7 @@ import { buildApplicantAuthorizeUrl, exchangeUserCode, fetchCurrentUser } from '
 import { requestRoleRedrive } from '../../temporal/operations';
 import type { AppDeps } from '../deps';
 import { notFound } from '../errors';
+import { refusalLimit } from '../middleware/refusal-limit';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -54,9 +55,10 @@ export function applicantsRouter(deps: AppDeps): Router {
     clientId: config.discord.clientId ?? '',
     clientSecret: config.discord.clientSecret ?? '',
   });
+  // Starting a sign-in costs a signature and a redirect: generous, but bounded per client.
   const limiter = rateLimit({
     windowMs: 60_000,
-    limit: 30,
+    limit: 60,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     handler: (_req, res) => {
@@ -65,6 +67,8 @@ export function applicantsRouter(deps: AppDeps): Router {
       });
     },
   });
+  // Callbacks refused for their state (forged, replayed, expired, another browser's) count per client.
+  const refusals = refusalLimit({ max: 20, windowMs: 10 * 60_000 });
 
   router.get('/public/organizations/:slug/discord/authorize', limiter, async (req, res) => {
     const org = await publicOrganization(deps, String(req.params.slug));
@@ -93,17 +97,19 @@ export function applicantsRouter(deps: AppDeps): Router {
     );
   });
 
-  router.get('/public/discord/callback', limiter, async (req: Request, res: Response) => {
+  router.get('/public/discord/callback', async (req: Request, res: Response) => {
     const q = req.query as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     const cookies = req.headers.cookie ? parseCookies(req.headers.cookie) : {};
     // The login cookie has done its job whatever happens next.
     res.setHeader('Set-Cookie', applicantLoginCookie(APPLICANT_LOGIN_COOKIE, null, config));
-    const fail = (code: string, slug: string | null, context: Record<string, unknown> = {}) => {
+    const fail = async (code: string, slug: string | null, context: Record<string, unknown> = {}) => {
+      if (code === 'invalid_state' && (await refusals.refuse(req))) code = 'too_many_attempts';
       // Never log the state, the code or a token: only why the sign-in was refused.
       req.log.warn({ reason: code, ...context }, 'applicant sign-in refused');
       res.redirect(302, applyUrl(slug, { error: code }));
     };
+    if (await refusals.exhausted(req)) return await fail('too_many_attempts', null);
 
     // 1. The state: signed by us, not expired, issued to this browser, not used before.
     let claims;
@@ -114,23 +120,24 @@ export function applicantsRouter(deps: AppDeps): Router {
       });
       await consumeOAuthStateNonce(pool, claims.nonce, claims.expiresAt);
     } catch (err) {
-      if (err instanceof InvalidStateError) return fail('invalid_state', null, { why: err.reason });
+      if (err instanceof InvalidStateError) return await fail('invalid_state', null, { why: err.reason });
       throw err;
     }
     const org = await findOrganizationByIdOrSlug(pool, claims.organizationId);
-    if (!org) return fail('invalid_state', null, { why: 'no_organization' });
+    if (!org) return await fail('invalid_state', null, { why: 'no_organization' });
     // 2. The applicant cancelled on Discord.
-    if (str(q.error)) return fail(q.error === 'access_denied' ? 'access_denied' : 'token_exchange_failed', org.slug);
+    if (str(q.error))
+      return await fail(q.error === 'access_denied' ? 'access_denied' : 'token_exchange_failed', org.slug);
     // 3. Only now does anything reach Discord: the code, then who signed in.
     const code = str(q.code);
-    if (!code) return fail('token_exchange_failed', org.slug, { why: 'no_code' });
+    if (!code) return await fail('token_exchange_failed', org.slug, { why: 'no_code' });
     let tokens;
     let user;
     try {
       tokens = await exchangeUserCode({ ...oauth(), code, redirectUri: redirectUriOf() });
       user = await fetchCurrentUser({ apiBaseUrl: config.discord.apiBaseUrl, accessToken: tokens.accessToken });
     } catch (err) {
-      return fail('token_exchange_failed', org.slug, { why: (err as Error).name });
+      return await fail('token_exchange_failed', org.slug, { why: (err as Error).name });
     }
     const account = {
       id: user.id,
@@ -142,8 +149,8 @@ export function applicantsRouter(deps: AppDeps): Router {
     if (claims.applicationId) {
       // A re-authorization: only the account the application is for may give it.
       const app = await findApplication(pool, claims.applicationId, org.id);
-      if (!app?.discordUser?.verified) return fail('invalid_state', org.slug, { why: 'no_application' });
-      if (app.discordUser.id !== account.id) return fail('wrong_account', org.slug);
+      if (!app?.discordUser?.verified) return await fail('invalid_state', org.slug, { why: 'no_application' });
+      if (app.discordUser.id !== account.id) return await fail('wrong_account', org.slug);
       await saveTokensForApplication(pool, { applicationId: app.id, tokens, key: config.tokenEncryptionKey });
       // The grant that waited for this runs again, without spending a manual retry.
       await requestRoleRedrive(deps, { applicationId: app.id, organizationId: org.id });

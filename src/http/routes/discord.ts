@@ -1,5 +1,4 @@
 import { Router, type Request, type Response } from 'express';
-import { ipKeyGenerator, MemoryStore, type Options as RateLimitOptions } from 'express-rate-limit';
 import {
   consumeOAuthStateNonce,
   InvalidStateError,
@@ -13,6 +12,7 @@ import { buildAuthorizeUrl } from '../../discord/oauth';
 import { connectionWorkflowRunning, startConnection, startDisconnection } from '../../temporal/operations';
 import type { AppDeps } from '../deps';
 import { conflict } from '../errors';
+import { refusalLimit } from '../middleware/refusal-limit';
 import { requireAdmin, requireUser } from '../middleware/session';
 
 /** Callback answers that mean someone tried what they may not: these count towards the rate limit. */
@@ -50,24 +50,19 @@ export function discordRouter(deps: AppDeps): Router {
     );
   });
 
-  // Counts refusals once they are decided, per client. (express-rate-limit's middleware counts every
-  // callback on arrival and takes back the successful ones when they finish: callbacks still running,
-  // such as a connection being waited for, counted as refusals and got valid callbacks turned away.)
-  const refusals = new MemoryStore();
-  refusals.init({ windowMs: REFUSAL_WINDOW_MS } as RateLimitOptions);
+  const refusals = refusalLimit({ max: MAX_REFUSALS, windowMs: REFUSAL_WINDOW_MS });
   const tooManyAttempts = (req: Request, res: Response) => {
     req.log.warn({ reason: 'too_many_attempts' }, 'discord bot callback refused');
     res.redirect(302, settingsUrl({ error: 'too_many_attempts' }));
   };
 
   router.get('/bot-callback', async (req: Request, res: Response) => {
-    const client = ipKeyGenerator(req.ip ?? '');
-    if (((await refusals.get(client))?.totalHits ?? 0) >= MAX_REFUSALS) return tooManyAttempts(req, res);
+    if (await refusals.exhausted(req)) return tooManyAttempts(req, res);
     const q = req.query as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     const fail = async (code: string, context: Record<string, unknown> = {}) => {
       // Refusals beyond the limit (a burst arriving together) get the rate-limit answer too.
-      if (REFUSALS.has(code) && (await refusals.increment(client)).totalHits > MAX_REFUSALS) {
+      if (REFUSALS.has(code) && (await refusals.refuse(req))) {
         return tooManyAttempts(req, res);
       }
       // Never log the state, the code, or the token: only why the attempt was refused.
