@@ -291,6 +291,45 @@ test('bulk-approves 20 applications with a progress count; every row settles on 
   await shot(page, '16-applications-phone');
 });
 
+test('an applicant signs in with Discord on the sandbox and applies; the reviewer sees who it is, approves, and they join the server with the role', async () => {
+  const visitor = await browser.newContext({ baseURL: stack.app.baseUrl, viewport: { width: 390, height: 844 } });
+  const form = await visitor.newPage();
+  await form.goto(`/apply/${org.slug}`);
+  await form.getByRole('link', { name: 'Sign in with Discord' }).click();
+  // Discord's authorization screen (the sandbox's): a new user signs in.
+  await form.getByRole('heading', { name: /wants to access your account/ }).waitFor();
+  await shot(form, '17-discord-authorize-user');
+  await form.getByLabel('A new user:').check();
+  await form.getByLabel('username').fill('grace_applicant');
+  await form.getByLabel('display name').fill('Grace Hopper');
+  await form.getByRole('button', { name: 'Authorize' }).click();
+  await form.waitForURL(new RegExp(`/apply/${org.slug}\\?verified=1$`));
+  const account = form.getByTestId('discord-account');
+  await expectText(account, /Grace Hopper @grace_applicant verified/);
+  await expect(form.getByLabel('Discord user ID (optional)').count()).resolves.toBe(0);
+  await form.getByLabel('Name').fill('Grace Hopper');
+  await form.getByLabel('Email').fill('grace@example.com');
+  await shot(form, '18-apply-signed-in');
+  await form.getByRole('button', { name: 'Submit application' }).click();
+  await form.getByRole('heading', { name: 'Application received' }).waitFor();
+  await form.getByText("you will be added to the organization's Discord server with its role").waitFor();
+  const id = ((await form.getByText(/^Reference: /).textContent()) ?? '').replace('Reference: ', '').trim();
+  await visitor.close();
+
+  const grace = stack.sandbox.users().find((u) => u.username === 'grace_applicant')!;
+  expect(stack.sandbox.member(guildId, grace.id)).toBeNull();
+  await page.goto('/applications');
+  const r = row(page, id);
+  await expectText(r.getByTestId('discord-identity'), /Grace Hopper @grace_applicant verified/);
+  await expectText(r.getByTestId('discord-account-age'), 'created today');
+  await expect(r.locator('.avatar').count()).resolves.toBe(1);
+  await shot(page, '19-applications-verified-applicant');
+  await r.getByRole('button', { name: 'Approve Grace Hopper' }).click();
+  await expectText(badge(r), 'Approved – role assigned');
+  const roleId = stack.sandbox.roles(guildId).find((x) => x.name === 'Approved')!.id;
+  expect(stack.sandbox.member(guildId, grace.id)).toEqual({ roles: [roleId], pending: false });
+});
+
 test('signs out: the session is gone and the pages ask to sign in again', async () => {
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.getByRole('button', { name: 'Sign out' }).click();

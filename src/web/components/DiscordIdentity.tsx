@@ -15,7 +15,7 @@ export function accountAge(createdAt: string, now: number = Date.now()): string 
 }
 
 /** The applicant's Discord account: avatar, names, verified or not, and the account's age. */
-export function DiscordIdentity({ user }: { user: Identity }) {
+export function DiscordIdentity({ user, showAge = true }: { user: Identity; showAge?: boolean }) {
   const name = user.globalName ?? user.username ?? 'Discord user';
   const initial = name.trim().charAt(0).toUpperCase() || '?';
   const young = Date.now() - new Date(user.accountCreatedAt).getTime() < 30 * DAY_MS;
@@ -51,9 +51,11 @@ export function DiscordIdentity({ user }: { user: Identity }) {
             </span>
           )}
         </div>
-        <div className={`small ${young ? 'warning-text' : 'muted'}`} data-testid="discord-account-age">
-          <time dateTime={user.accountCreatedAt}>{accountAge(user.accountCreatedAt)}</time>
-        </div>
+        {showAge ? (
+          <div className={`small ${young ? 'warning-text' : 'muted'}`} data-testid="discord-account-age">
+            <time dateTime={user.accountCreatedAt}>{accountAge(user.accountCreatedAt)}</time>
+          </div>
+        ) : null}
       </div>
     </div>
   );

@@ -179,7 +179,7 @@ export function ApplyPage({ slug }: { slug: string }) {
         {applicant.error ? <Notice kind="error">{applicant.error}</Notice> : null}
         {verified ? (
           <div className="signed-in" data-testid="discord-account">
-            <DiscordIdentity user={{ ...verified, verified: true }} />
+            <DiscordIdentity user={{ ...verified, verified: true }} showAge={false} />
             <p className="muted small">Signed in with Discord: if you are approved, the role goes to this account.</p>
           </div>
         ) : (
