@@ -169,7 +169,9 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
   const tokenKey = env.TOKEN_ENCRYPTION_KEY?.trim();
   const tokenKeyBytes = tokenKey ? Buffer.from(tokenKey, 'base64') : undefined;
   if (tokenKey && (tokenKeyBytes!.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(tokenKey))) {
-    problems.push('TOKEN_ENCRYPTION_KEY must be 32 bytes in base64 (44 characters), for example `openssl rand -base64 32`');
+    problems.push(
+      'TOKEN_ENCRYPTION_KEY must be 32 bytes in base64 (44 characters), for example `openssl rand -base64 32`',
+    );
   }
   const secret = env.STATE_SIGNING_SECRET?.trim();
   if (secret && Buffer.byteLength(secret, 'utf8') < 32) {
