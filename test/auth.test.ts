@@ -93,6 +93,7 @@ describe('POST /api/auth/login', () => {
       DISCORD_CLIENT_ID: 'id',
       DISCORD_CLIENT_SECRET: 'secret',
       DISCORD_BOT_TOKEN: 'token',
+      TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
     });
     try {
       const res = await fetch(`${prod.baseUrl}/api/auth/login`, {
