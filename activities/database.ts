@@ -244,8 +244,8 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
       outcome: 'success' | 'failed';
       errorType?: string;
       error?: string;
-      /** What the attempt found, for the audit log: the member held the role already, or was added to the server. */
-      facts?: { heldBefore?: boolean; addedToServer?: boolean };
+      /** What the attempt found, for the audit log: the member held the role already, was added to the server, or kept it (why). */
+      facts?: { heldBefore?: boolean; addedToServer?: boolean; kept?: string };
     }): Promise<StepResult> {
       const event: LifecycleEvent =
         input.outcome === 'success'

@@ -1,3 +1,4 @@
+import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { PermissionFlagsBits, RESTJSONErrorCodes, type APIRole } from 'discord-api-types/v10';
 import { applicationBinding, saveTokensForApplication } from '../src/auth/applicant-sessions';
@@ -44,6 +45,8 @@ export type RoleChange =
       addedToServer?: boolean;
       /** A grant: the member waits for the server's rules screening. */
       memberPending?: boolean;
+      /** A reversal: why the role was left on the member. */
+      kept?: 'held_before' | 'never_granted' | 'other_application';
     };
 
 /** A permanent failure with its admin sentence, as the workflow reads it back (`summarizeFailure`). */
@@ -138,9 +141,15 @@ export function createDiscordActivities({
       await saveTokensForApplication(pool, { applicationId: app.id, tokens, key: tokenEncryptionKey });
       return tokens.accessToken;
     } catch (err) {
-      // A refresh token Discord no longer takes, or one this key cannot read: the applicant signs in again.
-      if (err instanceof TokenDecryptionError) throw await reauthorizeFailure(app);
-      if (err instanceof DiscordOAuthError && !err.retryable) throw await reauthorizeFailure(app);
+      if (err instanceof TokenDecryptionError) {
+        // An operator's problem (TOKEN_ENCRYPTION_KEY changed), which a new sign-in works around.
+        log.error('stored applicant tokens cannot be decrypted: was TOKEN_ENCRYPTION_KEY changed?', {
+          applicationId: app.id,
+        });
+        throw await reauthorizeFailure(app);
+      }
+      // A refresh token Discord no longer takes (used, revoked): the applicant signs in again.
+      if (err instanceof DiscordOAuthError && err.oauthError === 'invalid_grant') throw await reauthorizeFailure(app);
       throw toActivityFailure(err);
     }
   };
@@ -251,13 +260,13 @@ export function createDiscordActivities({
       const { guildId, approvedRoleId: roleId } = config;
 
       if (input.action === 'revoke') {
-        if (await mayTakeRoleBack(pool, app.id)) {
-          try {
-            await discord.removeMemberRole(guildId, userId, roleId, `Application ${app.id} rejected`);
-          } catch (err) {
-            // A member who left the server holds no role: nothing to take back.
-            if (classifyDiscordError(err).type !== 'unknown_member') throw toActivityFailure(err);
-          }
+        const verdict = await mayTakeRoleBack(pool, app.id);
+        if (!verdict.takeBack) return { skipped: false, kept: verdict.kept };
+        try {
+          await discord.removeMemberRole(guildId, userId, roleId, `Application ${app.id} rejected`);
+        } catch (err) {
+          // A member who left the server holds no role: nothing to take back.
+          if (classifyDiscordError(err).type !== 'unknown_member') throw toActivityFailure(err);
         }
         return { skipped: false };
       }
@@ -269,8 +278,13 @@ export function createDiscordActivities({
       });
       if (!member) {
         const accessToken = await applicantAccessToken(app);
-        if (!accessToken) throw knownFailure(RESTJSONErrorCodes.UnknownMember);
-        await recordRoleHeldBefore(pool, app.id, false);
+        if (!accessToken) {
+          // A signed-in applicant whose tokens are gone (kept 30 days at most) can give new ones.
+          if (app.discordUser?.verified) throw await reauthorizeFailure(app);
+          throw knownFailure(RESTJSONErrorCodes.UnknownMember);
+        }
+        // Before the add (whose answer may be lost): a role found later on them came from this grant.
+        const { firstObservation } = await recordRoleHeldBefore(pool, app.id, false);
         let added;
         try {
           added = await discord.addGuildMember(guildId, userId, { access_token: accessToken, roles: [roleId] });
@@ -283,12 +297,17 @@ export function createDiscordActivities({
         }
         if (added.added)
           return { skipped: false, heldBefore: false, addedToServer: true, memberPending: added.pending };
-        // A member after all (they joined meanwhile): the role as for any member.
+        // A member after all (they joined meanwhile): the role as for any member, and what they
+        // hold now is their own unless an earlier attempt of this grant may have added them.
         member = await call(() => discord.getMember(guildId, userId));
+        if (firstObservation) {
+          await recordRoleHeldBefore(pool, app.id, member.roles.includes(roleId), { replace: true });
+        }
       }
-      const heldBefore = member.roles.includes(roleId);
-      await recordRoleHeldBefore(pool, app.id, heldBefore);
-      if (!heldBefore) {
+      const hasRole = member.roles.includes(roleId);
+      // Held before: the member's own role (not one another application of theirs here gave).
+      const { heldBefore } = await recordRoleHeldBefore(pool, app.id, hasRole);
+      if (!hasRole) {
         await call(() => discord.addMemberRole(guildId, userId, roleId, `Application ${app.id} approved`));
       }
       return { skipped: false, heldBefore, addedToServer: false, memberPending: member.pending === true };

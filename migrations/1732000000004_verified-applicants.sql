@@ -23,8 +23,12 @@ SET discord_user_id = custom_data ->> 'discord_user_id'
 WHERE jsonb_typeof(custom_data -> 'discord_user_id') = 'string'
   AND custom_data ->> 'discord_user_id' ~ '^[1-9][0-9]{16,19}$';
 
--- Roles assigned before this column existed were given by this project.
-UPDATE applications SET discord_role_held_before = false WHERE discord_role_assignment_status = 'success';
+-- Before this column existed, every grant this project attempted was taken to be its own: the
+-- assigned ones, those being granted or retried, and reversals still taking the role back.
+UPDATE applications SET discord_role_held_before = false
+WHERE discord_role_assignment_attempted_at IS NOT NULL
+   OR status IN ('approved_role_assigned', 'approved_pending_role', 'approved_role_failed')
+   OR (status = 'Rejected' AND discord_role_assignment_status IN ('pending', 'failed'));
 
 -- One live application per verified account and organization (a typed ID proves nothing, so it
 -- cannot block anyone).

@@ -122,7 +122,7 @@ export class ConfigError extends Error {
 
 export interface LoadConfigOptions {
   /** Which settings this process cannot run without, beyond the production secrets. */
-  require?: Array<'DATABASE_URL' | 'TEMPORAL_ADDRESS'>;
+  require?: Array<'DATABASE_URL' | 'TEMPORAL_ADDRESS' | 'TOKEN_ENCRYPTION_KEY'>;
 }
 
 /** Names whose values never appear in a message: they are, or may carry, credentials. */

@@ -163,7 +163,10 @@ test('attack: a second application from the same account is refused with 409 nam
   const session = await signInApplicant(stack, org.slug, user.id);
   expect((await submitApplication(stack, org.slug, { applicant: applicant('Twice') }, session)).status).toBe(201);
   const before = await count('applications');
-  const second = await submitApplication(stack, org.slug, { applicant: applicant('Twice Again') }, session);
+  // The sign-in served that application and ended; signing in again shows the first one.
+  expect((await submitApplication(stack, org.slug, { applicant: applicant('Twice Again') }, session)).status).toBe(403);
+  const resigned = await signInApplicant(stack, org.slug, user.id);
+  const second = await submitApplication(stack, org.slug, { applicant: applicant('Twice Again') }, resigned);
   expect(second.status).toBe(409);
   expect(second.body.error).toEqual({
     code: 'already_applied',
@@ -206,16 +209,16 @@ test("attack: approve then reject a current member's application. A reversal tak
   await review(stack, cookie, a2, 'reject');
   await waitForApplication(stack, cookie, a2, settled);
   expect(stack.sandbox.memberRoles(guildId, granted.id)).toContain(roleId);
-  // The last one that gave it going away: a3 found the role there (a2 gave it), so it is not its own to take.
+  // The last of them going: a3 shared the role a2 gave (not one the member had on their own), so it comes off.
   await review(stack, cookie, a3, 'reject');
   await waitForApplication(stack, cookie, a3, settled);
-  expect(stack.sandbox.memberRoles(guildId, granted.id)).toContain(roleId);
+  expect(stack.sandbox.memberRoles(guildId, granted.id)).not.toContain(roleId);
 
   const held = await stack.db.pool.query(
     `SELECT id, discord_role_held_before FROM applications WHERE id = ANY($1) ORDER BY created_at`,
     [[a1, a2, a3]],
   );
-  expect(held.rows.map((r) => r.discord_role_held_before)).toEqual([true, false, true]);
+  expect(held.rows.map((r) => r.discord_role_held_before)).toEqual([true, false, false]);
   const audit = await stack.db.pool.query(
     `SELECT details FROM audit_log WHERE subject_id = $1 AND action = 'application.role_grant_succeeded'`,
     [a1],
@@ -233,6 +236,14 @@ test('a revoked authorization: the grant fails with a re-authorize link for the 
   expect(failed.roleAssignment.errorType).toBe('applicant_authorization_expired');
   const link = `${stack.app.config.publicBaseUrl}/apply/${org.slug}?reauthorize=${id}`;
   expect(failed.roleAssignment.error).toContain(link);
+
+  // Only an application that waits for it can be re-authorized (not, say, one already assigned).
+  const elsewhere = await seedApplication(stack, org, { discord_user_id: user.id });
+  const refused = await fetch(
+    `${stack.app.baseUrl}/api/public/organizations/${org.slug}/discord/authorize?application=${elsewhere}`,
+    { redirect: 'manual' },
+  );
+  expect(refused.status).toBe(404);
 
   // Another account cannot re-authorize it.
   const intruder = stack.sandbox.createUser({ username: 'intruder' });
@@ -364,6 +375,31 @@ test('the typed-ID path, when an organization allows it, is marked unverified', 
   expect((await stack.api('/api/organization/settings', { cookie: reviewerCookie })).status).toBe(403);
 });
 
+test('a removal that failed, then a second application of the member: the role is still taken back when the last one goes', async () => {
+  const user = stack.sandbox.createUser({ username: 'comeback' });
+  const session = await signInApplicant(stack, org.slug, user.id);
+  const first = (await submitApplication(stack, org.slug, { applicant: applicant('Come Back') }, session)).body.id;
+  await review(stack, cookie, first, 'approve');
+  await waitForApplication(stack, cookie, first, assigned);
+  // The bot loses Manage Roles: the reversal of the first application fails.
+  stack.sandbox.setBotPermissions(guildId, PermissionFlagsBits.CreateInstantInvite);
+  await review(stack, cookie, first, 'reject');
+  await waitForApplication(stack, cookie, first, (a) => a.roleAssignment.status === 'failed');
+  // A second application (a typed ID, say) is approved while the member still has the role.
+  const second = await seedApplication(stack, org, { discord_user_id: user.id });
+  await review(stack, cookie, second, 'approve');
+  await waitForApplication(stack, cookie, second, assigned);
+  stack.sandbox.setBotPermissions(guildId, PermissionFlagsBits.ManageRoles | PermissionFlagsBits.CreateInstantInvite);
+  // The first reversal runs again: the second application still holds the role, so it stays.
+  expect((await stack.api(`/api/applications/${first}/retry-role`, { method: 'POST', cookie })).status).toBe(202);
+  await waitForApplication(stack, cookie, first, (a) => a.roleAssignment.status === 'not_applicable');
+  expect(stack.sandbox.memberRoles(guildId, user.id)).toContain(roleId);
+  // The second one goes too: it shared a role this organization gave, which now comes off.
+  await review(stack, cookie, second, 'reject');
+  await waitForApplication(stack, cookie, second, settled);
+  expect(stack.sandbox.memberRoles(guildId, user.id)).not.toContain(roleId);
+});
+
 test('reviewers see who it is: username, verified, and the account age from the ID', async () => {
   const user = stack.sandbox.createUser({ username: 'seen', globalName: 'Seen Person' });
   const session = await signInApplicant(stack, org.slug, user.id);
@@ -383,6 +419,24 @@ test('reviewers see who it is: username, verified, and the account age from the 
     accountCreatedAt: new Date(createdMs).toISOString(),
     verified: true,
   });
+});
+
+test('hostile input to the public routes is a 4xx, never a 500', async () => {
+  for (const path of [
+    `/api/public/organizations/%E0/applicant`,
+    `/api/public/organizations/%E0/discord/authorize`,
+    `/api/public/organizations/${org.slug}/discord/authorize?application=not-a-uuid`,
+    `/api/public/discord/callback?state=a&state=b`,
+    `/api/public/discord/callback?code=${'x'.repeat(4000)}&state=${'y'.repeat(4000)}`,
+  ]) {
+    const res = await fetch(`${stack.app.baseUrl}${path}`, {
+      redirect: 'manual',
+      headers: { cookie: 'applicant_session=%%%' },
+    });
+    expect({ path, status: res.status }).toEqual({ path, status: expect.any(Number) });
+    expect(res.status).toBeGreaterThanOrEqual(300);
+    expect(res.status).toBeLessThan(500);
+  }
 });
 
 test('tokens never reach the logs, the workflow history, or the database in clear', async () => {

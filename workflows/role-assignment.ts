@@ -247,7 +247,9 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     // An automatic re-check that finds the member still missing (or still screened) changes nothing stored.
     if (failure && options.automaticRecheck && isRecheckedAutomatically(failure.type)) return;
     const key = `role-result:${applicationId}:${uuid4()}`;
-    const facts = change ? { heldBefore: change.heldBefore, addedToServer: change.addedToServer } : {};
+    const facts = change
+      ? { heldBefore: change.heldBefore, addedToServer: change.addedToServer, kept: change.kept }
+      : {};
     await dbStep(() =>
       db.recordRoleResult(
         failure

@@ -2,15 +2,24 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { serialize } from 'cookie';
 import type { Config } from '../config';
 import {
-  clearApplicantSessionTokens,
+  deleteApplicantSession,
   findLiveApplicantSession,
+  findLiveApplicantSessionById,
   insertApplicantSession,
 } from '../db/applicant-sessions';
 import { saveApplicantTokens } from '../db/applicant-tokens';
 import type { VerifiedDiscordAccount } from '../db/applications';
 import type { Pool, PoolClient } from '../db/pool';
 import type { UserTokens } from '../discord/oauth';
-import { decryptToken, encryptToken } from './token-crypto';
+import { decryptToken, encryptToken, TokenDecryptionError } from './token-crypto';
+
+/** The sign-in can no longer be used (its tokens cannot be read: the key changed): sign in again. */
+export class ApplicantSignInUnusableError extends Error {
+  constructor() {
+    super('the applicant sign-in cannot be used any more');
+    this.name = 'ApplicantSignInUnusableError';
+  }
+}
 
 /**
  * An applicant's browser after signing in with Discord: who they are on Discord, and (until they
@@ -63,29 +72,38 @@ export async function lookupApplicantSession(
 }
 
 /**
- * Moves the sign-in's tokens to the application it submitted, re-encrypted for the application, in
- * the caller's transaction. A sign-in whose tokens were moved already moves nothing.
+ * Moves the sign-in's tokens to the application it submitted, re-encrypted for the application,
+ * and ends the sign-in (another application needs a new one), in the caller's transaction. Throws
+ * `ApplicantSignInUnusableError` when the tokens cannot be read (the key changed since).
  */
 export async function moveApplicantTokens(
   db: PoolClient,
-  input: { cookieToken: string; organizationId: string; applicationId: string; key: Buffer },
+  input: { signIn: ApplicantSignIn; applicationId: string; key: Buffer },
 ): Promise<void> {
-  const row = await findLiveApplicantSession(db, hash(input.cookieToken), input.organizationId);
-  if (!row?.accessTokenEnc || !row.refreshTokenEnc || !row.tokenExpiresAt) return;
-  await saveApplicantTokens(db, input.applicationId, {
-    accessTokenEnc: encryptToken(
-      input.key,
-      decryptToken(input.key, row.accessTokenEnc, sessionBinding(row.id)),
-      applicationBinding(input.applicationId),
-    ),
-    refreshTokenEnc: encryptToken(
-      input.key,
-      decryptToken(input.key, row.refreshTokenEnc, sessionBinding(row.id)),
-      applicationBinding(input.applicationId),
-    ),
-    expiresAt: row.tokenExpiresAt,
-  });
-  await clearApplicantSessionTokens(db, row.id);
+  const row = await findLiveApplicantSessionById(db, input.signIn.id);
+  if (row?.accessTokenEnc && row.refreshTokenEnc && row.tokenExpiresAt) {
+    let tokens;
+    try {
+      tokens = {
+        access: decryptToken(input.key, row.accessTokenEnc, sessionBinding(row.id)),
+        refresh: decryptToken(input.key, row.refreshTokenEnc, sessionBinding(row.id)),
+      };
+    } catch (err) {
+      if (err instanceof TokenDecryptionError) throw new ApplicantSignInUnusableError();
+      throw err;
+    }
+    await saveApplicantTokens(db, input.applicationId, {
+      accessTokenEnc: encryptToken(input.key, tokens.access, applicationBinding(input.applicationId)),
+      refreshTokenEnc: encryptToken(input.key, tokens.refresh, applicationBinding(input.applicationId)),
+      expiresAt: row.tokenExpiresAt,
+    });
+  }
+  await deleteApplicantSession(db, input.signIn.id);
+}
+
+/** Ends a sign-in (it can no longer be used). */
+export async function endApplicantSession(db: Pool | PoolClient, signIn: ApplicantSignIn): Promise<void> {
+  await deleteApplicantSession(db, signIn.id);
 }
 
 /** Stores a re-authorization's tokens for the application they were given for. */
@@ -105,6 +123,11 @@ const cookieOptions = (config: Pick<Config, 'isProduction'>) =>
 
 export function applicantSessionCookie(token: string, expiresAt: Date, config: Pick<Config, 'isProduction'>): string {
   return serialize(APPLICANT_SESSION_COOKIE, token, { ...cookieOptions(config), expires: expiresAt });
+}
+
+/** The `Set-Cookie` value that makes the browser forget its sign-in. */
+export function clearedApplicantSessionCookie(config: Pick<Config, 'isProduction'>): string {
+  return serialize(APPLICANT_SESSION_COOKIE, '', { ...cookieOptions(config), expires: new Date(0), maxAge: 0 });
 }
 
 /** The short-lived cookie that binds a sign-in's OAuth state to the browser that started it. */

@@ -27,12 +27,16 @@ export function encryptToken(key: Buffer, plaintext: string, boundTo: string): s
 }
 
 export function decryptToken(key: Buffer, stored: string, boundTo: string): string {
-  const [version, iv, tag, ciphertext] = stored.split('.');
-  if (version !== VERSION || !iv || !tag || ciphertext === undefined) throw new TokenDecryptionError();
+  const [version, ivText, tagText, ciphertext] = stored.split('.');
+  if (version !== VERSION || !ivText || !tagText || ciphertext === undefined) throw new TokenDecryptionError();
+  const iv = Buffer.from(ivText, 'base64url');
+  const tag = Buffer.from(tagText, 'base64url');
+  // A full 16-byte tag only: a truncated one would weaken the check that the value is untouched.
+  if (iv.length !== 12 || tag.length !== 16) throw new TokenDecryptionError();
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
     decipher.setAAD(Buffer.from(boundTo, 'utf8'));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
   } catch {
     throw new TokenDecryptionError();

@@ -5,7 +5,9 @@ import { createLogger } from '../logger';
 import { connectTemporal } from '../temporal/client';
 
 /** The API process alone (production): `npm run start:api`. Migrations run before, with `npm run migrate`. */
-const config = loadConfigOrExit({ require: ['DATABASE_URL', 'TEMPORAL_ADDRESS'] });
+// The API encrypts applicants' tokens and the worker decrypts them: two processes need one key,
+// so neither may make up its own.
+const config = loadConfigOrExit({ require: ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TOKEN_ENCRYPTION_KEY'] });
 const logger = createLogger({ level: config.logLevel, name: 'api' });
 const pool = createPool(config.databaseUrl!);
 const temporal = await connectTemporal({ address: config.temporal.address!, namespace: config.temporal.namespace });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -78,6 +79,7 @@ try {
     DISCORD_API_BASE_URL: sandbox.apiBaseUrl,
     DISCORD_AUTHORIZE_URL: sandbox.authorizeUrl,
     STATE_SIGNING_SECRET: 'bench-state-signing-secret-of-at-least-32-bytes',
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     WORKFLOW_BUNDLE_PATH: bundlePath,
     PORT: '0',
   };

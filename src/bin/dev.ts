@@ -32,14 +32,29 @@ import { createWorkers } from '../worker';
  * Ctrl-C stops everything it started. A failed start stops what it had started and ends with two
  * lines: what went wrong and what to do (the stack trace too with LOG_LEVEL=debug).
  */
-/** A random 32-byte key kept in `file` (mode 0600), created on first use. */
+/**
+ * A random 32-byte key kept in `file` (mode 0600), created on first use. A file that holds no such
+ * key is never overwritten (the tokens stored under it would become unreadable): the start stops.
+ */
 async function persistentKey(file: string): Promise<Buffer> {
-  const existing = await fs.readFile(file, 'utf8').catch(() => null);
-  const key = existing ? Buffer.from(existing.trim(), 'base64') : null;
-  if (key?.length === 32) return key;
-  const fresh = randomBytes(32);
-  await fs.writeFile(file, `${fresh.toString('base64')}\n`, { mode: 0o600 });
-  return fresh;
+  const existing = await fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (existing === null) {
+    const fresh = randomBytes(32);
+    await fs.writeFile(file, `${fresh.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    return fresh;
+  }
+  await fs.chmod(file, 0o600);
+  const key = Buffer.from(existing.trim(), 'base64');
+  if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(existing.trim())) {
+    throw new StartError(
+      `${file} does not hold a key of 32 bytes in base64.`,
+      'Restore it, or delete it (applicants signed in before then sign in again), or set TOKEN_ENCRYPTION_KEY.',
+    );
+  }
+  return key;
 }
 
 function sandboxHasGuild(sandbox: Sandbox, guildId: string): boolean {

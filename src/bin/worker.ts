@@ -12,7 +12,9 @@ import { buildWorkflowBundle, defaultBundlePath } from '../temporal/workflow-bun
 import { createWorkers } from '../worker';
 
 /** The worker process alone (production): `npm run start:worker`. */
-const config = loadConfigOrExit({ require: ['DATABASE_URL', 'TEMPORAL_ADDRESS'] });
+// The API encrypts applicants' tokens and the worker decrypts them: two processes need one key,
+// so neither may make up its own.
+const config = loadConfigOrExit({ require: ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TOKEN_ENCRYPTION_KEY'] });
 const logger = createLogger({ level: config.logLevel, name: 'worker' });
 Runtime.install({ logger: new DefaultLogger('WARN') });
 

@@ -81,13 +81,17 @@ export async function findLiveApplicantSession(
   return rows[0] ? toRow(rows[0]) : null;
 }
 
-/** The tokens leave the sign-in (they moved to the application it submitted). */
-export async function clearApplicantSessionTokens(db: Db, id: string): Promise<void> {
-  await db.query(
-    `UPDATE applicant_sessions SET access_token_enc = NULL, refresh_token_enc = NULL, token_expires_at = NULL
-     WHERE id = $1`,
+/** A live sign-in by id, locked for the caller's transaction (a submission uses it once). */
+export async function findLiveApplicantSessionById(db: Db, id: string): Promise<ApplicantSessionRow | null> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM applicant_sessions WHERE id = $1 AND expires_at > now() FOR UPDATE`,
     [id],
   );
+  return rows[0] ? toRow(rows[0]) : null;
+}
+
+export async function deleteApplicantSession(db: Db, id: string): Promise<void> {
+  await db.query(`DELETE FROM applicant_sessions WHERE id = $1`, [id]);
 }
 
 export async function deleteExpiredApplicantSessions(db: Db): Promise<number> {

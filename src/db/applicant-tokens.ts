@@ -16,7 +16,7 @@ export async function saveApplicantTokens(db: Db, applicationId: string, tokens:
      VALUES ($1, $2, $3, $4)
      ON CONFLICT (application_id) DO UPDATE
        SET access_token_enc = EXCLUDED.access_token_enc, refresh_token_enc = EXCLUDED.refresh_token_enc,
-           expires_at = EXCLUDED.expires_at, updated_at = now()`,
+           expires_at = EXCLUDED.expires_at, created_at = now(), updated_at = now()`,
     [applicationId, tokens.accessTokenEnc, tokens.refreshTokenEnc, tokens.expiresAt],
   );
 }

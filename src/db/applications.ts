@@ -245,31 +245,62 @@ export async function listAssignmentsToRedrive(
 }
 
 /**
- * Records what the grant saw before it first changed anything: whether the member already held
- * the role. Only the first observation counts (a retry after a grant that landed sees the role).
+ * An application of the same member in the same organization whose grant gave the role and may
+ * still hold it: assigned, being assigned or retried, or a reversal not finished.
  */
-export async function recordRoleHeldBefore(db: Db, id: string, heldBefore: boolean): Promise<void> {
-  await db.query(
-    `UPDATE applications SET discord_role_held_before = COALESCE(discord_role_held_before, $2) WHERE id = $1`,
-    [id, heldBefore],
+const OTHER_GRANT_MAY_HOLD = `
+  SELECT 1 FROM applications o
+  WHERE o.organization_id = a.organization_id AND o.discord_user_id = a.discord_user_id AND o.id <> a.id
+    AND o.discord_role_held_before IS FALSE
+    AND (o.status IN ('approved_role_assigned', 'approved_pending_role', 'approved_role_failed')
+         OR (o.status = 'Rejected' AND o.discord_role_assignment_status IN ('pending', 'failed')))`;
+
+/**
+ * Records what the grant saw before it first changed anything: whether the member already held
+ * the role on their own (an admin gave it, or they had it before this project). A role that
+ * another application of theirs here gave does not count as their own: this application shares
+ * it. Only the first observation counts (a retry after a grant that landed sees the role).
+ */
+export async function recordRoleHeldBefore(
+  db: Db,
+  id: string,
+  sawRole: boolean,
+  options: { replace?: boolean } = {},
+): Promise<{ firstObservation: boolean; heldBefore: boolean }> {
+  const { rows } = await db.query<{ first: boolean; held_before: boolean }>(
+    `UPDATE applications a
+     SET discord_role_held_before = CASE WHEN $3 OR a.discord_role_held_before IS NULL
+       THEN $2 AND NOT EXISTS (${OTHER_GRANT_MAY_HOLD}) ELSE a.discord_role_held_before END
+     FROM (SELECT discord_role_held_before IS NULL AS was_unknown FROM applications WHERE id = $1 FOR UPDATE) b
+     WHERE a.id = $1
+     RETURNING b.was_unknown AS first, a.discord_role_held_before AS held_before`,
+    [id, sawRole, options.replace ?? false],
   );
+  return { firstObservation: rows[0]?.first === true, heldBefore: rows[0]?.held_before === true };
 }
 
 /**
- * Whether a reversal may take the role back: only a role this application's grant gave (the member
- * did not hold it before), and only when no other application of the member in the organization
- * still holds it (assigned, or being assigned).
+ * Whether a reversal may take the role back, and if not why: only a role this organization's
+ * grants gave (the member did not hold it on their own), and only when no other application of the
+ * member here still holds it (assigned, or being assigned).
  */
-export async function mayTakeRoleBack(db: Db, id: string): Promise<boolean> {
-  const { rows } = await db.query<{ ok: boolean }>(
-    `SELECT a.discord_role_held_before IS FALSE
-            AND NOT EXISTS (
+export async function mayTakeRoleBack(
+  db: Db,
+  id: string,
+): Promise<{ takeBack: true } | { takeBack: false; kept: 'held_before' | 'never_granted' | 'other_application' }> {
+  const { rows } = await db.query<{ held_before: boolean | null; other: boolean }>(
+    `SELECT a.discord_role_held_before AS held_before,
+            EXISTS (
               SELECT 1 FROM applications o
               WHERE o.organization_id = a.organization_id AND o.discord_user_id = a.discord_user_id
                 AND o.id <> a.id AND o.status IN ('approved_role_assigned', 'approved_pending_role')
-            ) AS ok
+            ) AS other
      FROM applications a WHERE a.id = $1`,
     [id],
   );
-  return rows[0]?.ok === true;
+  const row = rows[0];
+  if (!row || row.held_before === null) return { takeBack: false, kept: 'never_granted' };
+  if (row.held_before) return { takeBack: false, kept: 'held_before' };
+  if (row.other) return { takeBack: false, kept: 'other_application' };
+  return { takeBack: true };
 }

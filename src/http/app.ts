@@ -87,6 +87,12 @@ function errorHandler(deps: AppDeps): ErrorRequestHandler {
       res.status(413).json({ error: { code: 'payload_too_large', message: 'The request body is too large.' } });
       return;
     }
+    // Other client errors raised before a route runs (a malformed percent-encoding in the path, ...).
+    const status = e.status ?? e.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      res.status(400).json({ error: { code: 'bad_request', message: 'The request could not be read.' } });
+      return;
+    }
     req.log?.error({ err }, 'unhandled error');
     if (!req.log) deps.logger.error({ err }, 'unhandled error');
     res

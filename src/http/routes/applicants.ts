@@ -17,6 +17,8 @@ import {
 } from '../../auth/applicant-sessions';
 import { consumeOAuthStateNonce, InvalidStateError } from '../../auth/oauth-state';
 import { findApplication } from '../../db/applications';
+import type { Application } from '../../domain/application';
+import { APPLICANT_AUTHORIZATION_EXPIRED } from '../../domain/application-lifecycle';
 import { findOrganizationByIdOrSlug, type Organization } from '../../db/organizations';
 import { discordUserOf } from '../../domain/discord-user';
 import { buildApplicantAuthorizeUrl, exchangeUserCode, fetchCurrentUser } from '../../discord/oauth';
@@ -26,6 +28,19 @@ import { notFound } from '../errors';
 import { refusalLimit } from '../middleware/refusal-limit';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * An application its applicant may sign in for again: a verified one whose grant is still to come
+ * (pending review or being granted) or waits for exactly that (its authorization expired).
+ */
+function awaitsReauthorization(app: Application | null): app is Application {
+  if (!app?.discordUser?.verified) return false;
+  return (
+    app.status === 'Pending' ||
+    app.status === 'approved_pending_role' ||
+    (app.status === 'approved_role_failed' && app.roleAssignment.errorType === APPLICANT_AUTHORIZATION_EXPIRED)
+  );
+}
 
 /** The organization of a public URL's slug, exactly (no id, no other case), or 404. */
 export async function publicOrganization(deps: Pick<AppDeps, 'pool'>, slug: string): Promise<Organization> {
@@ -77,7 +92,7 @@ export function applicantsRouter(deps: AppDeps): Router {
     let applicationId: string | null = null;
     if (applicationParam !== undefined) {
       const app = UUID.test(applicationParam) ? await findApplication(pool, applicationParam, org.id) : null;
-      if (!app?.discordUser?.verified) throw notFound('No such application.');
+      if (!awaitsReauthorization(app)) throw notFound('No application waits for a new sign-in here.');
       applicationId = app.id;
     }
     const browserToken = newBrowserToken();
@@ -104,7 +119,10 @@ export function applicantsRouter(deps: AppDeps): Router {
     // The login cookie has done its job whatever happens next.
     res.setHeader('Set-Cookie', applicantLoginCookie(APPLICANT_LOGIN_COOKIE, null, config));
     const fail = async (code: string, slug: string | null, context: Record<string, unknown> = {}) => {
-      if (code === 'invalid_state' && (await refusals.refuse(req))) code = 'too_many_attempts';
+      // Only refusals a browser of ours could have made count: a page elsewhere cannot lock a
+      // network out by embedding callback URLs (those arrive without the login cookie).
+      const counts = code === 'invalid_state' && (cookies[APPLICANT_LOGIN_COOKIE] || context.why === 'bad_signature');
+      if (counts && (await refusals.refuse(req))) code = 'too_many_attempts';
       // Never log the state, the code or a token: only why the sign-in was refused.
       req.log.warn({ reason: code, ...context }, 'applicant sign-in refused');
       res.redirect(302, applyUrl(slug, { error: code }));
@@ -135,6 +153,9 @@ export function applicantsRouter(deps: AppDeps): Router {
     let user;
     try {
       tokens = await exchangeUserCode({ ...oauth(), code, redirectUri: redirectUriOf() });
+      if (!tokens.scope.split(' ').includes('guilds.join')) {
+        return await fail('token_exchange_failed', org.slug, { why: 'no_guilds_join_scope' });
+      }
       user = await fetchCurrentUser({ apiBaseUrl: config.discord.apiBaseUrl, accessToken: tokens.accessToken });
     } catch (err) {
       return await fail('token_exchange_failed', org.slug, { why: (err as Error).name });
@@ -149,8 +170,8 @@ export function applicantsRouter(deps: AppDeps): Router {
     if (claims.applicationId) {
       // A re-authorization: only the account the application is for may give it.
       const app = await findApplication(pool, claims.applicationId, org.id);
-      if (!app?.discordUser?.verified) return await fail('invalid_state', org.slug, { why: 'no_application' });
-      if (app.discordUser.id !== account.id) return await fail('wrong_account', org.slug);
+      if (!awaitsReauthorization(app)) return await fail('invalid_state', org.slug, { why: 'no_application' });
+      if (app.discordUser!.id !== account.id) return await fail('wrong_account', org.slug);
       await saveTokensForApplication(pool, { applicationId: app.id, tokens, key: config.tokenEncryptionKey });
       // The grant that waited for this runs again, without spending a manual retry.
       await requestRoleRedrive(deps, { applicationId: app.id, organizationId: org.id });
@@ -175,6 +196,8 @@ export function applicantsRouter(deps: AppDeps): Router {
   router.get('/public/organizations/:slug/applicant', async (req, res) => {
     const org = await publicOrganization(deps, String(req.params.slug));
     const signIn = await lookupApplicantSession(pool, applicantCookieOf(req), org.id);
+    // Who is signed in on this browser: never kept by a cache on the way.
+    res.setHeader('Cache-Control', 'no-store, private');
     res.json({
       organization: { name: org.name, requireDiscordSignIn: org.requireDiscordSignIn },
       discordUser: signIn ? discordUserOf(signIn.account) : null,

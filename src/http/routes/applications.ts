@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import { lookupApplicantSession, moveApplicantTokens } from '../../auth/applicant-sessions';
+import {
+  ApplicantSignInUnusableError,
+  clearedApplicantSessionCookie,
+  endApplicantSession,
+  lookupApplicantSession,
+  moveApplicantTokens,
+} from '../../auth/applicant-sessions';
 import {
   findApplication,
   findLiveApplicationOfAccount,
@@ -182,12 +188,7 @@ export function applicationsRouter(deps: AppDeps): Router {
             verifiedAccount: signIn?.account,
           });
           if (signIn) {
-            await moveApplicantTokens(tx, {
-              cookieToken: cookieToken!,
-              organizationId: org.id,
-              applicationId: inserted.id,
-              key: deps.config.tokenEncryptionKey,
-            });
+            await moveApplicantTokens(tx, { signIn, applicationId: inserted.id, key: deps.config.tokenEncryptionKey });
           }
           return inserted;
         });
@@ -195,10 +196,19 @@ export function applicationsRouter(deps: AppDeps): Router {
         // Two submissions of one account at once: the second meets the unique index.
         if ((err as { constraint?: string }).constraint === 'applications_one_live_per_account' && signIn) {
           const live = await findLiveApplicationOfAccount(deps.pool, org.id, signIn.account.id);
-          if (live) throw alreadyApplied(live);
+          throw live
+            ? alreadyApplied(live)
+            : new HttpError(409, 'already_applied', 'You already applied here with this Discord account.');
+        }
+        if (err instanceof ApplicantSignInUnusableError && signIn) {
+          await endApplicantSession(deps.pool, signIn);
+          res.setHeader('Set-Cookie', clearedApplicantSessionCookie(deps.config));
+          throw new HttpError(403, 'discord_sign_in_required', 'Your Discord sign-in has expired: sign in again.');
         }
         throw err;
       }
+      // The sign-in served this application: another one needs a new sign-in.
+      if (signIn) res.setHeader('Set-Cookie', clearedApplicantSessionCookie(deps.config));
       res.status(201).json({ id: app.id, status: app.status });
     },
   );

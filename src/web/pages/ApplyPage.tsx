@@ -13,6 +13,13 @@ interface ApplicantView {
   discordUser: DiscordUser | null;
 }
 
+/** The sentence for a sign-in's `?error=`: only ours, never the parameter's own text (anyone can write a link). */
+function signInMessage(code: string | null): string {
+  return code && Object.hasOwn(APPLICANT_SIGN_IN_MESSAGES, code)
+    ? APPLICANT_SIGN_IN_MESSAGES[code]!
+    : 'The Discord sign-in did not work. Please try again.';
+}
+
 const signInHref = (slug: string, applicationId?: string) =>
   `/api/public/organizations/${encodeURIComponent(slug)}/discord/authorize${
     applicationId ? `?application=${encodeURIComponent(applicationId)}` : ''
@@ -25,9 +32,7 @@ export function ApplySignInProblem() {
     <main id="main" className="auth-page">
       <div className="card auth-card">
         <PageHeading>Discord sign-in</PageHeading>
-        <Notice kind="error">
-          {APPLICANT_SIGN_IN_MESSAGES[search.get('error') ?? ''] ?? APPLICANT_SIGN_IN_MESSAGES.invalid_state}
-        </Notice>
+        <Notice kind="error">{signInMessage(search.get('error') ?? 'invalid_state')}</Notice>
         <p>Go back to the application form you were filling in and sign in with Discord again.</p>
       </div>
     </main>
@@ -151,9 +156,7 @@ export function ApplyPage({ slug }: { slug: string }) {
             </Notice>
           ) : (
             <>
-              {signInError ? (
-                <Notice kind="error">{APPLICANT_SIGN_IN_MESSAGES[signInError] ?? signInError}</Notice>
-              ) : null}
+              {signInError ? <Notice kind="error">{signInMessage(signInError)}</Notice> : null}
               <p>
                 Your application was approved, but your Discord sign-in expired before you could be added to the server.
                 Sign in again with the account you applied with.
@@ -173,9 +176,7 @@ export function ApplyPage({ slug }: { slug: string }) {
       <form className="card auth-card" onSubmit={(e) => void submit(e)} noValidate>
         <PageHeading>Apply for membership{applicant.data ? ` — ${applicant.data.organization.name}` : ''}</PageHeading>
         {serverError ? <Notice kind="error">{serverError}</Notice> : null}
-        {signInError ? (
-          <Notice kind="error">{APPLICANT_SIGN_IN_MESSAGES[signInError] ?? `Sign-in failed (${signInError}).`}</Notice>
-        ) : null}
+        {signInError ? <Notice kind="error">{signInMessage(signInError)}</Notice> : null}
         {applicant.error ? <Notice kind="error">{applicant.error}</Notice> : null}
         {verified ? (
           <div className="signed-in" data-testid="discord-account">
