@@ -15,7 +15,13 @@ import {
 import { withTransaction, type Pool } from '../src/db/pool';
 import { findUserById } from '../src/db/users';
 import { lifecycleStateOf, type Application } from '../src/domain/application';
-import { transition, type LifecycleEvent, type Refusal, type RoleAction } from '../src/domain/application-lifecycle';
+import {
+  roleResultEvent,
+  transition,
+  type LifecycleEvent,
+  type Refusal,
+  type RoleAction,
+} from '../src/domain/application-lifecycle';
 import { discordIdPresence } from '../src/domain/discord-id';
 import type { ReviewRequest, StoredRoleState } from '../src/temporal/shared';
 
@@ -247,16 +253,7 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
       /** What the attempt found, for the audit log: the member held the role already, was added to the server, or kept it (why). */
       facts?: { heldBefore?: boolean; addedToServer?: boolean; kept?: string };
     }): Promise<StepResult> {
-      const event: LifecycleEvent =
-        input.outcome === 'success'
-          ? { type: 'role_result', action: input.action, outcome: 'success' }
-          : {
-              type: 'role_result',
-              action: input.action,
-              outcome: 'failed',
-              errorType: input.errorType ?? 'unexpected',
-              error: input.error ?? 'Unknown error',
-            };
+      const event = roleResultEvent(input);
       return await applyEvent(pool, {
         key: input.key,
         applicationId: input.applicationId,

@@ -38,6 +38,7 @@ import {
   type StoredRoleState,
 } from '../src/temporal/shared';
 import { summarizeFailure, type FailureSummary } from './errors';
+import { isUuid } from '../src/domain/uuid';
 
 /** 1 min, 5 min, 30 min, then hourly for 7 days: an applicant usually joins the server within that. */
 export const DEFAULT_MEMBER_RECHECK_DELAYS_MS = [60_000, 300_000, 1_800_000, ...Array<number>(7 * 24).fill(3_600_000)];
@@ -45,7 +46,6 @@ const DEFAULT_DATABASE_RETRY_DELAY_MS = 60_000;
 const MAX_DATABASE_RETRY_DELAY_MS = 600_000;
 /** How many retry outcomes the `roleAssignment` query keeps. */
 const RECENT_RETRIES = 5;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A database step failed even after its retries. Our own refusals are non-retryable application
@@ -219,7 +219,7 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
         if (review.decision !== 'approve' && review.decision !== 'reject') {
           throw new Error('decision must be approve or reject');
         }
-        if (typeof review.reviewerId !== 'string' || !UUID.test(review.reviewerId)) {
+        if (!isUuid(review.reviewerId)) {
           throw new Error('reviewerId must be the id of a user');
         }
       },

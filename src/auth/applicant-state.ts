@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { InvalidStateError, ISSUER, keyOf, OAUTH_STATE_TTL_SECONDS, reasonOf } from './oauth-state';
+import { UUID_PATTERN } from '../domain/uuid';
 
 /**
  * The OAuth `state` of an applicant signing in with Discord: an HS256 JWT that names the
@@ -24,7 +25,7 @@ export interface ApplicantStateClaims {
   browserHash: string;
 }
 
-const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+const uuid = z.string().regex(UUID_PATTERN);
 const claimsSchema = z.object({
   org: uuid,
   app: uuid.nullable(),

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
 import type { Pool, PoolClient } from '../db/pool';
+import { UUID_PATTERN } from '../domain/uuid';
 
 /**
  * The OAuth `state` of the Discord bot flow: an HS256 JWT that names the organization and the
@@ -37,7 +38,7 @@ export interface OAuthStateClaims {
   sessionHash: string;
 }
 
-const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+const uuid = z.string().regex(UUID_PATTERN);
 const claimsSchema = z.object({
   org: uuid,
   sub: uuid,

@@ -1,6 +1,7 @@
 import { hashPassword } from '../auth/password';
 import { withTransaction, type Pool, type PoolClient } from './pool';
 import { createUser, type User } from './users';
+import { isUuid } from '../domain/uuid';
 
 export interface Organization {
   id: string;
@@ -19,7 +20,6 @@ export interface OrganizationSettings {
 /** Lowercase letters and digits in groups joined by single hyphens, at most 63 characters. */
 export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const SLUG_MAX_LENGTH = 63;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class SlugTakenError extends Error {
   constructor(slug: string) {
@@ -113,7 +113,7 @@ export async function findOrganizationByIdOrSlug(
 ): Promise<Organization | null> {
   const value = idOrSlug.trim();
   // A slug could look like a UUID; the id wins then.
-  const result = UUID.test(value)
+  const result = isUuid(value)
     ? await db.query<OrganizationRow>(
         `SELECT ${COLUMNS}
          FROM organizations

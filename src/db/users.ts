@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from './pool';
+import { isUuid } from '../domain/uuid';
 
 export type UserRole = 'admin' | 'reviewer';
 export const USER_ROLES: readonly UserRole[] = ['admin', 'reviewer'];
@@ -76,7 +77,7 @@ export async function findUserByEmail(db: Pool | PoolClient, email: string): Pro
 
 /** The user with this id, or null (also for a string that is not a UUID). */
 export async function findUserById(db: Pool | PoolClient, id: string): Promise<User | null> {
-  if (!UUID.test(id)) return null;
+  if (!isUuid(id)) return null;
   const result = await db.query<UserRow>(
     `SELECT id, organization_id, email, role, created_at, password_hash
      FROM users
@@ -86,5 +87,3 @@ export async function findUserById(db: Pool | PoolClient, id: string): Promise<U
   const row = result.rows[0];
   return row ? toUser(row) : null;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -62,6 +62,24 @@ export type LifecycleEvent =
   | { type: 'manual_retry' }
   | { type: 'redrive' };
 
+/** The event of one grant's or removal's result, as the workflow reports it. */
+export function roleResultEvent(input: {
+  action: RoleAction;
+  outcome: 'success' | 'failed';
+  errorType?: string;
+  error?: string;
+}): LifecycleEvent {
+  return input.outcome === 'success'
+    ? { type: 'role_result', action: input.action, outcome: 'success' }
+    : {
+        type: 'role_result',
+        action: input.action,
+        outcome: 'failed',
+        errorType: input.errorType ?? 'unexpected',
+        error: input.error ?? 'Unknown error',
+      };
+}
+
 /** The columns a transition writes; `undefined` leaves a column as it is. */
 export interface StateChange {
   status: ApplicationStatus;

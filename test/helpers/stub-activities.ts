@@ -4,6 +4,7 @@ import type { DatabaseActivities, DiscordActivities, StepResult } from '../../ac
 import type { Application } from '../../src/domain/application';
 import {
   roleActionWanted,
+  roleResultEvent,
   transition,
   type DiscordIdPresence,
   type LifecycleEvent,
@@ -124,19 +125,7 @@ export function createStubRoleActivities(input: { applicationId: string; discord
       ),
     recordRoleResult: (i) =>
       step('recordRoleResult', i, () =>
-        apply(
-          i.key,
-          { action: i.action, outcome: i.outcome, errorType: i.errorType ?? null },
-          i.outcome === 'success'
-            ? { type: 'role_result', action: i.action, outcome: 'success' }
-            : {
-                type: 'role_result',
-                action: i.action,
-                outcome: 'failed',
-                errorType: i.errorType ?? 'unexpected',
-                error: i.error ?? 'e',
-              },
-        ),
+        apply(i.key, { action: i.action, outcome: i.outcome, errorType: i.errorType ?? null }, roleResultEvent(i)),
       ),
     beginManualRetry: (i) => step('beginManualRetry', i, () => apply(i.key, {}, { type: 'manual_retry' })),
     beginRedrive: (i) => step('beginRedrive', i, () => apply(i.key, {}, { type: 'redrive' })),

@@ -26,8 +26,7 @@ import { requestRoleRedrive } from '../../temporal/operations';
 import type { AppDeps } from '../deps';
 import { notFound } from '../errors';
 import { refusalLimit } from '../middleware/refusal-limit';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../../domain/uuid';
 
 /**
  * An application its applicant may sign in for again: a verified one whose grant is still to come
@@ -91,7 +90,7 @@ export function applicantsRouter(deps: AppDeps): Router {
     const applicationParam = typeof req.query.application === 'string' ? req.query.application : undefined;
     let applicationId: string | null = null;
     if (applicationParam !== undefined) {
-      const app = UUID.test(applicationParam) ? await findApplication(pool, applicationParam, org.id) : null;
+      const app = isUuid(applicationParam) ? await findApplication(pool, applicationParam, org.id) : null;
       if (!awaitsReauthorization(app)) throw notFound('No application waits for a new sign-in here.');
       applicationId = app.id;
     }
