@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 /**
- * The only reader of `process.env`. Every variable of API.md is declared here with its default;
- * `loadConfig` reports every problem at once, in words a person can act on.
+ * The only reader of `process.env`. Every variable of the README's Configuration table is declared
+ * here with its default; `loadConfig` reports every problem at once, in words a person can act on.
  */
 
 const optionalString = z

@@ -20,7 +20,7 @@ const PRODUCTION_SECRETS = {
 };
 
 describe('loadConfig', () => {
-  test('an empty environment gets the defaults of API.md', () => {
+  test('an empty environment gets the documented defaults', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       nodeEnv: 'development',

@@ -4,7 +4,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Application } from '../domain/application';
 import type { LifecycleState, ReviewDecision } from '../domain/application-lifecycle';
 
-/** One business key, one workflow ID: the concurrency design of DESIGN.md. */
+/** One business key, one workflow ID: a second run for the same key is refused or joined, never raced. */
 export const connectionWorkflowId = (organizationId: string) => `discord-connection:${organizationId}`;
 export const roleWorkflowId = (applicationId: string) => `application-role:${applicationId}`;
 

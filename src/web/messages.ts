@@ -1,4 +1,4 @@
-/** What the Discord bot callback's redirect parameters mean, in plain words (API.md). */
+/** What the Discord bot callback's redirect parameters mean, in plain words. */
 export type CallbackNotice = { kind: 'success' | 'info' | 'error'; message: string };
 
 export const CALLBACK_ERROR_MESSAGES: Record<string, string> = {

@@ -1,4 +1,4 @@
-// The API's shapes (see API.md). Kept here so the browser bundle never imports server code.
+// The API's shapes (the README describes them). Kept here so the browser bundle never imports server code.
 export type { Application, ApplicationStatus } from '../domain/application';
 export type { DiscordUser } from '../domain/discord-user';
 
