@@ -1,8 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidStateError, ISSUER, keyOf, OAUTH_STATE_TTL_SECONDS, reasonOf } from './oauth-state';
-import { UUID_PATTERN } from '../domain/uuid';
+import { digestMatches, digestOf, InvalidStateError, signState, stateClaim, verifyState } from './oauth-state';
 
 /**
  * The OAuth `state` of an applicant signing in with Discord: an HS256 JWT that names the
@@ -12,7 +10,6 @@ import { UUID_PATTERN } from '../domain/uuid';
  */
 
 const AUDIENCE = 'discord-applicant-sign-in';
-const ALGORITHM = 'HS256';
 /** The cookie that binds a sign-in to the browser that started it. */
 export const APPLICANT_LOGIN_COOKIE = 'applicant_login';
 
@@ -25,16 +22,13 @@ export interface ApplicantStateClaims {
   browserHash: string;
 }
 
-const uuid = z.string().regex(UUID_PATTERN);
 const claimsSchema = z.object({
-  org: uuid,
-  app: uuid.nullable(),
-  jti: z.string().regex(/^[A-Za-z0-9_-]{22,}$/),
-  bid: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-  exp: z.number().int(),
+  org: stateClaim.uuid,
+  app: stateClaim.uuid.nullable(),
+  jti: stateClaim.nonce,
+  bid: stateClaim.digest,
+  exp: stateClaim.exp,
 });
-
-const hashBrowserToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('base64url');
 
 /** A new browser token for the login cookie. */
 export const newBrowserToken = () => randomBytes(32).toString('base64url');
@@ -44,19 +38,10 @@ export async function signApplicantState(
   secret: string,
   now: Date = new Date(),
 ): Promise<string> {
-  const iat = Math.floor(now.getTime() / 1000);
-  return new SignJWT({
-    org: input.organizationId,
-    app: input.applicationId ?? null,
-    bid: hashBrowserToken(input.browserToken),
-  })
-    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setJti(randomBytes(16).toString('base64url'))
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + OAUTH_STATE_TTL_SECONDS)
-    .sign(keyOf(secret));
+  return signState(
+    { org: input.organizationId, app: input.applicationId ?? null, bid: digestOf(input.browserToken) },
+    { audience: AUDIENCE, secret, now },
+  );
 }
 
 /**
@@ -67,31 +52,21 @@ export async function verifyApplicantState(
   token: string,
   options: { secret: string; browserToken: string | undefined; now?: Date },
 ): Promise<ApplicantStateClaims> {
-  let payload: unknown;
-  try {
-    ({ payload } = await jwtVerify(token, keyOf(options.secret), {
-      algorithms: [ALGORITHM],
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      requiredClaims: ['org', 'jti', 'bid', 'iat', 'exp'],
-      maxTokenAge: OAUTH_STATE_TTL_SECONDS,
-      currentDate: options.now,
-    }));
-  } catch (err) {
-    throw new InvalidStateError(reasonOf(err));
-  }
-  const parsed = claimsSchema.safeParse(payload);
-  if (!parsed.success) throw new InvalidStateError('malformed');
-  const expected = Buffer.from(hashBrowserToken(options.browserToken ?? ''));
-  const actual = Buffer.from(parsed.data.bid);
-  if (!options.browserToken || actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
+  const data = await verifyState(token, {
+    audience: AUDIENCE,
+    required: ['org', 'jti', 'bid', 'iat', 'exp'],
+    schema: claimsSchema,
+    secret: options.secret,
+    now: options.now,
+  });
+  if (!options.browserToken || !digestMatches(data.bid, options.browserToken)) {
     throw new InvalidStateError('wrong_session');
   }
   return {
-    organizationId: parsed.data.org,
-    applicationId: parsed.data.app,
-    nonce: parsed.data.jti,
-    expiresAt: new Date(parsed.data.exp * 1000),
-    browserHash: parsed.data.bid,
+    organizationId: data.org,
+    applicationId: data.app,
+    nonce: data.jti,
+    expiresAt: new Date(data.exp * 1000),
+    browserHash: data.bid,
   };
 }

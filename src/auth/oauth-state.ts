@@ -11,7 +11,7 @@ import { UUID_PATTERN } from '../domain/uuid';
  * signature is refused here before any of its content is looked at.
  */
 
-export const ISSUER = 'discord-role-grants';
+const ISSUER = 'discord-role-grants';
 const AUDIENCE = 'discord-bot-connect';
 const ALGORITHM = 'HS256';
 /** How long an admin has to finish Discord's consent screen. (Default: 5 minutes) */
@@ -38,26 +38,87 @@ export interface OAuthStateClaims {
   sessionHash: string;
 }
 
-const uuid = z.string().regex(UUID_PATTERN);
-const claimsSchema = z.object({
-  org: uuid,
-  sub: uuid,
-  jti: z.string().regex(/^[A-Za-z0-9_-]{22,}$/),
-  sid: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+/** Shapes of the claims every state carries, for the schemas of each kind of state. */
+export const stateClaim = {
+  uuid: z.string().regex(UUID_PATTERN),
+  nonce: z.string().regex(/^[A-Za-z0-9_-]{22,}$/),
+  /** base64url of a SHA-256: what binds a state to a session or a browser. */
+  digest: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   exp: z.number().int(),
+};
+
+const claimsSchema = z.object({
+  org: stateClaim.uuid,
+  sub: stateClaim.uuid,
+  jti: stateClaim.nonce,
+  sid: stateClaim.digest,
+  exp: stateClaim.exp,
 });
 
 /** The HS256 key of a state signing secret (at least 32 bytes). */
-export function keyOf(secret: string): Uint8Array {
+function keyOf(secret: string): Uint8Array {
   const key = new TextEncoder().encode(secret);
   if (key.length < MIN_SECRET_BYTES)
     throw new Error(`the state signing secret must be at least ${MIN_SECRET_BYTES} bytes`);
   return key;
 }
 
-/** base64url(SHA-256(sessionId)): binds a state to a session without writing the session id into a URL. */
-function hashSessionId(sessionId: string): string {
-  return createHash('sha256').update(sessionId, 'utf8').digest('base64url');
+/** base64url(SHA-256(value)): binds a state to a session or a browser without writing either into a URL. */
+export function digestOf(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('base64url');
+}
+
+/** Whether `digest` is the digest of `value`, compared in constant time. */
+export function digestMatches(digest: string, value: string): boolean {
+  const expected = Buffer.from(digestOf(value));
+  const actual = Buffer.from(digest);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/**
+ * Signs a state of the kind `audience`: issuer, a single-use nonce (`jti`), issued-at and a
+ * 5-minute expiry around the kind's own `claims`.
+ */
+export async function signState(
+  claims: Record<string, unknown>,
+  options: { audience: string; subject?: string; secret: string; now?: Date },
+): Promise<string> {
+  const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setIssuer(ISSUER)
+    .setAudience(options.audience)
+    .setJti(randomBytes(16).toString('base64url'))
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + OAUTH_STATE_TTL_SECONDS);
+  if (options.subject !== undefined) jwt.setSubject(options.subject);
+  return jwt.sign(keyOf(options.secret));
+}
+
+/**
+ * Checks a state of the kind `audience`: signature, issuer, audience, expiry, the `required`
+ * claims and their shapes. Throws `InvalidStateError`; returns the parsed claims.
+ */
+export async function verifyState<T>(
+  token: string,
+  options: { audience: string; required: string[]; schema: z.ZodType<T>; secret: string; now?: Date },
+): Promise<T> {
+  let payload: unknown;
+  try {
+    ({ payload } = await jwtVerify(token, keyOf(options.secret), {
+      algorithms: [ALGORITHM],
+      issuer: ISSUER,
+      audience: options.audience,
+      requiredClaims: options.required,
+      maxTokenAge: OAUTH_STATE_TTL_SECONDS,
+      currentDate: options.now,
+    }));
+  } catch (err) {
+    throw new InvalidStateError(reasonOf(err));
+  }
+  const parsed = options.schema.safeParse(payload);
+  if (!parsed.success) throw new InvalidStateError('malformed');
+  return parsed.data;
 }
 
 /** Signs a state for the admin `userId` of `organizationId`, bound to their session `sessionId`. */
@@ -66,20 +127,14 @@ export async function signOAuthState(
   secret: string,
   now: Date = new Date(),
 ): Promise<string> {
-  const iat = Math.floor(now.getTime() / 1000);
-  return new SignJWT({ org: input.organizationId, sid: hashSessionId(input.sessionId) })
-    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setSubject(input.userId)
-    .setJti(randomBytes(16).toString('base64url'))
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + OAUTH_STATE_TTL_SECONDS)
-    .sign(keyOf(secret));
+  return signState(
+    { org: input.organizationId, sid: digestOf(input.sessionId) },
+    { audience: AUDIENCE, subject: input.userId, secret, now },
+  );
 }
 
 /** Why jose refused a token, as a state refusal. */
-export function reasonOf(err: unknown): InvalidStateReason {
+function reasonOf(err: unknown): InvalidStateReason {
   if (err instanceof joseErrors.JWTExpired) return 'expired';
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad_signature';
   // Not a JWS, another algorithm (`none` included), wrong issuer or audience, bad JSON.
@@ -94,27 +149,19 @@ export async function verifyOAuthState(
   token: string,
   options: { secret: string; sessionId?: string; now?: Date },
 ): Promise<OAuthStateClaims> {
-  let payload: unknown;
-  try {
-    ({ payload } = await jwtVerify(token, keyOf(options.secret), {
-      algorithms: [ALGORITHM],
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      requiredClaims: ['org', 'sub', 'jti', 'sid', 'iat', 'exp'],
-      maxTokenAge: OAUTH_STATE_TTL_SECONDS,
-      currentDate: options.now,
-    }));
-  } catch (err) {
-    throw new InvalidStateError(reasonOf(err));
-  }
-  const parsed = claimsSchema.safeParse(payload);
-  if (!parsed.success) throw new InvalidStateError('malformed');
+  const data = await verifyState(token, {
+    audience: AUDIENCE,
+    required: ['org', 'sub', 'jti', 'sid', 'iat', 'exp'],
+    schema: claimsSchema,
+    secret: options.secret,
+    now: options.now,
+  });
   const claims: OAuthStateClaims = {
-    organizationId: parsed.data.org,
-    userId: parsed.data.sub,
-    nonce: parsed.data.jti,
-    expiresAt: new Date(parsed.data.exp * 1000),
-    sessionHash: parsed.data.sid,
+    organizationId: data.org,
+    userId: data.sub,
+    nonce: data.jti,
+    expiresAt: new Date(data.exp * 1000),
+    sessionHash: data.sid,
   };
   if (options.sessionId !== undefined && !stateBelongsToSession(claims, options.sessionId)) {
     throw new InvalidStateError('wrong_session');
@@ -124,9 +171,7 @@ export async function verifyOAuthState(
 
 /** True when the verified state was issued to the session `sessionId`. */
 export function stateBelongsToSession(claims: Pick<OAuthStateClaims, 'sessionHash'>, sessionId: string): boolean {
-  const expected = Buffer.from(hashSessionId(sessionId));
-  const actual = Buffer.from(claims.sessionHash);
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  return digestMatches(claims.sessionHash, sessionId);
 }
 
 /**
