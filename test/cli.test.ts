@@ -1,32 +1,17 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { verifyPassword } from '../src/auth/password';
 import { createTestDatabase, type TestDatabase } from './helpers/db';
+import { runProcess, type Run } from './helpers/run';
 
 const root = path.resolve(import.meta.dirname, '..');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** `npx tsx src/bin/cli.ts ...args` against `databaseUrl`, as an operator would run it. */
 function cli(args: string[], databaseUrl: string | undefined): Promise<Run> {
   // Jest's NODE_OPTIONS (--experimental-vm-modules) and NODE_ENV are not the operator's.
   const { NODE_OPTIONS: _nodeOptions, NODE_ENV: _nodeEnv, DATABASE_URL: _databaseUrl, ...env } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'src/bin/cli.ts', ...args], {
-      cwd: root,
-      env: databaseUrl ? { ...env, DATABASE_URL: databaseUrl } : env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  return runProcess('npx', ['tsx', 'src/bin/cli.ts', ...args], {
+    cwd: root,
+    env: databaseUrl ? { ...env, DATABASE_URL: databaseUrl } : env,
   });
 }
 

@@ -1,10 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../src/ports';
+import { runProcess } from './helpers/run';
 
 // A newcomer's clone: `git clone` into a home of mode 0700 (root's own is), `npm ci` (here: the
 // run's node_modules, hard-linked, so every path still goes through the 0700 folder), then the
@@ -56,16 +57,14 @@ interface StartResult {
 async function startInClone(): Promise<StartResult> {
   const tsx = path.join(clone, 'node_modules', 'tsx', 'dist', 'cli.mjs');
   const args = [tsx, '.cache/newcomer-start.mts', String(await freePort()), String(await freePort())];
-  const child = spawn('/bin/sh', ['-c', 'umask 077 && exec "$0" "$@"', process.execPath, ...args], {
-    cwd: clone,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: process.env.LANG ?? 'C.UTF-8' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  const { code, stdout, stderr } = await runProcess(
+    '/bin/sh',
+    ['-c', 'umask 077 && exec "$0" "$@"', process.execPath, ...args],
+    {
+      cwd: clone,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: process.env.LANG ?? 'C.UTF-8' },
+    },
+  );
   if (code !== 0) throw new Error(`the start in the clone failed (${code}):\n${stderr}${stdout}`);
   const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as StartResult;
   if (isRoot) leftBehind.push(path.dirname(result.dataDir));

@@ -5,7 +5,7 @@
  */
 import { PermissionFlagsBits } from 'discord-api-types/v10';
 import { startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index';
-import { botRequest, useSandbox } from './helpers/sandbox';
+import { basicAuth, botRequest, expectDiscordError, useSandbox } from './helpers/sandbox';
 
 const REDIRECT = 'http://127.0.0.1:9/api/auth/discord/callback';
 const MANAGE_ROLES = PermissionFlagsBits.ManageRoles;
@@ -27,9 +27,7 @@ interface Tokens {
 
 const bot = (path: string, init?: RequestInit) => botRequest(sandbox, path, init);
 
-function basic(id = sandbox.clientId, secret = sandbox.clientSecret): string {
-  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-}
+const basic = (id = sandbox.clientId, secret = sandbox.clientSecret) => basicAuth(id, secret);
 
 /** A form POST to an OAuth2 endpoint (`/api/oauth2/...`), client credentials by HTTP Basic unless given. */
 function oauthPost(path: string, fields: Record<string, string>, auth: string | null = basic()): Promise<Response> {
@@ -59,15 +57,6 @@ function me(accessToken: string): Promise<Response> {
 
 function addMember(guildId: string, userId: string, body: Record<string, unknown>): Promise<Response> {
   return bot(`/guilds/${guildId}/members/${userId}`, { method: 'PUT', body: JSON.stringify(body) });
-}
-
-async function expectDiscordError(res: Response, status: number, code: number): Promise<Record<string, unknown>> {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  const body = (await res.json()) as Record<string, unknown>;
-  expect(body.code).toBe(code);
-  expect(typeof body.message).toBe('string');
-  return body;
 }
 
 function approvedGuild(opts: { botPermissions?: bigint; botRolePosition?: number } = {}): {

@@ -1,6 +1,6 @@
 import { PermissionFlagsBits } from 'discord-api-types/v10';
 import { DEMO_MEMBER_IDS, DEMO_NEWCOMERS, startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index';
-import { botRequest, useSandbox } from './helpers/sandbox';
+import { basicAuth, botRequest, expectDiscordError, useSandbox } from './helpers/sandbox';
 
 const MANAGE_ROLES = PermissionFlagsBits.ManageRoles;
 const MEMBER = '300000000000000001';
@@ -23,21 +23,8 @@ function guildWithApproved(opts: { botPermissions?: bigint } = {}): { guild: San
   return { guild, approved };
 }
 
-async function expectDiscordError(res: Response, status: number, code: number): Promise<Record<string, unknown>> {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  const body = (await res.json()) as Record<string, unknown>;
-  expect(body.code).toBe(code);
-  expect(typeof body.message).toBe('string');
-  return body;
-}
-
 function form(fields: Record<string, string>): URLSearchParams {
   return new URLSearchParams(fields);
-}
-
-function basic(id: string, secret: string): string {
-  return `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 }
 
 async function exchange(code: string, init: { auth?: string; extra?: Record<string, string> } = {}): Promise<Response> {
@@ -45,7 +32,7 @@ async function exchange(code: string, init: { auth?: string; extra?: Record<stri
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      authorization: init.auth ?? basic(sandbox.clientId, sandbox.clientSecret),
+      authorization: init.auth ?? basicAuth(sandbox.clientId, sandbox.clientSecret),
     },
     body: form({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, ...init.extra }),
   });
@@ -156,13 +143,13 @@ describe('OAuth2 bot flow', () => {
 
     const asJson = await fetch(`${sandbox.apiBaseUrl}/oauth2/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: basic(sandbox.clientId, sandbox.clientSecret) },
+      headers: { 'content-type': 'application/json', authorization: basicAuth(sandbox.clientId, sandbox.clientSecret) },
       body: JSON.stringify({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT }),
     });
     expect(asJson.status).toBe(400);
     expect(await asJson.json()).toMatchObject({ error: 'invalid_request' });
 
-    const badSecret = await exchange(code, { auth: basic(sandbox.clientId, 'wrong') });
+    const badSecret = await exchange(code, { auth: basicAuth(sandbox.clientId, 'wrong') });
     expect(badSecret.status).toBe(401);
     expect(await badSecret.json()).toEqual({ error: 'invalid_client' });
 
@@ -225,7 +212,7 @@ describe('OAuth2 bot flow', () => {
         method: 'POST',
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
-          authorization: basic(short.clientId, short.clientSecret),
+          authorization: basicAuth(short.clientId, short.clientSecret),
         },
         body: form({ grant_type: 'authorization_code', code: code ?? '', redirect_uri: REDIRECT }),
       });

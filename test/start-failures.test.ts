@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/ports';
+import { runProcess, type Run } from './helpers/run';
 
 // `npm start` (src/bin/dev.ts) as a process: a failed start ends with the cause and the fix, in
 // two plain lines, with no stack trace unless LOG_LEVEL=debug.
@@ -21,21 +21,14 @@ afterEach(async () => {
 });
 
 /** Runs `npm start`'s entry point with only `env` on top of a clean environment. */
-async function npmStart(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function npmStart(env: Record<string, string>): Promise<Run> {
   const base: Record<string, string> = {};
   // Whatever configures the developer's own start stays out; PATH and HOME stay unless replaced.
   for (const name of ['PATH', 'HOME', 'LANG']) if (process.env[name]) base[name] = process.env[name]!;
-  const child = spawn(process.execPath, [tsx, 'src/bin/dev.ts'], {
+  return runProcess(process.execPath, [tsx, 'src/bin/dev.ts'], {
     cwd: root,
     env: { ...base, XDG_CACHE_HOME: path.join(dir, 'cache'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  return { code, stdout, stderr };
 }
 
 const lastLines = (text: string, n: number) => text.trimEnd().split('\n').slice(-n);

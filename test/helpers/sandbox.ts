@@ -27,3 +27,22 @@ export function botRequest(sandbox: Sandbox, path: string, init: RequestInit = {
   if (init.body && !headers.has('content-type')) headers.set('content-type', 'application/json');
   return fetch(`${sandbox.apiBaseUrl}/v10${path}`, { ...init, headers });
 }
+
+/** HTTP Basic client credentials of an OAuth2 token request. */
+export function basicAuth(clientId: string, clientSecret: string): string {
+  return `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`;
+}
+
+/** Asserts a Discord JSON error answer (`{code, message}`, application/json) and returns its body. */
+export async function expectDiscordError(
+  res: Response,
+  status: number,
+  code: number,
+): Promise<Record<string, unknown>> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = (await res.json()) as Record<string, unknown>;
+  expect(body.code).toBe(code);
+  expect(typeof body.message).toBe('string');
+  return body;
+}
