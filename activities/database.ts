@@ -118,12 +118,12 @@ async function applyEvent(
   });
 }
 
-/** Postgres side effects of the workflows. Every write touches one row and is guarded on its current state. */
+/** Postgres side effects of the workflows. Each application write is one state-machine event on the locked row. */
 export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
   return {
     // --- Housekeeping ---
 
-    /** Deletes expired sessions and spent OAuth state nonces (past their expiry a state is refused anyway). */
+    /** Deletes what has outlived its use: sessions, OAuth state nonces, idempotency keys, applicant sign-ins and tokens. */
     async deleteExpired(): Promise<HousekeepingResult> {
       return {
         sessions: await deleteExpiredSessions(pool),

@@ -117,7 +117,7 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     errorType: null,
     manualRetries: 0,
     automaticRechecks,
-    lastRetry: input.resume?.lastRetry ?? null,
+    lastRetry: input.resume?.recentRetries.at(-1) ?? null,
     recentRetries: input.resume?.recentRetries ?? [],
   };
   /** This run did something: before it waits, it continues as new with a short history. */
@@ -288,12 +288,7 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
       if (state === current && retries.length === 0 && !redriveRequested) {
         await continueAsNew<typeof applicationRoleWorkflow>({
           ...input,
-          resume: {
-            state: current,
-            automaticRechecks,
-            lastRetry: progress.lastRetry,
-            recentRetries: progress.recentRetries,
-          },
+          resume: { state: current, automaticRechecks, recentRetries: progress.recentRetries },
         });
       }
       continue;

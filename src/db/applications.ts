@@ -1,5 +1,5 @@
-import type { Application, ApplicationStatus, RoleAssignmentStatus } from '../domain/application';
-import type { StateChange } from '../domain/application-lifecycle';
+import type { Application } from '../domain/application';
+import type { ApplicationStatus, RoleAssignmentStatus, StateChange } from '../domain/application-lifecycle';
 import { discordUserIdOf, isValidDiscordId } from '../domain/discord-id';
 import { discordUserOf } from '../domain/discord-user';
 import type { Pool, PoolClient } from './pool';

@@ -1,16 +1,6 @@
 import type { ApplicationStatus, LifecycleState, RoleAssignmentStatus } from './application-lifecycle';
 import type { DiscordUser } from './discord-user';
 
-export {
-  applicationStatuses,
-  roleAssignmentStatuses,
-  MAX_MANUAL_RETRIES,
-  RETRY_LIMIT_MESSAGE,
-  type ApplicationStatus,
-  type RoleAssignmentStatus,
-  type ReviewDecision,
-} from './application-lifecycle';
-
 /** The API's view of an application. Discord IDs stay strings end to end. */
 export interface Application {
   id: string;

@@ -88,7 +88,7 @@ export interface RoleWorkflowInput {
   resume?: {
     state: StoredRoleState;
     automaticRechecks: number;
-    lastRetry: RetryOutcome | null;
+    /** The last few retry outcomes, oldest first (the last one is the query's `lastRetry`). */
     recentRetries: RetryOutcome[];
   };
 }

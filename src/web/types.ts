@@ -1,5 +1,6 @@
 // The API's shapes (the README describes them). Kept here so the browser bundle never imports server code.
-export type { Application, ApplicationStatus } from '../domain/application';
+export type { Application } from '../domain/application';
+export type { ApplicationStatus } from '../domain/application-lifecycle';
 export type { DiscordUser } from '../domain/discord-user';
 
 export type Role = 'admin' | 'reviewer';

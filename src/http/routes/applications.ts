@@ -19,8 +19,8 @@ import {
 } from '../../db/applications';
 import { withTransaction } from '../../db/pool';
 import { findIdempotentResponse } from '../../db/idempotency-keys';
-import { applicationStatuses, lifecycleStateOf, type Application } from '../../domain/application';
-import { retryRefusal } from '../../domain/application-lifecycle';
+import { lifecycleStateOf, type Application } from '../../domain/application';
+import { applicationStatuses, retryRefusal } from '../../domain/application-lifecycle';
 import { isValidDiscordId } from '../../domain/discord-id';
 import { ReviewRefusedError, requestRoleRetry, reviewApplication } from '../../temporal/operations';
 import { retryStepKey } from '../../temporal/shared';
