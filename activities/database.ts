@@ -13,6 +13,7 @@ import {
   saveIdempotentResponse,
 } from '../src/db/idempotency-keys';
 import { withTransaction, type Pool } from '../src/db/pool';
+import { deleteOldAuthorizationFailures } from '../src/discord/guard';
 import { findUserById } from '../src/db/users';
 import { lifecycleStateOf, type Application } from '../src/domain/application';
 import {
@@ -43,6 +44,8 @@ export interface HousekeepingResult {
   applicantSessions: number;
   /** Applicants' Discord tokens older than 30 days, whatever they were for. */
   applicantTokens: number;
+  /** Requests Discord answered 401 or 403, once outside the circuit breaker's window. */
+  authorizationFailures?: number;
 }
 
 /** What a workflow step's write answers: the machine's refusal (if it refused), and the state stored now. */
@@ -131,6 +134,7 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
         idempotencyKeys: await deleteExpiredIdempotencyKeys(pool),
         applicantSessions: await deleteExpiredApplicantSessions(pool),
         applicantTokens: await deleteOldApplicantTokens(pool),
+        authorizationFailures: await deleteOldAuthorizationFailures(pool),
       };
     },
 
@@ -185,9 +189,43 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
       });
     },
 
-    async loadConnection(input: { organizationId: string }): Promise<{ guildId: string | null; state: string }> {
+    async loadConnection(input: {
+      organizationId: string;
+    }): Promise<{ guildId: string | null; roleId?: string | null; state: string }> {
       const config = await findDiscordConfig(pool, input.organizationId);
-      return { guildId: config?.guildId ?? null, state: config?.connectionState ?? 'disconnected' };
+      return {
+        guildId: config?.guildId ?? null,
+        roleId: config?.approvedRoleId ?? null,
+        state: config?.connectionState ?? 'disconnected',
+      };
+    },
+
+    /**
+     * "Check again" found the bot's access fixed: the connection is `connected` again (grants
+     * resume). Changes nothing unless it is in `error` with its guild and role still recorded.
+     */
+    async resumeConnection(input: { organizationId: string; userId: string }): Promise<boolean> {
+      return await withTransaction(pool, async (tx) => {
+        const { rows } = await tx.query<{ guild_id: string; connection_error: string | null }>(
+          `UPDATE discord_configs
+           SET connection_state = 'connected', connection_error = NULL, connection_state_updated_at = now(),
+               updated_at = now()
+           WHERE organization_id = $1 AND connection_state = 'error'
+             AND guild_id IS NOT NULL AND approved_role_id IS NOT NULL
+           RETURNING guild_id, (SELECT connection_error FROM discord_configs WHERE organization_id = $1) AS connection_error`,
+          [input.organizationId],
+        );
+        if (!rows[0]) return false;
+        await appendAuditLog(tx, {
+          organizationId: input.organizationId,
+          actorUserId: input.userId,
+          action: 'discord.resumed',
+          subjectType: 'discord_guild',
+          subjectId: rows[0].guild_id,
+          details: { pausedBecause: rows[0].connection_error },
+        });
+        return true;
+      });
     },
 
     async markDisconnected(input: {

@@ -9,6 +9,7 @@ import { findDiscordConfig } from '../src/db/discord-configs';
 import { findOrganizationByIdOrSlug } from '../src/db/organizations';
 import type { Pool } from '../src/db/pool';
 import type { DiscordApi } from '../src/discord/api';
+import type { DiscordGuard } from '../src/discord/guard';
 import {
   classifyDiscordError,
   DiscordOAuthError,
@@ -16,7 +17,11 @@ import {
   toActivityFailure,
   type DiscordFailure,
 } from '../src/discord/errors';
-import { MISSING_CREATE_INVITE_MESSAGE, reauthorizeMessage } from '../src/discord/messages';
+import {
+  MISSING_CREATE_INVITE_MESSAGE,
+  MISSING_PERMISSIONS_MESSAGE,
+  reauthorizeMessage,
+} from '../src/discord/messages';
 import { exchangeCode, refreshUserToken } from '../src/discord/oauth';
 import { unsafeRoleMessage } from '../src/discord/role-safety';
 import { lifecycleStateOf, type Application } from '../src/domain/application';
@@ -31,7 +36,15 @@ export interface DiscordActivityDeps {
   publicBaseUrl: string;
   /** Decrypts the applicants' stored Discord tokens. */
   tokenEncryptionKey: Buffer;
+  /** The shared rate and circuit breaker of the REST instance (absent in tests with a bare API). */
+  guard?: Pick<DiscordGuard, 'asConnectionCheck' | 'pauseGuild'>;
 }
+
+/** Pass-through when no guard is given. */
+const unguarded: Pick<DiscordGuard, 'asConnectionCheck' | 'pauseGuild'> = {
+  asConnectionCheck: (fn) => fn(),
+  pauseGuild: async () => undefined,
+};
 
 /** What a role change did at Discord. */
 export type RoleChange =
@@ -91,7 +104,9 @@ export function createDiscordActivities({
   oauth,
   publicBaseUrl,
   tokenEncryptionKey,
+  guard = unguarded,
 }: DiscordActivityDeps) {
+  const checking = guard.asConnectionCheck.bind(guard);
   let botUserId: string | undefined;
   const currentBotId = async () => (botUserId ??= (await call(() => discord.getCurrentUser())).id);
   const rolesCache = new Map<string, { at: number; roles: APIRole[] }>();
@@ -111,9 +126,49 @@ export function createDiscordActivities({
     const unsafe = unsafeRoleMessage(role);
     if (unsafe) {
       rolesCache.delete(guildId);
+      // Handing it out again would be as unsafe: every grant of the guild waits for a fix.
+      await guard.pauseGuild(guildId, `Grants are paused: ${unsafe}`);
       throw permanent('unsafe_role', unsafe);
     }
     return role;
+  };
+
+  /** Whether the bot may manage roles in the guild, and the position of its highest role. */
+  const inspectBotAccess = async (guildId: string) => {
+    const botId = await currentBotId();
+    const [member, roles] = await Promise.all([
+      call(() => discord.getMember(guildId, botId)),
+      call(() => discord.listRoles(guildId)),
+    ]);
+    const byId = new Map(roles.map((r) => [r.id, r]));
+    const mine = [guildId, ...member.roles].map((id) => byId.get(id)).filter((r): r is APIRole => !!r);
+    const permissions = mine.reduce((acc, r) => acc | BigInt(r.permissions), 0n);
+    return {
+      canManageRoles: hasManageRoles(permissions),
+      highestRolePosition: Math.max(0, ...mine.map((r) => r.position)),
+    };
+  };
+
+  /** Finds the role named `name`, or creates it (see `ensureApprovedRole`). */
+  const ensureApprovedRole = async (input: { guildId: string; name: string; reason: string }) => {
+    const roles = await call(() => discord.listRoles(input.guildId));
+    const existing = roles
+      .filter((r) => r.name === input.name && r.id !== input.guildId)
+      .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1))[0];
+    if (existing) {
+      // An existing role is handed out to every approved applicant only if that is safe.
+      const unsafe = unsafeRoleMessage(existing);
+      if (unsafe) throw permanent('unsafe_role', unsafe);
+      return { id: existing.id, name: existing.name, position: existing.position, created: false };
+    }
+    const role = await call(() =>
+      discord.createRole(
+        input.guildId,
+        { name: input.name, permissions: '0', hoist: false, mentionable: false },
+        input.reason,
+      ),
+    );
+    return { id: role.id, name: role.name, position: role.position, created: true };
   };
 
   const reauthorizeFailure = async (app: Application) => {
@@ -174,18 +229,29 @@ export function createDiscordActivities({
     async inspectBotAccess(input: {
       guildId: string;
     }): Promise<{ canManageRoles: boolean; highestRolePosition: number }> {
-      const botId = await currentBotId();
-      const [member, roles] = await Promise.all([
-        call(() => discord.getMember(input.guildId, botId)),
-        call(() => discord.listRoles(input.guildId)),
-      ]);
-      const byId = new Map(roles.map((r) => [r.id, r]));
-      const mine = [input.guildId, ...member.roles].map((id) => byId.get(id)).filter((r): r is APIRole => !!r);
-      const permissions = mine.reduce((acc, r) => acc | BigInt(r.permissions), 0n);
-      return {
-        canManageRoles: hasManageRoles(permissions),
-        highestRolePosition: Math.max(0, ...mine.map((r) => r.position)),
-      };
+      return await checking(() => inspectBotAccess(input.guildId));
+    },
+
+    /**
+     * "Check again" after the circuit breaker paused a guild: asks Discord whether the bot token
+     * works, whether the bot still manages roles there, and whether the Approved role still exists,
+     * is safe, and sits below the bot's highest role. `problem` is what an admin must fix, or null.
+     */
+    async checkBotAccess(input: { guildId: string; roleId: string }): Promise<{ problem: string | null }> {
+      return await checking(async () => {
+        discord.restoreToken();
+        botUserId = undefined;
+        const access = await inspectBotAccess(input.guildId);
+        if (!access.canManageRoles) return { problem: MISSING_PERMISSIONS_MESSAGE };
+        const roles = await call(() => discord.listRoles(input.guildId));
+        rolesCache.set(input.guildId, { at: Date.now(), roles });
+        const role = roles.find((r) => r.id === input.roleId);
+        if (!role) return { problem: knownFailure(RESTJSONErrorCodes.UnknownRole).message };
+        const unsafe = unsafeRoleMessage(role);
+        if (unsafe) return { problem: unsafe };
+        if (role.position >= access.highestRolePosition) return { problem: MISSING_PERMISSIONS_MESSAGE };
+        return { problem: null };
+      });
     },
 
     /**
@@ -198,36 +264,21 @@ export function createDiscordActivities({
       name: string;
       reason: string;
     }): Promise<{ id: string; name: string; position: number; created: boolean }> {
-      const roles = await call(() => discord.listRoles(input.guildId));
-      const existing = roles
-        .filter((r) => r.name === input.name && r.id !== input.guildId)
-        .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1))[0];
-      if (existing) {
-        // An existing role is handed out to every approved applicant only if that is safe.
-        const unsafe = unsafeRoleMessage(existing);
-        if (unsafe) throw permanent('unsafe_role', unsafe);
-        return { id: existing.id, name: existing.name, position: existing.position, created: false };
-      }
-      const role = await call(() =>
-        discord.createRole(
-          input.guildId,
-          { name: input.name, permissions: '0', hoist: false, mentionable: false },
-          input.reason,
-        ),
-      );
-      return { id: role.id, name: role.name, position: role.position, created: true };
+      return await checking(() => ensureApprovedRole(input));
     },
 
     /** The bot leaves the guild; a guild it already left counts as done. */
     async leaveGuild(input: { guildId: string }): Promise<{ alreadyGone: boolean }> {
-      try {
-        await discord.leaveGuild(input.guildId);
-        return { alreadyGone: false };
-      } catch (err) {
-        const failure = classifyDiscordError(err);
-        if (failure.type === 'unknown_guild' || failure.type === 'missing_access') return { alreadyGone: true };
-        throw toActivityFailure(err);
-      }
+      return await checking(async () => {
+        try {
+          await discord.leaveGuild(input.guildId);
+          return { alreadyGone: false };
+        } catch (err) {
+          const failure = classifyDiscordError(err);
+          if (failure.type === 'unknown_guild' || failure.type === 'missing_access') return { alreadyGone: true };
+          throw toActivityFailure(err);
+        }
+      });
     },
 
     /**
@@ -254,6 +305,10 @@ export function createDiscordActivities({
       if (!roleActionWanted(lifecycleStateOf(app), input.action)) return { skipped: true };
       const userId = app.discordUser?.id;
       if (!userId) throw permanent(INVALID_DISCORD_ID, INVALID_DISCORD_ID_MESSAGE);
+      // The circuit breaker (or a failed connection) put it in `error`: wait for a fix, call nothing.
+      if (config?.connectionState === 'error' && config.connectionError) {
+        throw permanent('grants_paused', config.connectionError);
+      }
       if (config?.connectionState !== 'connected' || !config.guildId || !config.approvedRoleId) {
         throw permanent('discord_not_connected', NOT_CONNECTED_MESSAGE);
       }

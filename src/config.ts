@@ -40,8 +40,9 @@ const envSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().trim().min(1).default('role-grants'),
   /** Task queue of the activities that call Discord, rate limited for all workers together. (Default: role-grants-discord) */
   TEMPORAL_DISCORD_TASK_QUEUE: z.string().trim().min(1).default('role-grants-discord'),
+  TEMPORAL_DISCORD_CONNECTION_TASK_QUEUE: z.string().trim().min(1).default('role-grants-discord-connections'),
   /** Discord calls per second across all workers; Discord allows 50 per bot. (Default: 40) */
-  DISCORD_MAX_REQUESTS_PER_SECOND: z.coerce.number().positive().max(50).default(40),
+  DISCORD_MAX_REQUESTS_PER_SECOND: z.coerce.number().positive().max(50).default(45),
   /** Where people open the Temporal Web UI. (Default: http://localhost:8233 with the embedded default) */
   TEMPORAL_UI_URL: urlString('http://localhost:8233').optional(),
   DISCORD_CLIENT_ID: optionalString,
@@ -87,6 +88,8 @@ export interface Config {
     namespace: string;
     taskQueue: string;
     discordTaskQueue: string;
+    /** The Discord activities of connections and checks: never behind a bulk's backlog of grants. */
+    discordConnectionTaskQueue: string;
     uiUrl: string | undefined;
   };
   discord: {
@@ -202,6 +205,7 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       discordTaskQueue: e.TEMPORAL_DISCORD_TASK_QUEUE,
+      discordConnectionTaskQueue: e.TEMPORAL_DISCORD_CONNECTION_TASK_QUEUE,
       uiUrl: e.TEMPORAL_UI_URL,
     },
     discord: {

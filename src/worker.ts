@@ -1,8 +1,12 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import proto from '@temporalio/proto';
 import { createActivities } from '../activities';
+import { createDiscordApi } from './discord/api';
+import { createDiscordGuard, MAX_REQUESTS_PER_SECOND } from './discord/guard';
+import { createDiscordRest } from './discord/rest';
 import { buildId } from './build-info';
-import { requestRoleRedrive } from './temporal/operations';
+import { handOffToRoleWorkflow, requestRoleRedrive } from './temporal/operations';
 import type { Config } from './config';
 import type { DiscordApi } from './discord/api';
 import type { Pool } from './db/pool';
@@ -12,7 +16,8 @@ export interface WorkerDeps {
   config: Config;
   pool: Pool;
   logger: Logger;
-  discord: DiscordApi;
+  /** The Discord API; by default one for `config.discord` behind the shared rate and circuit breaker. */
+  discord?: DiscordApi;
   connection: NativeConnection;
   /** A prebuilt bundle of `workflows/` (see src/temporal/workflow-bundle.ts). */
   workflowBundlePath: string;
@@ -25,22 +30,68 @@ export interface Workers {
   shutdown: () => void;
 }
 
+/** Discord activities a worker runs at once: each waits for its request slots, about 1 s ahead at most. */
+const DISCORD_ACTIVITY_SLOTS = 20;
+
 /**
- * Two workers in one process: workflows and their Postgres (local) activities on the main task
- * queue, and Discord calls on a queue of their own whose rate limit holds for all workers together.
+ * Sets the Discord task queues' dispatch limit on the Temporal server, where no worker's options
+ * can clear it (a worker's `maxTaskQueueActivitiesPerSecond` would be replaced by the last poller's).
+ * Each activity makes at least one request, so this also bounds requests; the exact per-request
+ * rate is the guard's (src/discord/guard.ts). `0` pauses the queue (the benchmark does).
+ */
+export async function setDiscordQueueRateLimit(
+  connection: Pick<NativeConnection, 'workflowService'>,
+  config: Pick<Config, 'temporal'>,
+  requestsPerSecond: number,
+  taskQueues = [config.temporal.discordTaskQueue, config.temporal.discordConnectionTaskQueue],
+): Promise<void> {
+  for (const taskQueue of taskQueues) {
+    await connection.workflowService.updateTaskQueueConfig({
+      namespace: config.temporal.namespace,
+      identity: 'discord-role-grants worker',
+      taskQueue,
+      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      updateQueueRateLimit: {
+        rateLimit: { requestsPerSecond },
+        reason: 'Discord allows 50 requests per second per bot (DISCORD_MAX_REQUESTS_PER_SECOND)',
+      },
+    });
+  }
+}
+
+/**
+ * Three workers in one process: workflows and their Postgres activities on the main task queue;
+ * Discord grants on a queue of their own; and connection work (connect, disconnect, check again)
+ * on another, so it never waits behind a bulk's backlog of grants. Every Discord request of every
+ * worker shares one rate (src/discord/guard.ts), also enforced on the server's side of both queues.
  */
 export async function createWorkers({
   config,
   pool,
-  discord,
+  logger,
+  discord: givenDiscord,
   connection,
   workflowBundlePath,
 }: WorkerDeps): Promise<Workers> {
   const { clientId, clientSecret } = config.discord;
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const rate = Math.min(config.discord.maxRequestsPerSecond, MAX_REQUESTS_PER_SECOND);
+  const guard = createDiscordGuard(pool, {
+    requestsPerSecond: rate,
+    onPause: (guildId, reason) =>
+      logger.error({ guildId: guildId ?? 'every guild' }, `Discord grants paused by the circuit breaker: ${reason}`),
+  });
+  const discord =
+    givenDiscord ??
+    createDiscordApi(
+      createDiscordRest({ apiBaseUrl: config.discord.apiBaseUrl, botToken: config.discord.botToken ?? '', guard }),
+    );
+  await setDiscordQueueRateLimit(connection, config, rate);
   const activities = createActivities({
     pool,
     discord,
+    guard,
+    handOff: (item) => handOffToRoleWorkflow({ temporal, config }, item),
     redrive: (app) =>
       requestRoleRedrive({ temporal, config }, { applicationId: app.id, organizationId: app.organizationId }),
     oauth: { apiBaseUrl: config.discord.apiBaseUrl, clientId: clientId ?? '', clientSecret: clientSecret ?? '' },
@@ -62,21 +113,25 @@ export async function createWorkers({
     ...common,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: { codePath: workflowBundlePath },
-    activities: { ...activities.database, ...activities.roleWorkflows },
+    activities: { ...activities.database, ...activities.roleWorkflows, ...activities.bulkReviews },
   });
-  const discordWorker = await Worker.create({
-    ...common,
-    taskQueue: config.temporal.discordTaskQueue,
-    activities: activities.discord,
-    // Discord allows 50 requests/s per bot; stay below it for every worker of the deployment together.
-    maxTaskQueueActivitiesPerSecond: config.discord.maxRequestsPerSecond,
-  });
+  const discordWorkers = await Promise.all(
+    [config.temporal.discordTaskQueue, config.temporal.discordConnectionTaskQueue].map((taskQueue) =>
+      Worker.create({
+        ...common,
+        taskQueue,
+        activities: activities.discord,
+        maxConcurrentActivityTaskExecutions: DISCORD_ACTIVITY_SLOTS,
+      }),
+    ),
+  );
+  const all = [main, ...discordWorkers];
   return {
     run: async () => {
-      await Promise.all([main.run(), discordWorker.run()]);
+      await Promise.all(all.map((w) => w.run()));
     },
     shutdown: () => {
-      for (const w of [main, discordWorker]) {
+      for (const w of all) {
         if (w.getState() === 'RUNNING') w.shutdown();
       }
     },

@@ -18,6 +18,7 @@ import {
   type ConnectInput,
   type ConnectionErrorCode,
   type ConnectionProgress,
+  type ConnectionState,
   type ConnectResult,
   type DisconnectInput,
 } from '../src/temporal/shared';
@@ -172,4 +173,62 @@ export async function disconnectDiscordWorkflow(input: DisconnectInput & { disco
   progress.state = 'disconnected';
   progress.step = 'done';
   upsertSearchAttributes([{ key: ConnectionStateKey, value: 'disconnected' }]);
+}
+
+/**
+ * "Check again" (same workflow ID as connecting, so the two cannot race): the circuit breaker put
+ * the connection in `error`; when Discord now shows the bot's access fixed (the token works, the
+ * bot manages roles, the Approved role exists, is safe and sits below the bot), the connection is
+ * `connected` again and the paused assignments are re-driven, without spending manual retries.
+ */
+export async function checkDiscordConnectionWorkflow(
+  input: DisconnectInput & { discordTaskQueue: string },
+): Promise<ConnectResult> {
+  const progress: ConnectionProgress = { state: 'error', step: 'checking_permissions', error: null };
+  setHandler(connectionProgressQuery, () => progress);
+  const discord = discordActivities(input.discordTaskQueue);
+  const { guildId, roleId, state } = await db.loadConnection({ organizationId: input.organizationId });
+  let result: ConnectResult;
+  let checked = false;
+  // A connected organization is checked too: a rejected bot token (401) pauses every guild
+  // without touching their connections, and a check that finds it accepted again resumes them.
+  if ((state !== 'error' && state !== 'connected') || !guildId || !roleId) {
+    result = {
+      outcome: 'failed',
+      errorCode: 'unexpected_error',
+      message: 'There is no connection to check: connect Discord in Settings.',
+    };
+  } else {
+    let problem: string | null;
+    checked = true;
+    try {
+      ({ problem } = await discord.checkBotAccess({ guildId, roleId }));
+    } catch (err) {
+      problem = summarizeFailure(err).message;
+    }
+    if (problem === null && (state === 'connected' || (await db.resumeConnection(input)))) {
+      result = {
+        outcome: 'connected',
+        guild: { id: guildId, name: '' },
+        role: { id: roleId, name: '', created: false },
+      };
+    } else {
+      const message = `Grants are still paused: ${problem ?? 'the connection changed meanwhile.'}`;
+      await db.failConnection({ organizationId: input.organizationId, message });
+      result = { outcome: 'failed', errorCode: 'missing_permissions', message };
+    }
+  }
+  progress.state = result.outcome === 'connected' ? 'connected' : checked ? 'error' : (state as ConnectionState);
+  progress.error = result.outcome === 'failed' ? result.message : null;
+  progress.step = 'done';
+  upsertSearchAttributes([{ key: ConnectionStateKey, value: progress.state }]);
+  if (result.outcome === 'connected') {
+    await startChild(redriveAssignmentsWorkflow, {
+      workflowId: `redrive-assignments:${input.organizationId}:${workflowInfo().runId}`,
+      args: [{ organizationId: input.organizationId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [{ key: OrganizationIdKey, value: input.organizationId }],
+    });
+  }
+  return result;
 }

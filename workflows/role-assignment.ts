@@ -3,7 +3,10 @@ import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
+  isCancellation,
+  patched,
   continueAsNew,
   currentUpdateInfo,
   proxyActivities,
@@ -28,6 +31,7 @@ import { RoleAssignmentStateKey } from '../src/temporal/search-attributes';
 import {
   redriveSignal,
   retrySignal,
+  stateChangedSignal,
   retryStepKey,
   reviewStepKey,
   reviewUpdate,
@@ -43,6 +47,10 @@ import { isUuid } from '../src/domain/uuid';
 /** 1 min, 5 min, 30 min, then hourly for 7 days: an applicant usually joins the server within that. */
 export const DEFAULT_MEMBER_RECHECK_DELAYS_MS = [60_000, 300_000, 1_800_000, ...Array<number>(7 * 24).fill(3_600_000)];
 const DEFAULT_DATABASE_RETRY_DELAY_MS = 60_000;
+/** How long one grant or removal may take, queue time and retries included. */
+const ATTEMPT_DEADLINE_MS = 24 * 3_600_000;
+const ATTEMPT_DEADLINE_MESSAGE =
+  'No Discord worker finished this role change within 24 hours: check that the workers run (Temporal Web UI, task queue role-grants-discord), then retry.';
 const MAX_DATABASE_RETRY_DELAY_MS = 600_000;
 /** How many retry outcomes the `roleAssignment` query keeps. */
 const RECENT_RETRIES = 5;
@@ -72,12 +80,13 @@ function isDatabaseUnavailable(err: unknown): boolean {
 export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise<RoleAssignmentProgress> {
   const discord = proxyActivities<DiscordActivities>({
     taskQueue: input.discordTaskQueue,
-    // @discordjs/rest aborts a call after 10 s; this bound only catches a stuck worker.
-    startToCloseTimeout: '15s',
-    // Transient failures (5xx, timeouts, 429 after exactly retry_after) are retried for up to an
-    // hour; then the assignment is reported failed and waits for a manual retry.
-    scheduleToCloseTimeout: '1h',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+    // @discordjs/rest aborts a call after 15 s (its wait for a request slot included); this bound
+    // only catches a stuck worker.
+    startToCloseTimeout: '30s',
+    // A budget of attempts, not of time: waiting in the queue behind a bulk's backlog spends none
+    // of it. Transient failures (5xx, timeouts, 429 after exactly retry_after) are retried for about
+    // 20 minutes; then the assignment is reported failed and waits for a manual retry.
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 25 },
   });
   // Postgres writes run as local activities: no round trip through the task queue. Their retries
   // are bounded: when the database stays away, the run says so in its state and tries again later,
@@ -124,6 +133,8 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
   let continueBeforeWaiting = false;
   const retries: Array<{ requestId: string; requestedBy?: string }> = [];
   let redriveRequested = false;
+  /** The stored decision changed outside this run (a bulk review): read it again. */
+  let reloadRequested = false;
 
   const adopt = (next: StoredRoleState) => {
     state = next;
@@ -183,6 +194,10 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     redriveRequested = true;
   });
 
+  setHandler(stateChangedSignal, () => {
+    reloadRequested = true;
+  });
+
   setHandler(
     reviewUpdate,
     async (review) => {
@@ -232,10 +247,18 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     progress.step = action === 'grant' ? 'granting' : 'revoking';
     let failure: FailureSummary | null = null;
     let change: RoleChange | null = null;
+    const attempt = () => discord.changeMemberRole({ applicationId, organizationId, action });
     try {
-      change = await discord.changeMemberRole({ applicationId, organizationId, action });
+      // The deadline of one attempt, its time in the queue included: a grant no worker takes (or
+      // finishes) within it is reported failed instead of waiting unseen. Runs started before the
+      // deadline existed go on without it (see "Changing a workflow" in the README).
+      change = patched('attempt-deadline')
+        ? await CancellationScope.withTimeout(ATTEMPT_DEADLINE_MS, attempt)
+        : await attempt();
     } catch (err) {
-      failure = summarizeFailure(err);
+      failure = isCancellation(err)
+        ? { type: 'attempt_deadline', message: ATTEMPT_DEADLINE_MESSAGE }
+        : summarizeFailure(err);
     }
     if (change?.skipped) {
       // The stored decision no longer asks for this: read it, and let the state machine decide again.
@@ -262,9 +285,16 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
   // Started with a review (update-with-start), the review's handler holds the lock first and
   // brings the state; started otherwise (a retry or a re-drive found no run), read the stored row.
   await lock.runExclusive(async () => undefined);
-  if (state === null) await dbStep(() => db.loadApplicationState({ applicationId }));
+  if (state === null) {
+    reloadRequested = false;
+    await dbStep(() => db.loadApplicationState({ applicationId }));
+  }
 
   for (;;) {
+    if (reloadRequested) {
+      reloadRequested = false;
+      await dbStep(() => db.loadApplicationState({ applicationId }));
+    }
     const current = state as StoredRoleState;
     const step = nextStep(current);
 
@@ -278,14 +308,14 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
       redriveRequested = false;
       // A review may still be on its way through a handler: act on it rather than finish without it.
       await condition(allHandlersFinished);
-      if (state === current && retries.length === 0) break;
+      if (state === current && retries.length === 0 && !reloadRequested) break;
       continue;
     }
 
     // The last attempt failed: wait for a retry, a re-drive, a review, or the next automatic re-check.
-    if (continueBeforeWaiting && retries.length === 0 && !redriveRequested) {
+    if (continueBeforeWaiting && retries.length === 0 && !redriveRequested && !reloadRequested) {
       await condition(allHandlersFinished);
-      if (state === current && retries.length === 0 && !redriveRequested) {
+      if (state === current && retries.length === 0 && !redriveRequested && !reloadRequested) {
         await continueAsNew<typeof applicationRoleWorkflow>({
           ...input,
           resume: { state: current, automaticRechecks, recentRetries: progress.recentRetries },
@@ -295,9 +325,9 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     }
     const delay = step.recheckMember ? recheckDelays[automaticRechecks] : undefined;
     progress.step = delay === undefined ? 'waiting_for_retry' : 'waiting_for_member';
-    const woken = () => retries.length > 0 || redriveRequested || state !== current;
+    const woken = () => retries.length > 0 || redriveRequested || reloadRequested || state !== current;
     const timedOut = delay === undefined ? (await condition(woken), false) : !(await condition(woken, delay));
-    if (state !== current) continue; // a review decided what comes next
+    if (state !== current || reloadRequested) continue; // a review decided what comes next
 
     const retry = retries.shift();
     if (retry) {

@@ -10,8 +10,6 @@ import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { findDiscordConfig, setConnectionState } from '../db/discord-configs';
 import { seedDemoOrganization, DEMO_ADMIN } from '../demo-seed';
-import { createDiscordApi } from '../discord/api';
-import { createDiscordRest } from '../discord/rest';
 import { createApp } from '../http/app';
 import { createLogger } from '../logger';
 import { describePortProblem, ensurePortFree } from '../ports';
@@ -237,10 +235,7 @@ try {
     NativeConnection.connect({ address: config.temporal.address! }),
   );
   cleanups.push(() => connection.close());
-  const discord = createDiscordApi(
-    createDiscordRest({ apiBaseUrl: config.discord.apiBaseUrl, botToken: config.discord.botToken ?? '' }),
-  );
-  const workers = await createWorkers({ config, pool, logger, discord, connection, workflowBundlePath: bundlePath });
+  const workers = await createWorkers({ config, pool, logger, connection, workflowBundlePath: bundlePath });
   const running = workers.run();
   cleanups.push(async () => {
     workers.shutdown();

@@ -3,8 +3,6 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config';
 import { createPool } from '../db/pool';
-import { createDiscordApi } from '../discord/api';
-import { createDiscordRest } from '../discord/rest';
 import { createLogger } from '../logger';
 import { ensureSearchAttributes } from '../temporal/search-attributes-admin';
 import { ensureHousekeepingSchedule } from '../temporal/schedules';
@@ -34,10 +32,7 @@ await admin.close();
 
 const pool = createPool(config.databaseUrl!);
 const connection = await NativeConnection.connect({ address: config.temporal.address! });
-const discord = createDiscordApi(
-  createDiscordRest({ apiBaseUrl: config.discord.apiBaseUrl, botToken: config.discord.botToken ?? '' }),
-);
-const workers = await createWorkers({ config, pool, logger, discord, connection, workflowBundlePath: bundlePath });
+const workers = await createWorkers({ config, pool, logger, connection, workflowBundlePath: bundlePath });
 
 const stop = (signal: string) => {
   logger.info({ signal }, 'stopping the worker: running activities may finish');

@@ -304,3 +304,63 @@ export async function mayTakeRoleBack(
   if (row.other) return { takeBack: false, kept: 'other_application' };
   return { takeBack: true };
 }
+
+/**
+ * `writeStateChange` for many locked rows in one statement (a bulk review's chunk). Returns the
+ * applications as written, in no particular order.
+ */
+export async function writeStateChanges(
+  db: PoolClient,
+  rows: Array<{ id: string; change: StateChange; review?: { reviewedBy: string; notes: string | null | undefined } }>,
+): Promise<Application[]> {
+  if (rows.length === 0) return [];
+  const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
+  const { rows: written } = await db.query(
+    `UPDATE applications AS a SET
+       status = c.status,
+       discord_role_assignment_status = c.role_status,
+       discord_role_assignment_error = CASE WHEN c.set_error THEN c.error ELSE a.discord_role_assignment_error END,
+       discord_role_assignment_error_type = CASE WHEN c.set_error_type THEN c.error_type ELSE a.discord_role_assignment_error_type END,
+       discord_role_assignment_attempted_at = CASE WHEN c.attempted THEN now() ELSE a.discord_role_assignment_attempted_at END,
+       discord_role_assignment_retry_count = a.discord_role_assignment_retry_count + CASE WHEN c.increment THEN 1 ELSE 0 END,
+       reviewed_by = CASE WHEN c.reviewed THEN c.reviewed_by ELSE a.reviewed_by END,
+       reviewed_at = CASE WHEN c.reviewed THEN now() ELSE a.reviewed_at END,
+       notes = CASE WHEN c.reviewed AND c.set_notes THEN c.notes ELSE a.notes END,
+       updated_at = now()
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::boolean[], $7::text[],
+                 $8::boolean[], $9::boolean[], $10::boolean[], $11::uuid[], $12::boolean[], $13::text[])
+       AS c(id, status, role_status, set_error, error, set_error_type, error_type, attempted, increment, reviewed,
+            reviewed_by, set_notes, notes)
+     WHERE a.id = c.id
+     RETURNING ${applicationColumns
+       .split(',')
+       .map((c) => `a.${c.trim()}`)
+       .join(', ')}`,
+    [
+      col((r) => r.id),
+      col((r) => r.change.status),
+      col((r) => r.change.roleStatus),
+      col((r) => r.change.roleError !== undefined),
+      col((r) => r.change.roleError ?? null),
+      col((r) => r.change.errorType !== undefined),
+      col((r) => r.change.errorType ?? null),
+      col((r) => r.change.attempted ?? false),
+      col((r) => r.change.incrementRetryCount ?? false),
+      col((r) => r.review !== undefined),
+      col((r) => r.review?.reviewedBy ?? null),
+      col((r) => r.review?.notes !== undefined),
+      col((r) => r.review?.notes ?? null),
+    ],
+  );
+  return written.map(toApplication);
+}
+
+/** Locks the organization's applications among `ids` (in id order, so two bulks never deadlock). */
+export async function lockApplications(db: PoolClient, ids: string[], organizationId: string): Promise<Application[]> {
+  const { rows } = await db.query(
+    `SELECT ${applicationColumns} FROM applications
+     WHERE id = ANY($1::uuid[]) AND organization_id = $2 ORDER BY id FOR UPDATE`,
+    [ids, organizationId],
+  );
+  return rows.map(toApplication);
+}

@@ -28,3 +28,20 @@ export async function appendAuditLog(db: Pool | PoolClient, entry: AuditLogEntry
   );
   return result.rows[0]!.id;
 }
+
+/** Appends many rows in one statement. */
+export async function appendAuditLogs(db: Pool | PoolClient, entries: AuditLogEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db.query(
+    `INSERT INTO audit_log (organization_id, actor_user_id, action, subject_type, subject_id, details)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[])`,
+    [
+      entries.map((e) => e.organizationId),
+      entries.map((e) => e.actorUserId),
+      entries.map((e) => e.action),
+      entries.map((e) => e.subjectType),
+      entries.map((e) => e.subjectId),
+      entries.map((e) => JSON.stringify(e.details ?? {})),
+    ],
+  );
+}

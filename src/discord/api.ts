@@ -1,5 +1,6 @@
 /** Typed wrappers around the Discord routes the product uses. */
 import type { REST } from '@discordjs/rest';
+import { restoreBotToken } from './rest';
 import {
   Routes,
   type RESTGetAPICurrentUserResult,
@@ -14,6 +15,9 @@ import {
 
 export function createDiscordApi(rest: REST) {
   return {
+    /** After a 401 the instance forgot the bot token: a connection check gives it back to ask again. */
+    restoreToken: (): void => restoreBotToken(rest),
+
     getGuild: async (guildId: string): Promise<RESTGetAPIGuildResult> =>
       (await rest.get(Routes.guild(guildId))) as RESTGetAPIGuildResult,
 

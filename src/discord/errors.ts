@@ -5,6 +5,7 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from '@discordjs/rest';
 import { ApplicationFailure } from '@temporalio/common';
 import { RESTJSONErrorCodes } from 'discord-api-types/v10';
+import { DiscordPausedError } from './guard';
 import { MISSING_PERMISSIONS_MESSAGE } from './messages';
 
 export interface DiscordFailure {
@@ -145,6 +146,7 @@ const NETWORK_CODES = new Set([
 ]);
 
 export function classifyDiscordError(err: unknown): DiscordFailure {
+  if (err instanceof DiscordPausedError) return { retryable: false, type: 'grants_paused', message: err.message };
   if (err instanceof RateLimitError) return rateLimited(err.retryAfter, 429);
   if (err instanceof DiscordOAuthError) return classifyOAuth(err);
   if (err instanceof DiscordAPIError) return classifyApiError(err.status, err.code, err.message, err.rawError);

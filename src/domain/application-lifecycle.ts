@@ -110,6 +110,9 @@ export type Transition = { ok: true; change: StateChange } | { ok: false; refusa
  */
 export const REDRIVE_AFTER_RECONNECT = [
   'discord_not_connected',
+  // The circuit breaker held the grant back (src/discord/guard.ts): a check or a new connection resumes it.
+  'grants_paused',
+  'invalid_bot_token',
   'unknown_guild',
   'missing_access',
   'missing_permissions',

@@ -54,6 +54,8 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  // A bulk review carries up to 10,000 IDs (about 400 KB); every other body stays small.
+  app.use('/api/applications/bulk-review', express.json({ limit: '1mb' }));
   app.use(express.json({ limit: '100kb' }));
   app.use(healthRouter(deps));
   app.use(sessionMiddleware(deps));

@@ -12,8 +12,11 @@ import { transition, type RoleAssignmentStatus } from '../domain/application-lif
 import { discordIdPresence } from '../domain/discord-id';
 import { ApplicationIdKey, ConnectionStateKey, OrganizationIdKey, RoleAssignmentStateKey } from './search-attributes';
 import {
+  bulkReviewWorkflowId,
   connectionWorkflowId,
   redriveSignal,
+  stateChangedSignal,
+  type BulkReviewInput,
   retrySignal,
   reviewUpdate,
   roleWorkflowId,
@@ -29,7 +32,9 @@ import {
 // Workflow types by name: the API process never loads workflow code.
 const CONNECT = 'connectDiscordWorkflow';
 const DISCONNECT = 'disconnectDiscordWorkflow';
+const CHECK = 'checkDiscordConnectionWorkflow';
 const ROLE = 'applicationRoleWorkflow';
+const BULK = 'bulkReviewWorkflow';
 
 export class ReviewRefusedError extends Error {
   constructor(
@@ -151,6 +156,35 @@ export async function requestRoleRetry(
   });
 }
 
+/**
+ * Tells an application's role workflow that its stored decision changed (a bulk review recorded
+ * it), starting the workflow if none runs: a call to the server, no wait for a worker.
+ */
+export async function handOffToRoleWorkflow(
+  deps: { temporal: Client; config: Pick<Config, 'temporal'>; roleWorkflowOptions?: RoleWorkflowOptions },
+  input: { applicationId: string; organizationId: string; roleStatus: RoleAssignmentStatus },
+): Promise<void> {
+  await deps.temporal.workflow.signalWithStart(ROLE, {
+    ...roleWorkflowStart(deps, input, input.roleStatus),
+    signal: stateChangedSignal,
+    signalArgs: [],
+  });
+}
+
+/** Starts a bulk review's intake workflow. */
+export async function startBulkReview(
+  deps: { temporal: Client; config: Pick<Config, 'temporal'> },
+  input: BulkReviewInput,
+): Promise<void> {
+  await deps.temporal.workflow.start(BULK, {
+    workflowId: bulkReviewWorkflowId(input.bulkReviewId),
+    taskQueue: deps.config.temporal.taskQueue,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [input],
+    typedSearchAttributes: [{ key: OrganizationIdKey, value: input.organizationId }],
+  });
+}
+
 /** Sends the `redrive` signal: a failure the bot's connection caused runs again, without spending a manual retry. */
 export async function requestRoleRedrive(
   deps: { temporal: Client; config: Pick<Config, 'temporal'>; roleWorkflowOptions?: RoleWorkflowOptions },
@@ -171,7 +205,7 @@ export type StartConnectionResult = ConnectResult | { outcome: 'in_progress' } |
  */
 async function startConnectionRun(
   { temporal, config }: TemporalDeps,
-  workflowType: typeof CONNECT | typeof DISCONNECT,
+  workflowType: typeof CONNECT | typeof DISCONNECT | typeof CHECK,
   organizationId: string,
   args: Record<string, unknown>,
   connectionState: ConnectionState,
@@ -184,7 +218,8 @@ async function startConnectionRun(
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       // Ends a run stuck beyond its own 90 s deadline; the next attempt can start at once.
       workflowExecutionTimeout: '2 minutes',
-      args: [{ ...args, discordTaskQueue: config.temporal.discordTaskQueue }],
+      // Connection work has a Discord queue of its own: never stuck behind a bulk's grants.
+      args: [{ ...args, discordTaskQueue: config.temporal.discordConnectionTaskQueue }],
       typedSearchAttributes: [
         { key: OrganizationIdKey, value: organizationId },
         { key: ConnectionStateKey, value: connectionState },
@@ -226,6 +261,17 @@ export async function startDisconnection(
     waitMs,
     'still_running' as const,
   );
+}
+
+/** "Check again": re-inspects the bot's access in the paused guild and resumes its grants when fixed. */
+export async function startConnectionCheck(
+  deps: TemporalDeps,
+  input: { organizationId: string; userId: string },
+  waitMs = 10_000,
+): Promise<StartConnectionResult> {
+  const handle = await startConnectionRun(deps, CHECK, input.organizationId, input, 'error');
+  if (!handle) return { outcome: 'in_progress' };
+  return await within(handle.result() as Promise<ConnectResult>, waitMs, { outcome: 'still_running' } as const);
 }
 
 /** Whether the organization's connection workflow is running now. */

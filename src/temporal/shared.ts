@@ -7,6 +7,15 @@ import type { LifecycleState, ReviewDecision } from '../domain/application-lifec
 /** One business key, one workflow ID: a second run for the same key is refused or joined, never raced. */
 export const connectionWorkflowId = (organizationId: string) => `discord-connection:${organizationId}`;
 export const roleWorkflowId = (applicationId: string) => `application-role:${applicationId}`;
+export const bulkReviewWorkflowId = (bulkReviewId: string) => `bulk-review:${bulkReviewId}`;
+
+/** The bulk review's intake; its decision, note and IDs are stored in `bulk_reviews` and `bulk_review_items`. */
+export interface BulkReviewInput {
+  bulkReviewId: string;
+  organizationId: string;
+  /** How many IDs it has. */
+  total: number;
+}
 
 // Idempotency keys of the role workflow's database steps (see the idempotency_keys table).
 export const reviewStepKey = (applicationId: string, updateId: string) => `review:${applicationId}:${updateId}`;
@@ -134,4 +143,6 @@ export const reviewUpdate = defineUpdate<Application, [ReviewRequest]>('review')
 export const retrySignal = defineSignal<[RetryRequest?]>('retry');
 /** Sent after a successful connection: a failure the connection caused runs again, without spending a manual retry. */
 export const redriveSignal = defineSignal<[]>('redrive');
+/** The stored decision changed outside the workflow (a bulk review recorded it): read the row again and act on it. */
+export const stateChangedSignal = defineSignal<[]>('stateChanged');
 export const roleAssignmentQuery = defineQuery<RoleAssignmentProgress>('roleAssignment');

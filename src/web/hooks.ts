@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react';
-import { api, errorMessage } from './api';
+import { api, ApiError, errorMessage } from './api';
 import type { Application, DiscordConnection, WebConfig } from './types';
 
 export interface Resource<T> {
@@ -95,23 +95,197 @@ export function listApplications(query: { status?: string; limit?: number; curso
 
 export const getApplication = (id: string) => api<Application>(`/api/applications/${encodeURIComponent(id)}`);
 
-export const reviewApplication = (id: string, decision: 'approve' | 'reject') =>
+export const reviewApplication = (id: string, decision: ReviewDecision) =>
   api<Application>(`/api/applications/${encodeURIComponent(id)}/review`, { method: 'POST', body: { decision } });
 
 export const retryRole = (id: string) =>
   api<Application>(`/api/applications/${encodeURIComponent(id)}/retry-role`, { method: 'POST' });
 
-export interface BulkResult {
+export type ReviewDecision = 'approve' | 'reject';
+
+/** An ID a bulk review did not decide (not found, already decided, ...), and why. */
+export interface BulkRefusal {
   id: string;
-  ok: boolean;
-  status?: string;
-  /** The application as the review left it. */
-  application?: Application;
-  error?: { code: string; message: string };
+  error: { code: string; message: string };
 }
 
-export const bulkReview = (ids: string[], decision: 'approve' | 'reject') =>
-  api<{ results: BulkResult[] }>('/api/applications/bulk-review', { method: 'POST', body: { ids, decision } });
+/** `GET /api/bulk-reviews/:bulkId`: where a bulk review recorded in the background stands. */
+export interface BulkReviewProgress {
+  bulkId: string;
+  decision: ReviewDecision;
+  /** The IDs asked for. */
+  total: number;
+  /** Decisions stored. */
+  recorded: number;
+  /** Recorded applications whose role change finished successfully. */
+  assigned: number;
+  /** Recorded applications whose role change failed. */
+  failed: number;
+  /** IDs not decided; {@link BulkReviewProgress.refused} lists the first 100 at most. */
+  refusedCount: number;
+  refused: BulkRefusal[];
+  /** Every ID is recorded or refused, and no recorded application's role change is still in flight. */
+  done: boolean;
+  createdAt: string;
+}
+
+/** Starts a bulk review: the API answers 202 at once and records the decisions in the background. */
+export const bulkReview = (ids: string[], decision: ReviewDecision) =>
+  api<{ bulkId: string }>('/api/applications/bulk-review', { method: 'POST', body: { ids, decision } });
+
+export const fetchBulkReview = (bulkId: string) =>
+  api<BulkReviewProgress>(`/api/bulk-reviews/${encodeURIComponent(bulkId)}`);
+
+export const BULK_POLL_MS = 1_000;
+
+function readStored(key: string | null): string | null {
+  if (!key) return null;
+  try {
+    return window.localStorage.getItem(key);
+  } catch {
+    return null; // storage unavailable (disabled, private mode): nothing to resume
+  }
+}
+
+function writeStored(key: string | null, value: string | null): void {
+  if (!key) return;
+  try {
+    if (value === null) window.localStorage.removeItem(key);
+    else window.localStorage.setItem(key, value);
+  } catch {
+    // Storage unavailable: the progress just won't survive a reload.
+  }
+}
+
+export interface BulkReviewTracker {
+  /** The bulk followed (started here or resumed from storage), or null. */
+  bulkId: string | null;
+  /** Its last progress read, once one was. */
+  progress: BulkReviewProgress | null;
+  /** While the POST is in flight: the decision and how many IDs it carries. */
+  sending: { decision: ReviewDecision; count: number } | null;
+  /** The POST was refused or could not be sent. */
+  startError: string | null;
+  /** The last progress read failed; `retrying` says whether polling goes on (it stops on 401/403). */
+  pollError: { message: string; retrying: boolean } | null;
+  /** A bulk is being sent or is not done yet: no other should start. */
+  running: boolean;
+  /** Sends one bulk review of all `ids`; true once the API accepted it. */
+  start: (ids: string[], decision: ReviewDecision) => Promise<boolean>;
+  /** Stops following the bulk and forgets it (the bulk itself goes on in the background). */
+  dismiss: () => void;
+}
+
+/**
+ * Follows one bulk review at a time. Its ID is kept in `localStorage` under `storageKey` (when
+ * given), so a reload picks the progress up again. The progress is read every second until it is
+ * `done`; polling stops on unmount, and on a 404 (the stored ID is then forgotten). `onDone` is
+ * called once when a bulk seen running (or started here) is done.
+ */
+export function useBulkReview(
+  storageKey: string | null,
+  onDone: (progress: BulkReviewProgress) => void,
+): BulkReviewTracker {
+  const [bulkId, setBulkId] = useState<string | null>(() => readStored(storageKey));
+  // What polling learnt, and of which bulk (a new bulk starts with nothing read).
+  const [read, setRead] = useState<{
+    bulkId: string;
+    progress: BulkReviewProgress | null;
+    error: BulkReviewTracker['pollError'];
+  } | null>(null);
+  const [sending, setSending] = useState<BulkReviewTracker['sending']>(null);
+  const [startError, setStartError] = useState<string | null>(null);
+  const onDoneRef = useRef(onDone);
+  onDoneRef.current = onDone;
+  const keyRef = useRef(storageKey);
+  keyRef.current = storageKey;
+  /** Whether the followed bulk was started here or seen running: its end then calls `onDone`. */
+  const watchingEnd = useRef(false);
+  const sendingRef = useRef(false);
+
+  // Another key (the session's organization became known or changed): follow what it stores.
+  useEffect(() => {
+    setBulkId(readStored(storageKey));
+  }, [storageKey]);
+
+  useEffect(() => {
+    if (!bulkId) return;
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = async () => {
+      try {
+        const progress = await fetchBulkReview(bulkId);
+        if (!live) return;
+        setRead({ bulkId, progress, error: null });
+        if (progress.done) {
+          if (watchingEnd.current) onDoneRef.current(progress);
+          watchingEnd.current = false;
+          return;
+        }
+        watchingEnd.current = true;
+      } catch (err) {
+        if (!live) return;
+        if (err instanceof ApiError && err.status === 404) {
+          // An unknown bulk: forget it.
+          writeStored(keyRef.current, null);
+          watchingEnd.current = false;
+          setBulkId(null);
+          return;
+        }
+        // Signed out or not allowed: asking again will not help. Anything else may pass.
+        const retrying = !(err instanceof ApiError && (err.status === 401 || err.status === 403));
+        const error = { message: errorMessage(err), retrying };
+        setRead((r) => ({ bulkId, progress: r?.bulkId === bulkId ? r.progress : null, error }));
+        if (!retrying) return;
+      }
+      timer = setTimeout(() => void tick(), BULK_POLL_MS);
+    };
+    void tick();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [bulkId]);
+
+  const start = useCallback(async (ids: string[], decision: ReviewDecision) => {
+    if (sendingRef.current) return false;
+    sendingRef.current = true;
+    setSending({ decision, count: ids.length });
+    setStartError(null);
+    try {
+      const accepted = await bulkReview(ids, decision);
+      writeStored(keyRef.current, accepted.bulkId);
+      watchingEnd.current = true;
+      setBulkId(accepted.bulkId);
+      return true;
+    } catch (err) {
+      setStartError(errorMessage(err));
+      return false;
+    } finally {
+      sendingRef.current = false;
+      setSending(null);
+    }
+  }, []);
+
+  const dismiss = useCallback(() => {
+    writeStored(keyRef.current, null);
+    watchingEnd.current = false;
+    setBulkId(null);
+    setStartError(null);
+  }, []);
+
+  const current = bulkId && read?.bulkId === bulkId ? read : null;
+  return {
+    bulkId,
+    progress: current?.progress ?? null,
+    sending,
+    startError,
+    pollError: current?.error ?? null,
+    running: sending !== null || (bulkId !== null && !current?.progress?.done),
+    start,
+    dismiss,
+  };
+}
 
 export const ROW_POLL_MS = 1_500;
 /** How long a retry the API accepted (202) is followed before the row is left as it reads. */

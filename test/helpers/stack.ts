@@ -3,8 +3,6 @@ import { NativeConnection } from '@temporalio/worker';
 import { hashPassword } from '../../src/auth/password';
 import { createOrganizationWithAdmin, updateOrganizationSettings } from '../../src/db/organizations';
 import { createUser } from '../../src/db/users';
-import { createDiscordApi } from '../../src/discord/api';
-import { createDiscordRest } from '../../src/discord/rest';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox';
 import { createWorkers, type Workers } from '../../src/worker';
 import { createLogger } from '../../src/logger';
@@ -69,14 +67,13 @@ export async function startStack(
     DISCORD_AUTHORIZE_URL: sandbox.authorizeUrl,
     TEMPORAL_TASK_QUEUE: `test-${suffix}`,
     TEMPORAL_DISCORD_TASK_QUEUE: `test-${suffix}-discord`,
+    TEMPORAL_DISCORD_CONNECTION_TASK_QUEUE: `test-${suffix}-discord-connections`,
     ...options.env,
   };
   const app = await startTestApp(db.pool, env, {
     roleWorkflowOptions: options.roleWorkflowOptions,
     logLines: options.logLines,
   });
-  const rest = createDiscordRest({ apiBaseUrl: sandbox.apiBaseUrl, botToken: sandbox.botToken });
-  const discord = createDiscordApi(rest);
 
   const startWorker = async () => {
     const connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
@@ -84,7 +81,6 @@ export async function startStack(
       config: app.config,
       pool: db.pool,
       logger: createLogger({ level: 'silent' }),
-      discord,
       connection,
       workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE!,
     });

@@ -3,6 +3,7 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import { StatusBadge } from '../../src/web/components/StatusBadge';
 import { CALLBACK_ERROR_MESSAGES, callbackNotice } from '../../src/web/messages';
 import { validateApplication } from '../../src/web/pages/ApplyPage';
+import type { BulkReviewProgress } from '../../src/web/hooks';
 import { ApplicationsPage } from '../../src/web/pages/ApplicationsPage';
 import { SettingsPage } from '../../src/web/pages/SettingsPage';
 import { failedListUrl, workflowUrl } from '../../src/web/pages/OpsPage';
@@ -348,23 +349,186 @@ describe('ApplicationsPage', () => {
     expect(post).toMatchObject({ path: `/api/applications/${assigned.id}/review`, body: { decision: 'reject' } });
   });
 
-  test('bulk approve sends the selected ids in chunks and counts progress', async () => {
-    await signInAs(admin);
-    const apps = Array.from({ length: 7 }, () => application('Pending', { status: 'not_applicable' }));
-    const calls = mockFetch({
-      'GET /api/applications': { body: { items: apps, nextCursor: null } },
-      'POST /api/applications/bulk-review': (init) => ({
-        body: {
-          results: (JSON.parse(String(init?.body)) as { ids: string[] }).ids.map((id) => ({ id, ok: true })),
-        },
-      }),
+  describe('bulk approve', () => {
+    const progressOf = (over: Partial<BulkReviewProgress>): BulkReviewProgress => ({
+      bulkId: 'bulk-1',
+      decision: 'approve',
+      total: 7,
+      recorded: 0,
+      assigned: 0,
+      failed: 0,
+      refusedCount: 0,
+      refused: [],
+      done: false,
+      createdAt: '2025-01-02T10:00:00.000Z',
+      ...over,
     });
-    render(<ApplicationsPage />);
-    await screen.findAllByTestId('application-row');
-    fireEvent.click(screen.getByRole('checkbox', { name: 'Select all pending applications on this page' }));
-    fireEvent.click(screen.getByRole('button', { name: 'Approve selected (7)' }));
-    await waitFor(() => expect(screen.getByTestId('bulk-progress').textContent).toBe('Approved 7 of 7'));
-    const bulk = calls.filter((c) => c.path === '/api/applications/bulk-review');
-    expect(bulk.map((c) => (c.body as { ids: string[] }).ids.length)).toEqual([5, 2]);
+    const pendingApps = (n: number) =>
+      Array.from({ length: n }, () => application('Pending', { status: 'not_applicable' }));
+    const reads = (calls: Array<{ method: string; path: string }>, path: string) =>
+      calls.filter((c) => c.method === 'GET' && c.path === path).length;
+    const bar = () => screen.getByTestId('bulk-progress-bar') as HTMLProgressElement;
+
+    beforeEach(() => window.localStorage.clear());
+
+    test('sends one request with every selected id, then polls the progress until done', async () => {
+      await signInAs(admin);
+      const apps = pendingApps(7);
+      const refusal = { id: apps[6]!.id, error: { code: 'already_decided', message: 'Already decided.' } };
+      const answers = [
+        progressOf({ recorded: 3 }),
+        progressOf({ recorded: 6, assigned: 2, failed: 1, refusedCount: 1, refused: [refusal] }),
+        progressOf({ recorded: 6, assigned: 5, failed: 1, refusedCount: 1, refused: [refusal], done: true }),
+      ];
+      let polls = 0;
+      const calls = mockFetch({
+        'GET /api/applications': { body: { items: apps, nextCursor: null } },
+        'POST /api/applications/bulk-review': { status: 202, body: { bulkId: 'bulk-1' } },
+        'GET /api/bulk-reviews/bulk-1': () => ({ body: answers[Math.min(polls++, answers.length - 1)] }),
+      });
+      render(<ApplicationsPage />);
+      await screen.findAllByTestId('application-row');
+      fireEvent.click(screen.getByRole('checkbox', { name: 'Select all pending applications on this page' }));
+      fireEvent.click(screen.getByRole('button', { name: 'Approve selected (7)' }));
+
+      await waitFor(() =>
+        expect(screen.getByTestId('bulk-progress').textContent).toBe(
+          'Approving… 0 of 7 assigned (3 recorded, 0 failed, 0 refused)',
+        ),
+      );
+      const posts = calls.filter((c) => c.method === 'POST');
+      expect(posts).toEqual([
+        {
+          method: 'POST',
+          path: '/api/applications/bulk-review',
+          body: { ids: apps.map((a) => a.id), decision: 'approve' },
+        },
+      ]);
+      expect(window.localStorage.getItem('bulkReview:o1')).toBe('bulk-1');
+      expect(screen.getByRole('button', { name: /^Approve selected/ })).toHaveProperty('disabled', true);
+      expect(bar().value).toBe(0);
+      expect(bar().max).toBe(7);
+      expect(screen.getByRole('progressbar', { name: 'Bulk approval progress' })).toBe(bar());
+
+      await waitFor(
+        () =>
+          expect(screen.getByTestId('bulk-progress').textContent).toBe(
+            'Approving… 2 of 7 assigned (6 recorded, 1 failed, 1 refused)',
+          ),
+        { timeout: 3_000 },
+      );
+      expect(bar().value).toBe(4);
+      expect(screen.getByRole('list', { name: 'Refused applications' }).textContent).toBe(
+        `${refusal.id}: Already decided.`,
+      );
+
+      await waitFor(
+        () =>
+          expect(screen.getByTestId('bulk-progress').textContent).toBe(
+            'Approved: 5 of 7 assigned, 1 failed, 1 refused',
+          ),
+        { timeout: 3_000 },
+      );
+      expect(bar().value).toBe(7);
+      // Done: the list is read again once, and polling stops.
+      await waitFor(() => expect(reads(calls, '/api/applications?limit=25')).toBe(2));
+      const pollsWhenDone = reads(calls, '/api/bulk-reviews/bulk-1');
+      expect(pollsWhenDone).toBe(3);
+      await act(() => new Promise((r) => setTimeout(r, 1_300)));
+      expect(reads(calls, '/api/bulk-reviews/bulk-1')).toBe(pollsWhenDone);
+      expect(reads(calls, '/api/applications?limit=25')).toBe(2);
+
+      // Dismiss forgets it.
+      fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }));
+      expect(screen.queryByTestId('bulk-progress')).toBeNull();
+      expect(window.localStorage.getItem('bulkReview:o1')).toBeNull();
+    });
+
+    test('a stored bulk id resumes the progress after a reload; polling stops on unmount', async () => {
+      await signInAs(admin);
+      const apps = pendingApps(3);
+      let done = false;
+      const calls = mockFetch({
+        'GET /api/applications': { body: { items: apps, nextCursor: null } },
+        'POST /api/applications/bulk-review': { status: 202, body: { bulkId: 'bulk-2' } },
+        'GET /api/bulk-reviews/bulk-2': () => ({
+          body: done
+            ? progressOf({ bulkId: 'bulk-2', total: 3, recorded: 3, assigned: 3, done: true })
+            : progressOf({ bulkId: 'bulk-2', total: 3, recorded: 3, assigned: 1 }),
+        }),
+      });
+      const first = render(<ApplicationsPage />);
+      await screen.findAllByTestId('application-row');
+      fireEvent.click(screen.getByRole('checkbox', { name: 'Select all pending applications on this page' }));
+      fireEvent.click(screen.getByRole('button', { name: 'Approve selected (3)' }));
+      await waitFor(() => expect(screen.getByTestId('bulk-progress').textContent).toMatch(/1 of 3 assigned/));
+
+      // The page goes away (a reload): no more polling, the id stays stored.
+      first.unmount();
+      const pollsAtUnmount = reads(calls, '/api/bulk-reviews/bulk-2');
+      await act(() => new Promise((r) => setTimeout(r, 1_300)));
+      expect(reads(calls, '/api/bulk-reviews/bulk-2')).toBe(pollsAtUnmount);
+      expect(window.localStorage.getItem('bulkReview:o1')).toBe('bulk-2');
+
+      render(<ApplicationsPage />);
+      await waitFor(() =>
+        expect(screen.getByTestId('bulk-progress').textContent).toBe(
+          'Approving… 1 of 3 assigned (3 recorded, 0 failed, 0 refused)',
+        ),
+      );
+      expect(bar().value).toBe(1);
+      expect(bar().max).toBe(3);
+      expect(screen.getByRole('button', { name: 'Approve selected (0)' })).toHaveProperty('disabled', true);
+      expect(calls.filter((c) => c.method === 'POST')).toHaveLength(1);
+
+      done = true;
+      await waitFor(
+        () =>
+          expect(screen.getByTestId('bulk-progress').textContent).toBe(
+            'Approved: 3 of 3 assigned, 0 failed, 0 refused',
+          ),
+        { timeout: 3_000 },
+      );
+      expect(bar().value).toBe(3);
+      // Seen running, then done: the list is read once more.
+      await waitFor(() => expect(reads(calls, '/api/applications?limit=25')).toBe(3));
+    });
+
+    test('an unknown stored bulk (404) is forgotten and not asked for again', async () => {
+      await signInAs(admin);
+      window.localStorage.setItem('bulkReview:o1', 'gone');
+      const calls = mockFetch({
+        'GET /api/applications': { body: { items: pendingApps(1), nextCursor: null } },
+        'GET /api/bulk-reviews/gone': { status: 404, body: { error: { code: 'not_found', message: 'No such bulk.' } } },
+      });
+      render(<ApplicationsPage />);
+      await screen.findAllByTestId('application-row');
+      await waitFor(() => expect(window.localStorage.getItem('bulkReview:o1')).toBeNull());
+      expect(screen.queryByTestId('bulk-progress')).toBeNull();
+      await act(() => new Promise((r) => setTimeout(r, 1_300)));
+      expect(reads(calls, '/api/bulk-reviews/gone')).toBe(1);
+    });
+
+    test('a refused request says why and leaves nothing stored', async () => {
+      await signInAs(admin);
+      mockFetch({
+        'GET /api/applications': { body: { items: pendingApps(2), nextCursor: null } },
+        'POST /api/applications/bulk-review': {
+          status: 403,
+          body: { error: { code: 'forbidden', message: 'Not allowed.' } },
+        },
+      });
+      render(<ApplicationsPage />);
+      await screen.findAllByTestId('application-row');
+      fireEvent.click(screen.getByRole('checkbox', { name: 'Select all pending applications on this page' }));
+      fireEvent.click(screen.getByRole('button', { name: 'Approve selected (2)' }));
+      await waitFor(() =>
+        expect(screen.getByTestId('bulk-progress').textContent).toBe(
+          'The bulk approval could not be started: Not allowed.',
+        ),
+      );
+      expect(window.localStorage.getItem('bulkReview:o1')).toBeNull();
+      expect(screen.getByRole('button', { name: 'Approve selected (2)' })).toHaveProperty('disabled', false);
+    });
   });
 });

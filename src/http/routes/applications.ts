@@ -18,11 +18,12 @@ import {
   type PageKey,
 } from '../../db/applications';
 import { withTransaction } from '../../db/pool';
+import { bulkReviewProgress, findBulkReview, insertBulkReview, MAX_BULK_REVIEW_IDS } from '../../db/bulk-reviews';
 import { findIdempotentResponse } from '../../db/idempotency-keys';
 import { lifecycleStateOf, type Application } from '../../domain/application';
 import { applicationStatuses, retryRefusal } from '../../domain/application-lifecycle';
 import { isValidDiscordId } from '../../domain/discord-id';
-import { ReviewRefusedError, requestRoleRetry, reviewApplication } from '../../temporal/operations';
+import { ReviewRefusedError, requestRoleRetry, reviewApplication, startBulkReview } from '../../temporal/operations';
 import { retryStepKey } from '../../temporal/shared';
 import type { AppDeps } from '../deps';
 import { badRequest, HttpError, notFound } from '../errors';
@@ -257,7 +258,7 @@ export function applicationsRouter(deps: AppDeps): Router {
   router.post('/applications/bulk-review', requireUser, async (req, res) => {
     const body = parse(
       z.object({
-        ids: z.array(z.string()).min(1).max(1000),
+        ids: z.array(z.string().max(100)).min(1).max(MAX_BULK_REVIEW_IDS),
         decision: z.enum(['approve', 'reject']),
         note: z.string().max(2000).optional(),
       }),
@@ -265,41 +266,38 @@ export function applicationsRouter(deps: AppDeps): Router {
     );
     const organizationId = organizationOf(req);
     const { key } = idempotencyKeyOf(req);
-    const ids = [...new Set(body.ids)];
-    const results: Array<{
-      id: string;
-      ok: boolean;
-      status?: string;
-      application?: Application;
-      error?: { code: string; message: string };
-    }> = [];
-    let cursor = 0;
-    // A bounded number of reviews in flight: enough to keep Temporal busy, not enough to flood it.
-    const worker = async () => {
-      while (cursor < ids.length) {
-        const id = ids[cursor++]!;
-        try {
-          const app = uuid.safeParse(id).success ? await findApplication(deps.pool, id, organizationId) : null;
-          if (!app) throw notFound('No such application.');
-          const reviewed = await reviewApplication(deps, {
-            application: app,
-            review: { decision: body.decision, note: body.note, reviewerId: req.auth!.user.id, requestId: key },
-          }).catch((err: unknown) => {
-            throw reviewError(err);
-          });
-          results.push({ id, ok: true, status: reviewed.status, application: reviewed });
-        } catch (err) {
-          const e =
-            err instanceof HttpError ? err : new HttpError(500, 'internal_error', 'The review could not be started.');
-          if (!(err instanceof HttpError)) req.log.error({ err, applicationId: id }, 'bulk review failed');
-          results.push({ id, ok: false, error: { code: e.code, message: e.message } });
-        }
+    // Stored, and its intake workflow started, before the answer: started inside the transaction,
+    // so a bulk that is not stored has no workflow either (its first step finds no row, and stops).
+    const { bulk, created } = await withTransaction(deps.pool, async (tx) => {
+      const stored = await insertBulkReview(tx, {
+        id: randomUUID(),
+        organizationId,
+        requestedBy: req.auth!.user.id,
+        idempotencyKey: key,
+        decision: body.decision,
+        note: body.note ?? null,
+        ids: body.ids,
+      });
+      if (stored.created) {
+        await startBulkReview(deps, { bulkReviewId: stored.bulk.id, organizationId, total: stored.bulk.total });
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(32, ids.length) }, worker));
-    const order = new Map(ids.map((id, i) => [id, i]));
-    results.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-    res.json({ results });
+      return stored;
+    });
+    if (!created && (bulk.decision !== body.decision || bulk.total !== body.ids.length)) {
+      throw new HttpError(
+        422,
+        'idempotency_key_reused',
+        'This Idempotency-Key was already used for a different bulk review.',
+      );
+    }
+    res.status(202).location(`/api/bulk-reviews/${bulk.id}`).json({ bulkId: bulk.id });
+  });
+
+  router.get('/bulk-reviews/:id', requireUser, async (req, res) => {
+    const id = req.params.id as string;
+    const bulk = uuid.safeParse(id).success ? await findBulkReview(deps.pool, id, organizationOf(req)) : null;
+    if (!bulk) throw notFound('No such bulk review.');
+    res.json(await bulkReviewProgress(deps.pool, bulk));
   });
 
   router.post('/applications/:id/retry-role', requireUser, async (req, res) => {

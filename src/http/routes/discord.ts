@@ -9,7 +9,12 @@ import {
 import { findDiscordConfig } from '../../db/discord-configs';
 import { findUserById } from '../../db/users';
 import { buildAuthorizeUrl } from '../../discord/oauth';
-import { connectionWorkflowRunning, startConnection, startDisconnection } from '../../temporal/operations';
+import {
+  connectionWorkflowRunning,
+  startConnection,
+  startConnectionCheck,
+  startDisconnection,
+} from '../../temporal/operations';
 import type { AppDeps } from '../deps';
 import { conflict } from '../errors';
 import { refusalLimit } from '../middleware/refusal-limit';
@@ -151,6 +156,22 @@ export function discordRouter(deps: AppDeps): Router {
       role: connected && config.approvedRoleId ? { id: config.approvedRoleId, name: config.approvedRoleName } : null,
       error: state === 'error' ? error : null,
       updatedAt: config.connectionStateUpdatedAt.toISOString(),
+    });
+  });
+
+  // "Check again": the circuit breaker paused the grants; see whether the admin's fix works.
+  router.post('/connection/check', requireAdmin, async (req, res) => {
+    const organizationId = req.auth!.user.organizationId;
+    if (!organizationId) throw conflict('not_connected', 'Your account belongs to no organization.');
+    const result = await startConnectionCheck(deps, { organizationId, userId: req.auth!.user.id });
+    if (result.outcome === 'in_progress') {
+      throw conflict('connection_in_progress', 'A connection attempt is in progress. Please wait for it to finish.');
+    }
+    const config = await findDiscordConfig(pool, organizationId);
+    res.json({
+      state: config?.connectionState ?? 'disconnected',
+      error: config?.connectionState === 'error' ? config.connectionError : null,
+      outcome: result.outcome,
     });
   });
 

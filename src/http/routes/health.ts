@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { botTokenStatus } from '../../discord/guard';
 import type { AppDeps } from '../deps';
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -31,6 +32,15 @@ export function healthRouter({ pool, temporal }: AppDeps): Router {
     if (tp?.status === 'rejected') problems.temporal = `Temporal is unreachable: ${(tp.reason as Error).message}`;
     if (Object.keys(problems).length > 0) {
       res.status(503).json({ status: 'unavailable', problems });
+      return;
+    }
+    // Serving reviews still works; grants do not: say so, without taking the API out of rotation.
+    const { rejectedAt } = await botTokenStatus(pool);
+    if (rejectedAt) {
+      res.json({
+        status: 'degraded',
+        problems: { discord: `Discord refused the bot token at ${rejectedAt.toISOString()}: every grant is paused.` },
+      });
       return;
     }
     res.json({ status: 'ready' });

@@ -4,20 +4,24 @@ import { DiscordIdentity } from '../components/DiscordIdentity';
 import { StatusBadge } from '../components/StatusBadge';
 import { Notice, PageHeading, Spinner } from '../components/ui';
 import {
-  bulkReview,
   listApplications,
   retryRole,
   reviewApplication,
   useAwaitedRetries,
+  useBulkReview,
   useRefreshInFlight,
   useResource,
+  type BulkReviewTracker,
 } from '../hooks';
+import { useSession } from '../session';
 import { actionsFor, formatDate, isInFlight, MAX_MANUAL_RETRIES, STATUS_FILTERS } from '../status';
 import type { Application } from '../types';
 
 export const PAGE_SIZE = 25;
-/** Reviews per bulk request: small enough to show progress as it goes. */
-const BULK_CHUNK = 5;
+
+/** Where the bulk review being followed is remembered, so that a reload shows it again. */
+export const bulkStorageKey = (organizationId: string | null) =>
+  organizationId ? `bulkReview:${organizationId}` : 'bulkReview';
 
 type RowAction = 'approve' | 'reject' | 'revoke' | 'retry';
 
@@ -29,6 +33,7 @@ function discordIdOf(app: Application): string | null {
 }
 
 export function ApplicationsPage() {
+  const session = useSession();
   const [status, setStatus] = useState('');
   // Cursors of the pages before this one, and this page's own.
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
@@ -47,7 +52,11 @@ export function ApplicationsPage() {
   const [rowErrors, setRowErrors] = useState<Record<string, string>>({});
   /** The application whose "Revoke approval" waits for a confirmation. */
   const [confirmingRevoke, setConfirmingRevoke] = useState<string | null>(null);
-  const [bulk, setBulk] = useState<{ done: number; total: number; failed: string[]; running: boolean } | null>(null);
+  const bulk = useBulkReview(
+    session.status === 'signed-in' ? bulkStorageKey(session.me.organization?.id ?? null) : null,
+    // The decisions are all in: show the rows as they now are, once.
+    () => void page.reload(),
+  );
 
   const replace = useCallback((updated: Application) => {
     setRows((current) => current.map((a) => (a.id === updated.id ? updated : a)));
@@ -90,25 +99,9 @@ export function ApplicationsPage() {
   const selectedIds = pendingRows.filter((a) => selected.has(a.id)).map((a) => a.id);
   const allSelected = pendingRows.length > 0 && selectedIds.length === pendingRows.length;
 
+  /** One request with every selected ID; the API records the decisions in the background. */
   const approveSelected = async () => {
-    const ids = selectedIds;
-    const failed: string[] = [];
-    setBulk({ done: 0, total: ids.length, failed, running: true });
-    for (let i = 0; i < ids.length; i += BULK_CHUNK) {
-      const chunk = ids.slice(i, i + BULK_CHUNK);
-      try {
-        const { results } = await bulkReview(chunk, 'approve');
-        for (const r of results) if (!r.ok) failed.push(`${r.id}: ${r.error?.message ?? 'refused'}`);
-        // The rows stay on screen with their new status; those in flight then refresh themselves.
-        const reviewed = new Map(results.flatMap((r) => (r.ok && r.application ? [[r.id, r.application]] : [])));
-        setRows((current) => current.map((a) => reviewed.get(a.id) ?? a));
-      } catch (err) {
-        for (const id of chunk) failed.push(`${id}: ${errorMessage(err)}`);
-      }
-      setBulk({ done: Math.min(i + chunk.length, ids.length), total: ids.length, failed: [...failed], running: true });
-    }
-    setBulk({ done: ids.length, total: ids.length, failed: [...failed], running: false });
-    setSelected(new Set());
+    if (await bulk.start(selectedIds, 'approve')) setSelected(new Set());
   };
 
   const toggle = (id: string, on: boolean) =>
@@ -139,27 +132,12 @@ export function ApplicationsPage() {
         <button
           type="button"
           onClick={() => void approveSelected()}
-          disabled={selectedIds.length === 0 || bulk?.running === true}
+          disabled={selectedIds.length === 0 || bulk.running}
         >
           Approve selected ({selectedIds.length})
         </button>
       </div>
-      {bulk ? (
-        <Notice kind={bulk.failed.length ? 'error' : bulk.running ? 'info' : 'success'}>
-          <span data-testid="bulk-progress">
-            {bulk.running ? <Spinner /> : null}
-            {bulk.running ? 'Approving… ' : 'Approved '}
-            {bulk.done - (bulk.running ? 0 : bulk.failed.length)} of {bulk.total}
-          </span>
-          {bulk.failed.length ? (
-            <ul>
-              {bulk.failed.map((f) => (
-                <li key={f}>{f}</li>
-              ))}
-            </ul>
-          ) : null}
-        </Notice>
-      ) : null}
+      <BulkReviewNotice bulk={bulk} />
       {page.error ? (
         <Notice
           kind="error"
@@ -338,5 +316,84 @@ export function ApplicationsPage() {
         </button>
       </nav>
     </>
+  );
+}
+
+/**
+ * The followed bulk review. `data-testid="bulk-progress"` reads (for a rejection, "Rejecting…" /
+ * "Rejected:" and "settled" instead of "assigned"):
+ * - while the request is sent: `Approving… sending 50 applications`
+ * - before the first progress read (after a reload): `Approving… reading the progress`
+ * - running: `Approving… 12 of 50 assigned (50 recorded, 0 failed, 0 refused)`
+ * - done: `Approved: 50 of 50 assigned, 0 failed, 0 refused`
+ * So once the progress is known the text holds `<assigned> of <total> assigned`, and a done bulk
+ * starts with `Approved:`. The refused IDs (the first 100) are listed under it.
+ */
+function BulkReviewNotice({ bulk }: { bulk: BulkReviewTracker }) {
+  const { progress, sending, startError, pollError } = bulk;
+  if (!sending && !startError && !bulk.bulkId) return null;
+  const dismiss = (
+    <button type="button" className="secondary" onClick={bulk.dismiss} disabled={sending !== null}>
+      Dismiss
+    </button>
+  );
+  if (startError) {
+    return (
+      <Notice kind="error" action={dismiss}>
+        <span data-testid="bulk-progress">The bulk approval could not be started: {startError}</span>
+      </Notice>
+    );
+  }
+  const decision = progress?.decision ?? sending?.decision ?? 'approve';
+  const [doing, did, unit] =
+    decision === 'approve' ? ['Approving…', 'Approved:', 'assigned'] : ['Rejecting…', 'Rejected:', 'settled'];
+  const done = progress?.done === true;
+  const text = (() => {
+    if (!progress) {
+      if (!sending) return `${doing} reading the progress`;
+      return `${doing} sending ${sending.count} application${sending.count === 1 ? '' : 's'}`;
+    }
+    const { assigned, total, recorded, failed, refusedCount } = progress;
+    if (done) return `${did} ${assigned} of ${total} ${unit}, ${failed} failed, ${refusedCount} refused`;
+    return `${doing} ${assigned} of ${total} ${unit} (${recorded} recorded, ${failed} failed, ${refusedCount} refused)`;
+  })();
+  const stalled = pollError !== null && !pollError.retrying;
+  const troubled = progress !== null && (progress.failed > 0 || progress.refusedCount > 0);
+  return (
+    <Notice kind={done ? (troubled ? 'error' : 'success') : 'info'} action={dismiss}>
+      <span data-testid="bulk-progress">
+        {done || stalled ? null : <Spinner />}
+        {text}
+      </span>
+      <progress
+        className="bulk-progress-bar"
+        data-testid="bulk-progress-bar"
+        aria-label={decision === 'approve' ? 'Bulk approval progress' : 'Bulk rejection progress'}
+        {...(progress
+          ? { value: progress.assigned + progress.failed + progress.refusedCount, max: progress.total }
+          : {})}
+      />
+      {pollError ? (
+        <div className="field-error">
+          The progress could not be read: {pollError.message}
+          {pollError.retrying ? ' Trying again…' : ''}
+        </div>
+      ) : null}
+      {progress && progress.refused.length > 0 ? (
+        <>
+          <div>Refused:</div>
+          <ul aria-label="Refused applications">
+            {progress.refused.map((r) => (
+              <li key={r.id}>
+                <span className="mono">{r.id}</span>: {r.error.message}
+              </li>
+            ))}
+            {progress.refusedCount > progress.refused.length ? (
+              <li>…and {progress.refusedCount - progress.refused.length} more</li>
+            ) : null}
+          </ul>
+        </>
+      ) : null}
+    </Notice>
   );
 }
