@@ -1,12 +1,14 @@
 import type { Application } from '../src/domain/application';
 import { startStack, type Org, type Stack } from './helpers/stack';
 import {
+  bulkReview,
   connectDiscord,
   getApplication,
   review,
   retryRole,
   seedApplication,
   waitForApplication,
+  waitForBulk,
 } from './helpers/flows';
 
 let stack: Stack;
@@ -158,14 +160,12 @@ describe('isolation between organizations', () => {
     expect((await stack.api(`/api/applications/${id}`, { cookie: adminB })).status).toBe(404);
     expect((await review(stack, adminB, id, 'approve')).status).toBe(404);
     expect((await retryRole(stack, adminB, id)).status).toBe(404);
-    const bulk = await stack.api('/api/applications/bulk-review', {
-      method: 'POST',
-      cookie: adminB,
-      body: { ids: [id], decision: 'approve' },
-    });
-    expect(((await bulk.json()) as { results: Array<{ ok: boolean; error?: { code: string } }> }).results).toEqual([
-      { id, ok: false, error: { code: 'not_found', message: 'No such application.' } },
-    ]);
+    const bulk = await bulkReview(stack, adminB, [id]);
+    expect(bulk.status).toBe(202);
+    const progress = await waitForBulk(stack, adminB, bulk.body.bulkId!);
+    expect(progress.refused).toEqual([{ id, error: { code: 'not_found', message: 'No such application.' } }]);
+    // A's bulk is not B's to read either.
+    expect((await stack.api(`/api/bulk-reviews/${bulk.body.bulkId!}`, { cookie: adminA })).status).toBe(404);
     const list = (await (await stack.api('/api/applications', { cookie: adminB })).json()) as { items: Application[] };
     expect(list.items.map((i) => i.id)).not.toContain(id);
     expect((await getApplication(stack, adminA, id)).status).toBe('Pending');
@@ -195,33 +195,107 @@ describe('reviewers', () => {
 });
 
 describe('bulk review', () => {
-  test('approves many at once and reports each one', async () => {
-    const users = Array.from({ length: 20 }, (_, i) => String(400000000000000000n + BigInt(i)));
+  const members = (n: number, first: bigint) => {
+    const users = Array.from({ length: n }, (_, i) => String(first + BigInt(i)));
     for (const u of users) stack.sandbox.addMember(guildA, u);
-    const ids = [];
+    return users;
+  };
+
+  test('a bulk of 200 answers 202 at once; its progress reaches 200 assigned, each granted once', async () => {
+    const users = members(200, 400000000000000000n);
+    const ids: string[] = [];
     for (const u of users) ids.push(await seedApplication(stack, a, { discord_user_id: u }));
-    const missing = '00000000-0000-4000-8000-000000000000';
-    const res = await stack.api('/api/applications/bulk-review', {
-      method: 'POST',
-      cookie: adminA,
-      body: { ids: [...ids, missing], decision: 'approve' },
-    });
-    expect(res.status).toBe(200);
-    const { results } = (await res.json()) as { results: Array<{ id: string; ok: boolean; status?: string }> };
-    expect(results).toHaveLength(21);
-    expect(results.slice(0, 20).every((r) => r.ok && r.status === 'approved_pending_role')).toBe(true);
-    expect(results[20]).toMatchObject({ id: missing, ok: false });
-    for (const id of ids) await waitForApplication(stack, adminA, id, (x) => x.status === 'approved_role_assigned');
-    expect(stack.sandbox.stats().memberRoleAdds.filter((m) => users.includes(m.userId))).toHaveLength(20);
+    const res = await bulkReview(stack, adminA, ids);
+    expect(res.status).toBe(202);
+    expect(res.body.bulkId).toMatch(/^[0-9a-f-]{36}$/);
+    const seen: number[] = [];
+    const done = await waitForBulk(
+      stack,
+      adminA,
+      res.body.bulkId!,
+      (p) => {
+        seen.push(p.assigned);
+        return p.done;
+      },
+      90_000,
+    );
+    expect(done).toMatchObject({ total: 200, recorded: 200, assigned: 200, failed: 0, refusedCount: 0, done: true });
+    // Progress was visible on the way, not only at the end.
+    expect(seen.some((n) => n > 0 && n < 200)).toBe(true);
+    const grants = stack.sandbox.stats().memberRoleAdds.filter((m) => users.includes(m.userId));
+    expect(new Set(grants.map((g) => g.userId)).size).toBe(200);
+    expect(grants).toHaveLength(200);
+    // Each decision is in the audit log with the bulk that made it.
+    const { rows } = await stack.db.pool.query(
+      `SELECT count(*)::int AS n FROM audit_log WHERE action = 'application.approved' AND details->>'bulkReviewId' = $1`,
+      [res.body.bulkId],
+    );
+    expect(rows[0].n).toBe(200);
+  }, 120_000);
+
+  test('a mix of pending, already-decided, foreign, unknown and malformed IDs reports each outcome', async () => {
+    const [u1, u2] = members(2, 410000000000000000n);
+    const pending = await seedApplication(stack, a, { discord_user_id: u1 });
+    const decided = await seedApplication(stack, a, { discord_user_id: u2 });
+    expect((await review(stack, adminA, decided, 'reject')).status).toBe(200);
+    const foreign = await seedApplication(stack, b, {});
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const res = await bulkReview(stack, adminA, [pending, decided, foreign, unknown, 'not-an-id', pending]);
+    expect(res.status).toBe(202);
+    const done = await waitForBulk(stack, adminA, res.body.bulkId!);
+    expect(done).toMatchObject({ total: 6, recorded: 1, assigned: 1, refusedCount: 5, done: true });
+    expect(done.refused.map((r) => [r.id, r.error.code])).toEqual([
+      [decided, 'invalid_transition'],
+      [foreign, 'not_found'],
+      [unknown, 'not_found'],
+      ['not-an-id', 'not_found'],
+      [pending, 'duplicate'],
+    ]);
+    expect((await getApplication(stack, adminA, pending)).status).toBe('approved_role_assigned');
+    expect((await getApplication(stack, adminA, decided)).status).toBe('Rejected');
+    expect((await getApplication(stack, adminB, foreign)).status).toBe('Pending');
+  }, 60_000);
+
+  test('the same Idempotency-Key finds the same bulk; with another body it answers 422', async () => {
+    const id = await seedApplication(stack, a, {});
+    const first = await bulkReview(stack, adminA, [id], 'approve', { idempotencyKey: 'bulk-key-1' });
+    const again = await bulkReview(stack, adminA, [id], 'approve', { idempotencyKey: 'bulk-key-1' });
+    expect(first.status).toBe(202);
+    expect(again.body.bulkId).toBe(first.body.bulkId);
+    const other = await bulkReview(stack, adminA, [id], 'reject', { idempotencyKey: 'bulk-key-1' });
+    expect(other.status).toBe(422);
+    expect(other.body.error?.code).toBe('idempotency_key_reused');
+    await waitForBulk(stack, adminA, first.body.bulkId!);
+    expect((await getApplication(stack, adminA, id)).status).toBe('Approved');
   });
 
-  test('more than 1,000 IDs answers 400', async () => {
-    const ids = Array.from({ length: 1001 }, () => '00000000-0000-4000-8000-000000000000');
-    const res = await stack.api('/api/applications/bulk-review', {
-      method: 'POST',
-      cookie: adminA,
-      body: { ids, decision: 'approve' },
-    });
-    expect(res.status).toBe(400);
+  test('bad bulks answer 400 naming the field, and store nothing', async () => {
+    const count = async () =>
+      Number((await stack.db.pool.query('SELECT count(*) AS n FROM bulk_reviews')).rows[0].n as string);
+    const before = await count();
+    const tooMany = Array.from({ length: 10_001 }, () => '00000000-0000-4000-8000-000000000000');
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ids: tooMany, decision: 'approve' }, /^ids/],
+      [{ ids: [], decision: 'approve' }, /^ids/],
+      [{ ids: ['x'.repeat(101)], decision: 'approve' }, /^ids\.0/],
+      [{ ids: [1], decision: 'approve' }, /^ids\.0/],
+      [{ ids: ['a'], decision: 'maybe' }, /^decision/],
+    ];
+    for (const [body, field] of cases) {
+      const res = await stack.api('/api/applications/bulk-review', { method: 'POST', cookie: adminA, body });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(field);
+    }
+    expect(await count()).toBe(before);
+    expect((await stack.api('/api/bulk-reviews/not-a-uuid', { cookie: adminA })).status).toBe(404);
   });
+
+  test('10,000 IDs are taken in one request and answered 202', async () => {
+    const ids = Array.from({ length: 10_000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const res = await bulkReview(stack, adminA, ids);
+    expect(res.status).toBe(202);
+    const done = await waitForBulk(stack, adminA, res.body.bulkId!, (p) => p.done, 120_000);
+    expect(done).toMatchObject({ total: 10_000, recorded: 0, refusedCount: 10_000 });
+    expect(done.refused).toHaveLength(100);
+  }, 150_000);
 });

@@ -1,5 +1,5 @@
 import { startStack, type Org, type Stack } from './helpers/stack';
-import { connectDiscord, seedApplication } from './helpers/flows';
+import { bulkReview, connectDiscord, seedApplication, waitForBulk } from './helpers/flows';
 import { spawnWorkerProcess } from './helpers/worker-process';
 
 let stack: Stack;
@@ -25,22 +25,16 @@ async function waitAllAssigned(ids: string[], timeoutMs: number): Promise<void> 
   throw new Error(`not all assigned: ${JSON.stringify([...(await statuses(ids))])}`);
 }
 
-async function approveMany(n: number, firstUser: bigint): Promise<{ ids: string[]; users: string[] }> {
+async function approveMany(n: number, firstUser: bigint): Promise<{ ids: string[]; users: string[]; bulkId: string }> {
   const users = Array.from({ length: n }, (_, i) => String(firstUser + BigInt(i)));
   const ids: string[] = [];
   for (const u of users) {
     stack.sandbox.addMember(guildId, u);
     ids.push(await seedApplication(stack, org, { discord_user_id: u }));
   }
-  const res = await stack.api('/api/applications/bulk-review', {
-    method: 'POST',
-    cookie,
-    body: { ids, decision: 'approve' },
-  });
-  expect(res.status).toBe(200);
-  const { results } = (await res.json()) as { results: Array<{ ok: boolean }> };
-  expect(results.every((r) => r.ok)).toBe(true);
-  return { ids, users };
+  const res = await bulkReview(stack, cookie, ids);
+  expect(res.status).toBe(202);
+  return { ids, users, bulkId: res.body.bulkId! };
 }
 
 beforeAll(async () => {
@@ -57,11 +51,11 @@ afterAll(async () => {
   await stack?.close();
 });
 
-test('a worker killed with SIGKILL while 100 assignments are in flight: a new worker finishes all 100, none lost', async () => {
+test('a worker SIGKILLed during a bulk of 100 (its intake and its grants): a new worker finishes all 100, none lost or granted twice', async () => {
   const worker = await spawnWorkerProcess(stack);
   // Slow Discord down so that the kill lands in the middle of the batch.
   stack.sandbox.faults.add({ route: ROUTE, latencyMs: 400 });
-  const { ids, users } = await approveMany(100, 500000000000000000n);
+  const { ids, users, bulkId } = await approveMany(100, 500000000000000000n);
   const deadline = Date.now() + 30_000;
   while (((await statuses(ids)).get('approved_role_assigned') ?? 0) < 5 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
@@ -74,8 +68,15 @@ test('a worker killed with SIGKILL while 100 assignments are in flight: a new wo
   stack.sandbox.faults.clear();
   stack.worker = await stack.startWorker();
   await waitAllAssigned(ids, 60_000);
-  const granted = new Set(stack.sandbox.stats().memberRoleAdds.map((m) => m.userId));
-  expect(users.every((u) => granted.has(u))).toBe(true);
+  const progress = await waitForBulk(stack, cookie, bulkId);
+  expect(progress).toMatchObject({ total: 100, recorded: 100, assigned: 100, failed: 0, refusedCount: 0 });
+  const grants = stack.sandbox.stats().memberRoleAdds.filter((m) => users.includes(m.userId));
+  expect(new Set(grants.map((g) => g.userId)).size).toBe(100);
+  const { rows } = await stack.db.pool.query(
+    'SELECT approved_role_id FROM discord_configs WHERE organization_id = $1',
+    [org.id],
+  );
+  for (const u of users) expect(stack.sandbox.memberRoles(guildId, u)).toContain(rows[0].approved_role_id);
   await stack.worker.stop();
 }, 120_000);
 

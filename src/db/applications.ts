@@ -317,8 +317,8 @@ export async function writeStateChanges(
   const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
   const { rows: written } = await db.query(
     `UPDATE applications AS a SET
-       status = c.status,
-       discord_role_assignment_status = c.role_status,
+       status = c.status::application_status,
+       discord_role_assignment_status = c.role_status::role_assignment_status,
        discord_role_assignment_error = CASE WHEN c.set_error THEN c.error ELSE a.discord_role_assignment_error END,
        discord_role_assignment_error_type = CASE WHEN c.set_error_type THEN c.error_type ELSE a.discord_role_assignment_error_type END,
        discord_role_assignment_attempted_at = CASE WHEN c.attempted THEN now() ELSE a.discord_role_assignment_attempted_at END,

@@ -259,7 +259,7 @@ export async function bulkReviewProgress(db: Db, bulk: BulkReview, refusedLimit 
             count(*) FILTER (WHERE i.outcome = 'refused')::int AS refused,
             count(*) FILTER (WHERE i.outcome IS NULL)::int AS undecided,
             count(*) FILTER (WHERE i.outcome = 'recorded' AND a.discord_role_assignment_status =
-              CASE WHEN $2 = 'approve' THEN 'success' ELSE 'not_applicable' END)::int AS assigned,
+              (CASE WHEN $2 = 'approve' THEN 'success' ELSE 'not_applicable' END)::role_assignment_status)::int AS assigned,
             count(*) FILTER (WHERE i.outcome = 'recorded' AND a.discord_role_assignment_status = 'failed')::int AS failed,
             count(*) FILTER (WHERE i.outcome = 'recorded' AND a.discord_role_assignment_status = 'pending')::int AS in_flight
      FROM bulk_review_items i LEFT JOIN applications a ON a.id = i.application_id

@@ -57,3 +57,45 @@ export async function retryRole(stack: Stack, cookie: string, id: string) {
     body: (await res.json()) as Application & { error?: { code: string; message: string } },
   };
 }
+
+export type { BulkReviewProgress } from '../../src/db/bulk-reviews';
+import type { BulkReviewProgress } from '../../src/db/bulk-reviews';
+
+/** `POST /api/applications/bulk-review`: the answer's status, body and how long it took. */
+export async function bulkReview(
+  stack: Stack,
+  cookie: string,
+  ids: string[],
+  decision: 'approve' | 'reject' = 'approve',
+  headers: { idempotencyKey?: string } = {},
+): Promise<{ status: number; body: { bulkId?: string; error?: { code: string; message: string } }; ms: number }> {
+  const started = Date.now();
+  const res = await stack.api('/api/applications/bulk-review', {
+    method: 'POST',
+    cookie,
+    body: { ids, decision },
+    ...(headers.idempotencyKey ? { headers: { 'idempotency-key': headers.idempotencyKey } } : {}),
+  });
+  const body = (await res.json()) as { bulkId?: string; error?: { code: string; message: string } };
+  return { status: res.status, body, ms: Date.now() - started };
+}
+
+export async function bulkProgress(stack: Stack, cookie: string, bulkId: string): Promise<BulkReviewProgress> {
+  const res = await stack.api(`/api/bulk-reviews/${bulkId}`, { cookie });
+  if (res.status !== 200) throw new Error(`GET bulk review answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as BulkReviewProgress;
+}
+
+export async function waitForBulk(
+  stack: Stack,
+  cookie: string,
+  bulkId: string,
+  until: (p: BulkReviewProgress) => boolean = (p) => p.done,
+  timeoutMs = 60_000,
+): Promise<BulkReviewProgress> {
+  return await pollUntil(() => bulkProgress(stack, cookie, bulkId), until, {
+    timeoutMs,
+    intervalMs: 250,
+    what: `bulk review ${bulkId}`,
+  });
+}

@@ -36,7 +36,10 @@ export interface Stack {
   /** Signs in and returns the session cookie. */
   login: (email: string) => Promise<string>;
   /** fetch against the API with a cookie and a same-origin Origin header. */
-  api: (path: string, init?: { method?: string; cookie?: string; body?: unknown }) => Promise<Response>;
+  api: (
+    path: string,
+    init?: { method?: string; cookie?: string; body?: unknown; headers?: Record<string, string> },
+  ) => Promise<Response>;
   close: () => Promise<void>;
 }
 
@@ -106,6 +109,7 @@ export async function startStack(
         ...(init.cookie ? { cookie: init.cookie } : {}),
         ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
         origin: app.config.publicBaseUrl,
+        ...init.headers,
       },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
