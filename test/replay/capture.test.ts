@@ -7,9 +7,17 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PermissionFlagsBits } from 'discord-api-types/v10';
-import { connectionWorkflowId, roleWorkflowId } from '../../src/temporal/shared';
+import { bulkReviewWorkflowId, connectionWorkflowId, roleWorkflowId } from '../../src/temporal/shared';
 import { HOUSEKEEPING_SCHEDULE_ID } from '../../src/temporal/schedules';
-import { connectDiscord, retryRole, review, seedApplication, waitForApplication } from '../helpers/flows';
+import {
+  bulkReview,
+  connectDiscord,
+  retryRole,
+  review,
+  seedApplication,
+  waitForApplication,
+  waitForBulk,
+} from '../helpers/flows';
 import { startStack, type Org, type Stack } from '../helpers/stack';
 
 const execFileAsync = promisify(execFile);
@@ -77,14 +85,41 @@ capture('capture workflow histories', () => {
   test('role: failure, then a manual retry', async () => {
     const user = String(nextUser++);
     stack.sandbox.addMember(guildId, user);
+    // A permanent failure of this grant alone (not the bot's access, which would pause the guild).
+    stack.sandbox.faults.add({ route: 'PUT /guilds/:guildId/members/:userId/roles/:roleId', code: 50035, times: 1 });
+    const id = await seedApplication(stack, org, { discord_user_id: user });
+    await review(stack, cookie, id, 'approve');
+    await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_failed');
+    expect((await retryRole(stack, cookie, id)).status).toBe(202);
+    await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_assigned');
+    await save('role-failure-retry', roleWorkflowId(id));
+  });
+
+  test('role: missing permissions pause the guild; "Check again" after the fix resumes it', async () => {
+    const user = String(nextUser++);
+    stack.sandbox.addMember(guildId, user);
     stack.sandbox.setBotPermissions(guildId, 0n);
     const id = await seedApplication(stack, org, { discord_user_id: user });
     await review(stack, cookie, id, 'approve');
     await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_failed');
     stack.sandbox.setBotPermissions(guildId, PermissionFlagsBits.ManageRoles);
-    expect((await retryRole(stack, cookie, id)).status).toBe(202);
+    expect((await stack.api('/api/discord/connection/check', { method: 'POST', cookie })).status).toBe(200);
     await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_assigned');
-    await save('role-failure-retry', roleWorkflowId(id));
+    await save('connection-check', connectionWorkflowId(org.id), 'newest');
+    await save('role-paused-resumed', roleWorkflowId(id));
+  });
+
+  test('bulk review: the intake, and a role workflow it handed an application to', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const user = String(nextUser++);
+      stack.sandbox.addMember(guildId, user);
+      ids.push(await seedApplication(stack, org, { discord_user_id: user }));
+    }
+    const res = await bulkReview(stack, cookie, ids);
+    await waitForBulk(stack, cookie, res.body.bulkId!);
+    await save('bulk-review', bulkReviewWorkflowId(res.body.bulkId!));
+    await save('role-bulk', roleWorkflowId(ids[0]!));
   });
 
   test('role: the member is missing, re-checked, then joins', async () => {

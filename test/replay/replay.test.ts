@@ -40,19 +40,29 @@ test('every committed history of every workflow type replays on the current code
   // re-drive after a connection, connection success and failure, disconnect, housekeeping.
   expect([...scenarios].sort()).toEqual(
     [
+      'bulk-review',
+      'connection-check',
       'connection-failure',
       'connection-success',
       'disconnect',
       'housekeeping',
       'redrive-assignments',
       'role-approve-reject',
+      'role-bulk',
       'role-failure-retry',
       'role-grant',
+      'role-paused-resumed',
       'role-recheck-join',
       'role-redriven',
       'role-reversal',
     ].sort(),
   );
+  expect(results.filter((r) => r.error)).toEqual([]);
+});
+
+test("the durable-core version's histories replay too: the attempt deadline and the stateChanged signal are behind patched() or new", async () => {
+  const results = await replay(path.join(dir, '..', 'durable-core'));
+  expect(results.length).toBeGreaterThanOrEqual(16);
   expect(results.filter((r) => r.error)).toEqual([]);
 });
 
