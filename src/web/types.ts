@@ -27,6 +27,8 @@ export interface DiscordConnection {
   guild: { id: string; name: string | null } | null;
   role: { id: string; name: string | null } | null;
   error: string | null;
+  /** Paused by the circuit breaker: "Check again" can resume it. */
+  canCheckAgain?: boolean;
   updatedAt: string | null;
 }
 

@@ -140,7 +140,7 @@ export function discordRouter(deps: AppDeps): Router {
     const organizationId = req.auth!.user.organizationId;
     const config = organizationId ? await findDiscordConfig(pool, organizationId) : null;
     if (!config) {
-      res.json({ state: 'disconnected', guild: null, role: null, error: null, updatedAt: null });
+      res.json({ state: 'disconnected', guild: null, role: null, error: null, canCheckAgain: false, updatedAt: null });
       return;
     }
     let { connectionState: state, connectionError: error } = config;
@@ -155,6 +155,9 @@ export function discordRouter(deps: AppDeps): Router {
       guild: connected && config.guildId ? { id: config.guildId, name: config.guildName } : null,
       role: connected && config.approvedRoleId ? { id: config.approvedRoleId, name: config.approvedRoleName } : null,
       error: state === 'error' ? error : null,
+      // Paused by the circuit breaker (or a failed attempt that kept the server and role it had):
+      // "Check again" can resume it without a new authorization.
+      canCheckAgain: state === 'error' && config.guildId !== null && config.approvedRoleId !== null,
       updatedAt: config.connectionStateUpdatedAt.toISOString(),
     });
   });

@@ -18,6 +18,8 @@ import { actionsFor, formatDate, isInFlight, MAX_MANUAL_RETRIES, STATUS_FILTERS 
 import type { Application } from '../types';
 
 export const PAGE_SIZE = 25;
+/** Rows per page a reviewer can choose: larger pages make larger bulk approvals. */
+export const PAGE_SIZES = [25, 50, 100, 200] as const;
 
 /** Where the bulk review being followed is remembered, so that a reload shows it again. */
 export const bulkStorageKey = (organizationId: string | null) =>
@@ -35,12 +37,13 @@ function discordIdOf(app: Application): string | null {
 export function ApplicationsPage() {
   const session = useSession();
   const [status, setStatus] = useState('');
+  const [pageSize, setPageSize] = useState<number>(PAGE_SIZE);
   // Cursors of the pages before this one, and this page's own.
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const cursor = cursors[cursors.length - 1];
   const page = useResource(
-    () => listApplications({ status: status || undefined, limit: PAGE_SIZE, cursor }),
-    `${status}|${cursor ?? ''}`,
+    () => listApplications({ status: status || undefined, limit: pageSize, cursor }),
+    `${status}|${pageSize}|${cursor ?? ''}`,
   );
   const [rows, setRows] = useState<Application[]>([]);
   useEffect(() => {
@@ -67,6 +70,11 @@ export function ApplicationsPage() {
   const changeFilter = (value: string) => {
     setRows([]);
     setStatus(value);
+    setCursors([undefined]);
+    setSelected(new Set());
+  };
+  const changePageSize = (value: number) => {
+    setPageSize(value);
     setCursors([undefined]);
     setSelected(new Set());
   };
@@ -122,6 +130,16 @@ export function ApplicationsPage() {
             {STATUS_FILTERS.map((f) => (
               <option key={f.value} value={f.value}>
                 {f.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="inline-field">
+          <span>Rows per page</span>
+          <select value={pageSize} onChange={(e) => changePageSize(Number(e.target.value))}>
+            {PAGE_SIZES.map((n) => (
+              <option key={n} value={n}>
+                {n}
               </option>
             ))}
           </select>

@@ -18,7 +18,7 @@ export function SettingsPage() {
   }, [search, pathname]);
 
   const connection = useDiscordConnection();
-  const [busy, setBusy] = useState<'connect' | 'disconnect' | null>(null);
+  const [busy, setBusy] = useState<'connect' | 'disconnect' | 'check' | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const state = connection.data?.state;
 
@@ -32,6 +32,20 @@ export function SettingsPage() {
     setActionError(null);
     try {
       await api('/api/discord/connection', { method: 'DELETE' });
+      await connection.reload();
+    } catch (err) {
+      setActionError(errorMessage(err));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  /** "Check again": the grants were paused; see whether the fix in Discord works, and resume them. */
+  const checkAgain = async () => {
+    setBusy('check');
+    setActionError(null);
+    try {
+      await api('/api/discord/connection/check', { method: 'POST' });
       await connection.reload();
     } catch (err) {
       setActionError(errorMessage(err));
@@ -103,13 +117,28 @@ export function SettingsPage() {
           {state === 'error' && connection.data ? (
             <>
               <Notice kind="error">
-                The Discord connection failed: {connection.data.error ?? 'no reason was recorded.'}
+                {connection.data.canCheckAgain
+                  ? (connection.data.error ?? 'Grants are paused.')
+                  : `The Discord connection failed: ${connection.data.error ?? 'no reason was recorded.'}`}
               </Notice>
               {isAdmin ? (
-                <button type="button" onClick={connect} disabled={busy !== null}>
-                  {busy === 'connect' ? <Spinner /> : null}
-                  Retry connection
-                </button>
+                <div className="actions">
+                  {connection.data.canCheckAgain ? (
+                    <button type="button" onClick={() => void checkAgain()} disabled={busy !== null}>
+                      {busy === 'check' ? <Spinner /> : null}
+                      Check again
+                    </button>
+                  ) : null}
+                  <button
+                    type="button"
+                    className={connection.data.canCheckAgain ? 'secondary' : undefined}
+                    onClick={connect}
+                    disabled={busy !== null}
+                  >
+                    {busy === 'connect' ? <Spinner /> : null}
+                    {connection.data.canCheckAgain ? 'Connect again' : 'Retry connection'}
+                  </button>
+                </div>
               ) : null}
             </>
           ) : null}
