@@ -1,11 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { heartbeat } from '@temporalio/activity';
+import { activityInfo, heartbeat } from '@temporalio/activity';
 import { markBulkReviewRecorded, recordBulkReviewChunk, type RecordedItem } from '../src/db/bulk-reviews';
 import { withTransaction, type Pool } from '../src/db/pool';
 
 export interface BulkReviewActivityDeps {
   pool: Pool;
-  /** Tells an application's role workflow that its stored decision changed (starting one if none runs). */
+  /**
+   * Tells an application's role workflow that its stored decision changed: starting one when the
+   * role must change, otherwise only telling a run that may be open.
+   */
   handOff: (item: RecordedItem) => Promise<void>;
 }
 
@@ -27,8 +30,11 @@ export function createBulkReviewActivities({ pool, handOff }: BulkReviewActivity
     }): Promise<{ recorded: number; refused: number }> {
       const result = await withTransaction(pool, (tx) => recordBulkReviewChunk(tx, input));
       if (!result) {
-        // Started by the API before its transaction committed: the row appears, or the API failed.
-        throw ApplicationFailure.retryable(`bulk review ${input.bulkReviewId} is not stored (yet)`, 'bulk_not_found');
+        // Started by the API before its transaction committed: the row appears in a moment, or
+        // the API's commit failed and it never will.
+        const message = `bulk review ${input.bulkReviewId} is not stored`;
+        if (activityInfo().attempt >= 10) throw ApplicationFailure.nonRetryable(message, 'bulk_not_found');
+        throw ApplicationFailure.retryable(message, 'bulk_not_found');
       }
       let next = 0;
       const worker = async () => {

@@ -9,7 +9,7 @@ import { findDiscordConfig } from '../src/db/discord-configs';
 import { findOrganizationByIdOrSlug } from '../src/db/organizations';
 import type { Pool } from '../src/db/pool';
 import type { DiscordApi } from '../src/discord/api';
-import type { DiscordGuard } from '../src/discord/guard';
+import { DiscordHeldBackError, type DiscordGuard } from '../src/discord/guard';
 import {
   classifyDiscordError,
   DiscordOAuthError,
@@ -37,13 +37,14 @@ export interface DiscordActivityDeps {
   /** Decrypts the applicants' stored Discord tokens. */
   tokenEncryptionKey: Buffer;
   /** The shared rate and circuit breaker of the REST instance (absent in tests with a bare API). */
-  guard?: Pick<DiscordGuard, 'asConnectionCheck' | 'pauseGuild'>;
+  guard?: Pick<DiscordGuard, 'asConnectionCheck' | 'pauseOrganization' | 'forOrganization'>;
 }
 
 /** Pass-through when no guard is given. */
-const unguarded: Pick<DiscordGuard, 'asConnectionCheck' | 'pauseGuild'> = {
+const unguarded: Pick<DiscordGuard, 'asConnectionCheck' | 'pauseOrganization' | 'forOrganization'> = {
   asConnectionCheck: (fn) => fn(),
-  pauseGuild: async () => undefined,
+  pauseOrganization: async () => undefined,
+  forOrganization: (_organizationId, fn) => fn(),
 };
 
 /** What a role change did at Discord. */
@@ -106,13 +107,26 @@ export function createDiscordActivities({
   tokenEncryptionKey,
   guard = unguarded,
 }: DiscordActivityDeps) {
-  const checking = guard.asConnectionCheck.bind(guard);
+  // @discordjs/rest forgets the token after a 401 (in this process only): give it back before each
+  // activity. While Discord refuses it, the guard holds every request back anyway.
+  const checking = async <T>(fn: () => Promise<T>): Promise<T> => {
+    discord.restoreToken();
+    try {
+      return await guard.asConnectionCheck(fn);
+    } catch (err) {
+      // A person waits for a check: say at once that the guild's budget of failures is spent.
+      if (err instanceof DiscordHeldBackError && err.retryAfterMs > 10_000) {
+        throw ApplicationFailure.nonRetryable(err.message, 'held_back');
+      }
+      throw err;
+    }
+  };
   let botUserId: string | undefined;
   const currentBotId = async () => (botUserId ??= (await call(() => discord.getCurrentUser())).id);
   const rolesCache = new Map<string, { at: number; roles: APIRole[] }>();
 
   /** The role to grant, as it is now: it must still exist and be safe to hand out (no permissions, not managed). */
-  const grantableRole = async (guildId: string, roleId: string): Promise<APIRole> => {
+  const grantableRole = async (organizationId: string, guildId: string, roleId: string): Promise<APIRole> => {
     let cached = rolesCache.get(guildId);
     if (!cached || Date.now() - cached.at > ROLES_TTL_MS) {
       cached = { at: Date.now(), roles: await call(() => discord.listRoles(guildId)) };
@@ -127,7 +141,7 @@ export function createDiscordActivities({
     if (unsafe) {
       rolesCache.delete(guildId);
       // Handing it out again would be as unsafe: every grant of the guild waits for a fix.
-      await guard.pauseGuild(guildId, `Grants are paused: ${unsafe}`);
+      await guard.pauseOrganization(organizationId, `Grants are paused: ${unsafe}`);
       throw permanent('unsafe_role', unsafe);
     }
     return role;
@@ -239,7 +253,6 @@ export function createDiscordActivities({
      */
     async checkBotAccess(input: { guildId: string; roleId: string }): Promise<{ problem: string | null }> {
       return await checking(async () => {
-        discord.restoreToken();
         botUserId = undefined;
         const access = await inspectBotAccess(input.guildId);
         if (!access.canManageRoles) return { problem: MISSING_PERMISSIONS_MESSAGE };
@@ -297,77 +310,85 @@ export function createDiscordActivities({
       organizationId: string;
       action: RoleAction;
     }): Promise<RoleChange> {
-      const [config, app] = await Promise.all([
-        findDiscordConfig(pool, input.organizationId),
-        findApplication(pool, input.applicationId, input.organizationId),
-      ]);
-      if (!app) throw ApplicationFailure.nonRetryable('This application does not exist.', 'not_found');
-      if (!roleActionWanted(lifecycleStateOf(app), input.action)) return { skipped: true };
-      const userId = app.discordUser?.id;
-      if (!userId) throw permanent(INVALID_DISCORD_ID, INVALID_DISCORD_ID_MESSAGE);
-      // The circuit breaker (or a failed connection) put it in `error`: wait for a fix, call nothing.
-      if (config?.connectionState === 'error' && config.connectionError) {
-        throw permanent('grants_paused', config.connectionError);
-      }
-      if (config?.connectionState !== 'connected' || !config.guildId || !config.approvedRoleId) {
-        throw permanent('discord_not_connected', NOT_CONNECTED_MESSAGE);
-      }
-      const { guildId, approvedRoleId: roleId } = config;
-
-      if (input.action === 'revoke') {
-        const verdict = await mayTakeRoleBack(pool, app.id);
-        if (!verdict.takeBack) return { skipped: false, kept: verdict.kept };
-        try {
-          await discord.removeMemberRole(guildId, userId, roleId, `Application ${app.id} rejected`);
-        } catch (err) {
-          // A member who left the server holds no role: nothing to take back.
-          if (classifyDiscordError(err).type !== 'unknown_member') throw toActivityFailure(err);
-        }
-        return { skipped: false };
-      }
-
-      await grantableRole(guildId, roleId);
-      let member = await discord.getMember(guildId, userId).catch((err: unknown) => {
-        if (classifyDiscordError(err).type === 'unknown_member') return null;
-        throw toActivityFailure(err);
-      });
-      if (!member) {
-        const accessToken = await applicantAccessToken(app);
-        if (!accessToken) {
-          // A signed-in applicant whose tokens are gone (kept 30 days at most) can give new ones.
-          if (app.discordUser?.verified) throw await reauthorizeFailure(app);
-          throw knownFailure(RESTJSONErrorCodes.UnknownMember);
-        }
-        // Before the add (whose answer may be lost): a role found later on them came from this grant.
-        const { firstObservation } = await recordRoleHeldBefore(pool, app.id, false);
-        let added;
-        try {
-          added = await discord.addGuildMember(guildId, userId, { access_token: accessToken, roles: [roleId] });
-        } catch (err) {
-          const failure = classifyDiscordError(err);
-          if (failure.type === 'applicant_authorization_expired') throw await reauthorizeFailure(app);
-          if (failure.type === 'missing_permissions')
-            throw permanent('missing_permissions', MISSING_CREATE_INVITE_MESSAGE);
-          throw toActivityFailure(err);
-        }
-        if (added.added)
-          return { skipped: false, heldBefore: false, addedToServer: true, memberPending: added.pending };
-        // A member after all (they joined meanwhile): the role as for any member, and what they
-        // hold now is their own unless an earlier attempt of this grant may have added them.
-        member = await call(() => discord.getMember(guildId, userId));
-        if (firstObservation) {
-          await recordRoleHeldBefore(pool, app.id, member.roles.includes(roleId), { replace: true });
-        }
-      }
-      const hasRole = member.roles.includes(roleId);
-      // Held before: the member's own role (not one another application of theirs here gave).
-      const { heldBefore } = await recordRoleHeldBefore(pool, app.id, hasRole);
-      if (!hasRole) {
-        await call(() => discord.addMemberRole(guildId, userId, roleId, `Application ${app.id} approved`));
-      }
-      return { skipped: false, heldBefore, addedToServer: false, memberPending: member.pending === true };
+      discord.restoreToken();
+      return await guard.forOrganization(input.organizationId, () => changeMemberRole(input));
     },
   };
+
+  async function changeMemberRole(input: {
+    applicationId: string;
+    organizationId: string;
+    action: RoleAction;
+  }): Promise<RoleChange> {
+    const [config, app] = await Promise.all([
+      findDiscordConfig(pool, input.organizationId),
+      findApplication(pool, input.applicationId, input.organizationId),
+    ]);
+    if (!app) throw ApplicationFailure.nonRetryable('This application does not exist.', 'not_found');
+    if (!roleActionWanted(lifecycleStateOf(app), input.action)) return { skipped: true };
+    const userId = app.discordUser?.id;
+    if (!userId) throw permanent(INVALID_DISCORD_ID, INVALID_DISCORD_ID_MESSAGE);
+    // The circuit breaker (or a failed connection) put it in `error`: wait for a fix, call nothing.
+    if (config?.connectionState === 'error' && config.connectionError) {
+      throw permanent('grants_paused', config.connectionError);
+    }
+    if (config?.connectionState !== 'connected' || !config.guildId || !config.approvedRoleId) {
+      throw permanent('discord_not_connected', NOT_CONNECTED_MESSAGE);
+    }
+    const { guildId, approvedRoleId: roleId } = config;
+
+    if (input.action === 'revoke') {
+      const verdict = await mayTakeRoleBack(pool, app.id);
+      if (!verdict.takeBack) return { skipped: false, kept: verdict.kept };
+      try {
+        await discord.removeMemberRole(guildId, userId, roleId, `Application ${app.id} rejected`);
+      } catch (err) {
+        // A member who left the server holds no role: nothing to take back.
+        if (classifyDiscordError(err).type !== 'unknown_member') throw toActivityFailure(err);
+      }
+      return { skipped: false };
+    }
+
+    await grantableRole(app.organizationId, guildId, roleId);
+    let member = await discord.getMember(guildId, userId).catch((err: unknown) => {
+      if (classifyDiscordError(err).type === 'unknown_member') return null;
+      throw toActivityFailure(err);
+    });
+    if (!member) {
+      const accessToken = await applicantAccessToken(app);
+      if (!accessToken) {
+        // A signed-in applicant whose tokens are gone (kept 30 days at most) can give new ones.
+        if (app.discordUser?.verified) throw await reauthorizeFailure(app);
+        throw knownFailure(RESTJSONErrorCodes.UnknownMember);
+      }
+      // Before the add (whose answer may be lost): a role found later on them came from this grant.
+      const { firstObservation } = await recordRoleHeldBefore(pool, app.id, false);
+      let added;
+      try {
+        added = await discord.addGuildMember(guildId, userId, { access_token: accessToken, roles: [roleId] });
+      } catch (err) {
+        const failure = classifyDiscordError(err);
+        if (failure.type === 'applicant_authorization_expired') throw await reauthorizeFailure(app);
+        if (failure.type === 'missing_permissions')
+          throw permanent('missing_permissions', MISSING_CREATE_INVITE_MESSAGE);
+        throw toActivityFailure(err);
+      }
+      if (added.added) return { skipped: false, heldBefore: false, addedToServer: true, memberPending: added.pending };
+      // A member after all (they joined meanwhile): the role as for any member, and what they
+      // hold now is their own unless an earlier attempt of this grant may have added them.
+      member = await call(() => discord.getMember(guildId, userId));
+      if (firstObservation) {
+        await recordRoleHeldBefore(pool, app.id, member.roles.includes(roleId), { replace: true });
+      }
+    }
+    const hasRole = member.roles.includes(roleId);
+    // Held before: the member's own role (not one another application of theirs here gave).
+    const { heldBefore } = await recordRoleHeldBefore(pool, app.id, hasRole);
+    if (!hasRole) {
+      await call(() => discord.addMemberRole(guildId, userId, roleId, `Application ${app.id} approved`));
+    }
+    return { skipped: false, heldBefore, addedToServer: false, memberPending: member.pending === true };
+  }
 }
 
 export type DiscordActivities = ReturnType<typeof createDiscordActivities>;

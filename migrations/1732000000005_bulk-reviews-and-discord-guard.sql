@@ -8,6 +8,8 @@ CREATE TABLE bulk_reviews (
   organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
   requested_by uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
   idempotency_key text NOT NULL,
+  -- SHA-256 of the request (IDs, decision, note): the same key with another request is refused.
+  request_digest text NOT NULL,
   decision text NOT NULL CHECK (decision IN ('approve', 'reject')),
   note text,
   total integer NOT NULL CHECK (total BETWEEN 1 AND 10000),

@@ -3,10 +3,11 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { createActivities } from '../activities';
 import { createDiscordApi } from './discord/api';
-import { createDiscordGuard, MAX_REQUESTS_PER_SECOND } from './discord/guard';
+import { botTokenStatus, createDiscordGuard, MAX_REQUESTS_PER_SECOND, type DiscordGuard } from './discord/guard';
 import { createDiscordRest } from './discord/rest';
 import { buildId } from './build-info';
-import { handOffToRoleWorkflow, requestRoleRedrive } from './temporal/operations';
+import { handOffToRoleWorkflow, requestRoleRedrive, startRedrive } from './temporal/operations';
+import { organizationsWithHeldBackGrants } from './db/applications';
 import type { Config } from './config';
 import type { DiscordApi } from './discord/api';
 import type { Pool } from './db/pool';
@@ -60,6 +61,41 @@ export async function setDiscordQueueRateLimit(
 }
 
 /**
+ * Discord refused the bot token earlier (every grant waits): ask it again once, at start, since a
+ * new token usually comes with a restart. Accepted, every organization's held-back grants run again.
+ */
+async function resumeAfterTokenFixed({
+  pool,
+  logger,
+  guard,
+  discord,
+  temporal,
+  config,
+}: {
+  pool: Pool;
+  logger: Logger;
+  guard: DiscordGuard;
+  discord: DiscordApi;
+  temporal: Client;
+  config: Config;
+}): Promise<void> {
+  if (!(await botTokenStatus(pool)).rejectedAt) return;
+  try {
+    await guard.asConnectionCheck(() => discord.getCurrentUser());
+  } catch (err) {
+    logger.error({ err }, 'Discord still refuses the bot token: every grant stays paused (check DISCORD_BOT_TOKEN)');
+    return;
+  }
+  const organizations = await organizationsWithHeldBackGrants(pool);
+  logger.info(
+    { organizations: organizations.length },
+    'Discord accepts the bot token again: resuming held-back grants',
+  );
+  const reason = `token-accepted-${Date.now()}`;
+  for (const organizationId of organizations) await startRedrive({ temporal, config }, { organizationId, reason });
+}
+
+/**
  * Three workers in one process: workflows and their Postgres activities on the main task queue;
  * Discord grants on a queue of their own; and connection work (connect, disconnect, check again)
  * on another, so it never waits behind a bulk's backlog of grants. Every Discord request of every
@@ -87,6 +123,7 @@ export async function createWorkers({
       createDiscordRest({ apiBaseUrl: config.discord.apiBaseUrl, botToken: config.discord.botToken ?? '', guard }),
     );
   await setDiscordQueueRateLimit(connection, config, rate);
+  await resumeAfterTokenFixed({ pool, logger, guard, discord, temporal, config });
   const activities = createActivities({
     pool,
     discord,

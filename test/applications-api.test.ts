@@ -234,16 +234,25 @@ describe('bulk review', () => {
   }, 120_000);
 
   test('a mix of pending, already-decided, foreign, unknown and malformed IDs reports each outcome', async () => {
-    const [u1, u2] = members(2, 410000000000000000n);
+    const [u1, u2, u3] = members(3, 410000000000000000n);
     const pending = await seedApplication(stack, a, { discord_user_id: u1 });
+    const upper = await seedApplication(stack, a, { discord_user_id: u3 });
     const decided = await seedApplication(stack, a, { discord_user_id: u2 });
     expect((await review(stack, adminA, decided, 'reject')).status).toBe(200);
     const foreign = await seedApplication(stack, b, {});
     const unknown = '00000000-0000-4000-8000-000000000000';
-    const res = await bulkReview(stack, adminA, [pending, decided, foreign, unknown, 'not-an-id', pending]);
+    const res = await bulkReview(stack, adminA, [
+      pending,
+      decided,
+      foreign,
+      unknown,
+      'not-an-id',
+      pending,
+      upper.toUpperCase(),
+    ]);
     expect(res.status).toBe(202);
     const done = await waitForBulk(stack, adminA, res.body.bulkId!);
-    expect(done).toMatchObject({ total: 6, recorded: 1, assigned: 1, refusedCount: 5, done: true });
+    expect(done).toMatchObject({ total: 7, recorded: 2, assigned: 2, refusedCount: 5, done: true });
     expect(done.refused.map((r) => [r.id, r.error.code])).toEqual([
       [decided, 'invalid_transition'],
       [foreign, 'not_found'],

@@ -49,7 +49,10 @@ const connectionOf = async (cookie: string) =>
   (await (await stack.api('/api/discord/connection', { cookie })).json()) as { state: string; error: string | null };
 const checkAgain = async (cookie: string) => {
   const res = await stack.api('/api/discord/connection/check', { method: 'POST', cookie });
-  return { status: res.status, body: (await res.json()) as { state: string; error: string | null; outcome: string } };
+  return {
+    status: res.status,
+    body: (await res.json()) as { state: string; error: string | null; outcome: string; message: string | null },
+  };
 };
 
 describe('one Discord rate for every worker', () => {
@@ -163,7 +166,7 @@ describe('the circuit breaker', () => {
     // Kicked by hand: every request about the guild answers 403 Missing Access.
     stack.sandbox.removeBot(guildId);
     const answers: string[] = [];
-    for (let i = 0; i < 15; i++) answers.push((await checkAgain(cookie)).body.error ?? '');
+    for (let i = 0; i < 15; i++) answers.push((await checkAgain(cookie)).body.message ?? '');
     expect(await authorizationFailures(guildId)).toBeLessThanOrEqual(MAX_AUTHORIZATION_FAILURES);
     expect(answers.at(-1)).toMatch(/nothing more is sent to it for now/);
   }, 120_000);

@@ -5,8 +5,9 @@ import type { BulkReviewInput } from '../src/temporal/shared';
 const activities = proxyActivities<BulkReviewActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '1 minute',
-  // About 20 minutes of trying: a bulk whose row never committed (the API failed) stops here.
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 45 },
+  // Until it works (a database away for an hour delays the bulk, it does not lose it); only a bulk
+  // whose row never committed stops, after a few attempts (the activity decides).
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 
 /** IDs per chunk: one transaction each, and a short history (10,000 IDs make 20 chunks). */

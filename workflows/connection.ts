@@ -33,9 +33,21 @@ const db = proxyLocalActivities<DatabaseActivities>({
 const discordActivities = (taskQueue: string) =>
   proxyActivities<DiscordActivities>({
     taskQueue,
-    startToCloseTimeout: '15s',
+    // A check makes a few requests, each waiting for its slot of the shared rate.
+    startToCloseTimeout: '60s',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
   });
+
+/** Failures of a check that say what is wrong with the bot's access (others only say the check failed). */
+const DEFINITE_ACCESS_FAILURES = [
+  'missing_permissions',
+  'missing_access',
+  'unknown_guild',
+  'unknown_role',
+  'unsafe_role',
+  'invalid_bot_token',
+  'grants_paused',
+];
 
 /** The admin's fix for a connection: the same sentence as for a grant, then one more step. */
 export const CONNECT_MISSING_PERMISSIONS_MESSAGE = `${MISSING_PERMISSIONS_MESSAGE} Then connect again.`;
@@ -200,19 +212,29 @@ export async function checkDiscordConnectionWorkflow(
     };
   } else {
     let problem: string | null;
-    checked = true;
+    /** The check could not finish (Discord or the database did not answer): it changes nothing. */
+    let inconclusive: string | null = null;
     try {
       ({ problem } = await discord.checkBotAccess({ guildId, roleId }));
     } catch (err) {
-      problem = summarizeFailure(err).message;
+      const failure = summarizeFailure(err);
+      problem = failure.message;
+      if (!DEFINITE_ACCESS_FAILURES.includes(failure.type)) inconclusive = failure.message;
     }
-    if (problem === null && (state === 'connected' || (await db.resumeConnection(input)))) {
+    if (inconclusive !== null) {
+      result = {
+        outcome: 'failed',
+        errorCode: 'unexpected_error',
+        message: `The check could not finish, nothing was changed: ${inconclusive}`,
+      };
+    } else if (problem === null && (state === 'connected' || (await db.resumeConnection(input)))) {
       result = {
         outcome: 'connected',
         guild: { id: guildId, name: '' },
         role: { id: roleId, name: '', created: false },
       };
     } else {
+      checked = true;
       const message = `Grants are still paused: ${problem ?? 'the connection changed meanwhile.'}`;
       await db.failConnection({ organizationId: input.organizationId, message });
       result = { outcome: 'failed', errorCode: 'missing_permissions', message };

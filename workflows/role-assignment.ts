@@ -1,5 +1,6 @@
 import { Mutex } from 'async-mutex';
 import {
+  ActivityCancellationType,
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
@@ -87,6 +88,9 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     // of it. Transient failures (5xx, timeouts, 429 after exactly retry_after) are retried for about
     // 20 minutes; then the assignment is reported failed and waits for a manual retry.
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 25 },
+    // At the deadline, an attempt already running is waited for: what it did at Discord is known
+    // before anything is stored.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
   // Postgres writes run as local activities: no round trip through the task queue. Their retries
   // are bounded: when the database stays away, the run says so in its state and tries again later,
@@ -256,6 +260,8 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
         ? await CancellationScope.withTimeout(ATTEMPT_DEADLINE_MS, attempt)
         : await attempt();
     } catch (err) {
+      // A cancellation of the whole run is not this attempt's deadline: let it end the run.
+      if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
       failure = isCancellation(err)
         ? { type: 'attempt_deadline', message: ATTEMPT_DEADLINE_MESSAGE }
         : summarizeFailure(err);

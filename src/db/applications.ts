@@ -364,3 +364,13 @@ export async function lockApplications(db: PoolClient, ids: string[], organizati
   );
   return rows.map(toApplication);
 }
+
+/** Organizations with grants held back by the bot token or a paused connection (a fix re-drives them). */
+export async function organizationsWithHeldBackGrants(db: Db): Promise<string[]> {
+  const { rows } = await db.query<{ organization_id: string }>(
+    `SELECT DISTINCT organization_id FROM applications
+     WHERE discord_role_assignment_status = 'failed'
+       AND discord_role_assignment_error_type IN ('grants_paused', 'invalid_bot_token')`,
+  );
+  return rows.map((r) => r.organization_id);
+}

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { appendAuditLogs } from './audit-log';
 import { lockApplications, writeStateChanges } from './applications';
 import type { Pool, PoolClient } from './pool';
@@ -19,7 +20,14 @@ export interface BulkReview {
   total: number;
   createdAt: Date;
   recordedAt: Date | null;
+  requestDigest: string;
 }
+
+/** What makes two bulk requests the same request. */
+export const bulkRequestDigest = (request: { ids: string[]; decision: ReviewDecision; note: string | null }) =>
+  createHash('sha256')
+    .update(JSON.stringify([request.ids, request.decision, request.note]))
+    .digest('hex');
 
 function toBulkReview(row: Record<string, unknown>): BulkReview {
   return {
@@ -31,10 +39,11 @@ function toBulkReview(row: Record<string, unknown>): BulkReview {
     total: row.total as number,
     createdAt: row.created_at as Date,
     recordedAt: row.recorded_at as Date | null,
+    requestDigest: row.request_digest as string,
   };
 }
 
-const columns = 'id, organization_id, requested_by, decision, note, total, created_at, recorded_at';
+const columns = 'id, organization_id, requested_by, decision, note, total, created_at, recorded_at, request_digest';
 
 /**
  * Stores a bulk review and its IDs (in the order given) in two statements. The same requester and
@@ -53,8 +62,8 @@ export async function insertBulkReview(
   },
 ): Promise<{ bulk: BulkReview; created: boolean }> {
   const { rows } = await db.query(
-    `INSERT INTO bulk_reviews (id, organization_id, requested_by, idempotency_key, decision, note, total)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)
+    `INSERT INTO bulk_reviews (id, organization_id, requested_by, idempotency_key, request_digest, decision, note, total)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (requested_by, idempotency_key) DO NOTHING
      RETURNING ${columns}`,
     [
@@ -62,6 +71,7 @@ export async function insertBulkReview(
       input.organizationId,
       input.requestedBy,
       input.idempotencyKey,
+      bulkRequestDigest(input),
       input.decision,
       input.note,
       input.ids.length,
@@ -119,7 +129,9 @@ export async function recordBulkReviewChunk(
      ORDER BY position FOR UPDATE`,
     [bulk.id, input.from, input.to],
   );
-  const wanted = [...new Set(items.map((i) => i.requested_id).filter(isUuid))];
+  // UUIDs are compared in their canonical (lower case) form.
+  const idOf = (requested: string) => requested.toLowerCase();
+  const wanted = [...new Set(items.map((i) => idOf(i.requested_id)).filter(isUuid))];
   const apps = new Map((await lockApplications(db, wanted, bulk.organizationId)).map((a) => [a.id, a]));
 
   const outcomes: Array<{
@@ -131,7 +143,7 @@ export async function recordBulkReviewChunk(
   const changes: Parameters<typeof writeStateChanges>[1] = [];
   const decided = new Set<string>();
   for (const item of items) {
-    const app = apps.get(item.requested_id);
+    const app = apps.get(idOf(item.requested_id));
     if (!app) {
       outcomes.push({ position: item.position, applicationId: null, ...NOT_FOUND });
       continue;

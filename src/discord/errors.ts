@@ -5,7 +5,7 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from '@discordjs/rest';
 import { ApplicationFailure } from '@temporalio/common';
 import { RESTJSONErrorCodes } from 'discord-api-types/v10';
-import { DiscordPausedError } from './guard';
+import { DiscordGuardUnavailableError, DiscordHeldBackError, DiscordPausedError } from './guard';
 import { MISSING_PERMISSIONS_MESSAGE } from './messages';
 
 export interface DiscordFailure {
@@ -147,6 +147,12 @@ const NETWORK_CODES = new Set([
 
 export function classifyDiscordError(err: unknown): DiscordFailure {
   if (err instanceof DiscordPausedError) return { retryable: false, type: 'grants_paused', message: err.message };
+  if (err instanceof DiscordHeldBackError) {
+    return { retryable: true, type: 'held_back', message: err.message, retryAfterMs: err.retryAfterMs };
+  }
+  if (err instanceof DiscordGuardUnavailableError) {
+    return { retryable: true, type: 'database_unavailable', message: err.message };
+  }
   if (err instanceof RateLimitError) return rateLimited(err.retryAfter, 429);
   if (err instanceof DiscordOAuthError) return classifyOAuth(err);
   if (err instanceof DiscordAPIError) return classifyApiError(err.status, err.code, err.message, err.rawError);
@@ -300,10 +306,10 @@ function failureOf(failure: DiscordFailure, cause?: Error): ApplicationFailure {
       cause,
     });
   }
-  if (failure.type === 'rate_limited' && failure.retryAfterMs !== undefined) {
+  if (failure.retryAfterMs !== undefined) {
     return ApplicationFailure.create({
       message: failure.message,
-      type: 'rate_limited',
+      type: failure.type,
       nextRetryDelay: Math.max(1, failure.retryAfterMs),
       nonRetryable: false,
       details: [failure],

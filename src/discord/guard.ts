@@ -26,7 +26,7 @@ export const DEFAULT_REQUESTS_PER_SECOND = 45;
 export const MAX_AUTHORIZATION_FAILURES = 10;
 export const FAILURE_WINDOW_MS = 10 * 60_000;
 
-/** Why a request was not sent: the guild's (or every guild's) grants are paused. */
+/** Why a request was not sent: the organization's (or every organization's) grants are paused. */
 export class DiscordPausedError extends Error {
   override readonly name = 'DiscordPausedError';
   constructor(
@@ -37,8 +37,30 @@ export class DiscordPausedError extends Error {
   }
 }
 
+/**
+ * A request held back for a while, not refused: the guild used up its budget of failing requests,
+ * or the shared schedule is full further ahead than a request may wait. Retried after `retryAfterMs`.
+ */
+export class DiscordHeldBackError extends Error {
+  override readonly name = 'DiscordHeldBackError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The guard's own Postgres did not answer: nothing was sent, and the request may be tried again. */
+export class DiscordGuardUnavailableError extends Error {
+  override readonly name = 'DiscordGuardUnavailableError';
+}
+
+/** A request waits at most this long for its slot; beyond it, it is held back (and retried). */
+export const MAX_SLOT_WAIT_MS = 5_000;
+
 export const BOT_TOKEN_REJECTED_MESSAGE =
-  "Discord refused the bot's token, so every grant is paused: an operator must check DISCORD_BOT_TOKEN, then restart the worker or press Check again in Settings.";
+  "Discord refused the bot's token, so every grant is paused: an operator must check DISCORD_BOT_TOKEN and restart the workers (they resume every organization's grants once Discord accepts it), or an admin presses Check again in Settings.";
 
 export const failureBudgetMessage = (retryInSeconds: number) =>
   `Discord refused the bot ${MAX_AUTHORIZATION_FAILURES} times in this server within 10 minutes, so nothing more is sent to it for now (try again in ${Math.max(1, Math.ceil(retryInSeconds / 60))} min): check the bot's role and permissions in Discord.`;
@@ -63,16 +85,38 @@ export interface DiscordGuard {
     request: { method: string; path: string },
     response: { status: number; code: number | null },
   ): Promise<void>;
-  /** Pauses the grants of a guild with a reason an admin can act on (an unsafe role found at grant time). */
-  pauseGuild(guildId: string, reason: string): Promise<void>;
-  /** Runs `fn` as a connection check: its requests pass a paused guild (they are how it resumes). */
+  /** Pauses one organization's grants with a reason an admin can act on (an unsafe role found at grant time). */
+  pauseOrganization(organizationId: string, reason: string): Promise<void>;
+  /** Runs `fn` as a connection check: its requests pass a paused organization (they are how it resumes). */
   asConnectionCheck<T>(fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` for one organization's grant: its requests stop as soon as that organization is paused. */
+  forOrganization<T>(organizationId: string, fn: () => Promise<T>): Promise<T>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Set while a connection check runs (one per process, whichever guard instance asks). */
-const connectionCheck = new AsyncLocalStorage<true>();
+/** What the running activity is doing (one per process, whichever guard instance asks). */
+const context = new AsyncLocalStorage<{ connectionCheck: true } | { organizationId: string }>();
+const isConnectionCheck = () => {
+  const store = context.getStore();
+  return store !== undefined && 'connectionCheck' in store;
+};
+const organizationOfRequest = () => {
+  const store = context.getStore();
+  return store !== undefined && 'organizationId' in store ? store.organizationId : null;
+};
+
+/** Runs a query of the guard; a failure to answer becomes a retryable DiscordGuardUnavailableError. */
+async function query<R extends Record<string, unknown>>(pool: Pool, text: string, values: unknown[] = []) {
+  try {
+    return await pool.query<R>(text, values);
+  } catch (err) {
+    throw new DiscordGuardUnavailableError(
+      `The database did not answer before a Discord request (${err instanceof Error ? err.message : String(err)}); nothing was sent.`,
+      { cause: err },
+    );
+  }
+}
 
 /** Reason shown in Settings when an answer of Discord paused a guild. */
 export function pausedReason(code: number | null): string {
@@ -89,16 +133,18 @@ export function createDiscordGuard(
   pool: Pool,
   options: {
     requestsPerSecond: number;
-    /** Told when the breaker opens (for the logs): the guild (null: every guild) and why. */
+    /** Told when the breaker opens (for the logs): the guild (null: every guild, or one organization) and why. */
     onPause?: (guildId: string | null, reason: string) => void;
   },
 ): DiscordGuard {
   const rate = Math.min(Math.max(options.requestsPerSecond, 0.1), MAX_REQUESTS_PER_SECOND);
   const spacingSeconds = 1 / rate;
 
-  const pause = async (guildId: string, reason: string) => {
+  /** The bot lost its access to a guild: every organization connected to it pauses. */
+  const pauseGuild = async (guildId: string, reason: string) => {
     options.onPause?.(guildId, reason);
-    await pool.query(
+    await query(
+      pool,
       `UPDATE discord_configs
        SET connection_state = 'error', connection_error = $2, connection_state_updated_at = now(), updated_at = now()
        WHERE guild_id = $1 AND connection_state = 'connected'`,
@@ -108,51 +154,64 @@ export function createDiscordGuard(
 
   return {
     async beforeRequest({ path }) {
-      const { rows } = await pool.query<{ wait_ms: number }>(
-        `UPDATE discord_request_slots
-         SET next_slot_at = greatest(next_slot_at, clock_timestamp()) + make_interval(secs => $1)
-         RETURNING extract(epoch FROM next_slot_at - make_interval(secs => $1) - clock_timestamp()) * 1000 AS wait_ms`,
-        [spacingSeconds],
+      // The next free slot, unless it is further ahead than a request may wait (many workers busy).
+      const { rows } = await query<{ wait_ms: number; reserved: boolean }>(
+        pool,
+        `WITH slot AS (
+           SELECT greatest(next_slot_at, clock_timestamp()) AS at FROM discord_request_slots FOR UPDATE
+         ), taken AS (
+           UPDATE discord_request_slots SET next_slot_at = slot.at + make_interval(secs => $1)
+           FROM slot WHERE slot.at <= clock_timestamp() + make_interval(secs => $2)
+           RETURNING 1
+         )
+         SELECT extract(epoch FROM slot.at - clock_timestamp()) * 1000 AS wait_ms, EXISTS (SELECT 1 FROM taken) AS reserved
+         FROM slot`,
+        [spacingSeconds, MAX_SLOT_WAIT_MS / 1000],
       );
       const waitMs = Number(rows[0]?.wait_ms ?? 0);
+      if (!rows[0]?.reserved) {
+        throw new DiscordHeldBackError('Every request slot of the next few seconds is taken: trying again shortly.', waitMs);
+      }
       if (waitMs > 0) await sleep(waitMs);
 
       const guildId = guildOfPath(path);
-      const checking = connectionCheck.getStore() === true;
+      const checking = isConnectionCheck();
+      const organizationId = organizationOfRequest();
       // After the wait: the breaker may have opened meanwhile.
-      const { rows: gate } = await pool.query<{
+      const { rows: gate } = await query<{
         token_rejected: boolean;
         paused_reason: string | null;
         failures: number;
         oldest_failure_age_ms: number | null;
       }>(
+        pool,
         `SELECT (SELECT rejected_at IS NOT NULL FROM discord_bot_token_status) AS token_rejected,
                 (SELECT connection_error FROM discord_configs
-                  WHERE $1::text IS NOT NULL AND guild_id = $1 AND connection_state = 'error' LIMIT 1) AS paused_reason,
+                  WHERE organization_id = $4::uuid AND connection_state = 'error') AS paused_reason,
                 count(f.id)::int AS failures,
                 extract(epoch FROM clock_timestamp() - min(f.at)) * 1000 AS oldest_failure_age_ms
          FROM (SELECT id, at FROM discord_authorization_failures
                WHERE $1::text IS NOT NULL AND guild_id = $1 AND at > clock_timestamp() - make_interval(secs => $2)
                ORDER BY at DESC LIMIT $3) f`,
-        [guildId, FAILURE_WINDOW_MS / 1000, MAX_AUTHORIZATION_FAILURES],
+        [guildId, FAILURE_WINDOW_MS / 1000, MAX_AUTHORIZATION_FAILURES, organizationId],
       );
       const g = gate[0]!;
       // A connection check may ask whether the token works again (GET /users/@me): nothing else passes.
       if (g.token_rejected && !(checking && path.endsWith('/users/@me'))) {
         throw new DiscordPausedError(BOT_TOKEN_REJECTED_MESSAGE, guildId);
       }
-      if (!guildId) return;
-      if (g.failures >= MAX_AUTHORIZATION_FAILURES) {
-        const retryInMs = FAILURE_WINDOW_MS - Number(g.oldest_failure_age_ms ?? 0);
-        throw new DiscordPausedError(failureBudgetMessage(retryInMs / 1000), guildId);
-      }
       if (g.paused_reason !== null && !checking) throw new DiscordPausedError(g.paused_reason, guildId);
+      if (guildId && g.failures >= MAX_AUTHORIZATION_FAILURES) {
+        const retryInMs = FAILURE_WINDOW_MS - Number(g.oldest_failure_age_ms ?? 0);
+        throw new DiscordHeldBackError(failureBudgetMessage(retryInMs / 1000), Math.max(1_000, retryInMs));
+      }
     },
 
     async afterResponse({ method, path }, { status, code }) {
       if (status !== 401 && status !== 403 && !(status === 404 && code === RESTJSONErrorCodes.UnknownGuild)) {
         if (status < 400 && path.endsWith('/users/@me') && method === 'GET') {
-          await pool.query(
+          await query(
+            pool,
             `UPDATE discord_bot_token_status SET rejected_at = NULL, message = NULL WHERE rejected_at IS NOT NULL`,
           );
         }
@@ -160,28 +219,41 @@ export function createDiscordGuard(
       }
       const guildId = guildOfPath(path);
       if (status === 401 || status === 403) {
-        await pool.query(
+        await query(
+          pool,
           `INSERT INTO discord_authorization_failures (guild_id, status, code, route) VALUES ($1, $2, $3, $4)`,
           [guildId, status, code, `${method} ${path.replace(/\d{15,21}/g, ':id')}`],
         );
       }
       // 401 with code 0 is the bot token itself; 401 with a JSON code is an applicant's token.
       if (status === 401 && !code) {
-        await pool.query(
+        await query(
+          pool,
           `UPDATE discord_bot_token_status SET rejected_at = coalesce(rejected_at, now()), message = $1`,
           [BOT_TOKEN_REJECTED_MESSAGE],
         );
         options.onPause?.(null, BOT_TOKEN_REJECTED_MESSAGE);
         return;
       }
-      if (guildId && code !== null && GUILD_ACCESS_LOST.has(code) && connectionCheck.getStore() !== true) {
-        await pause(guildId, pausedReason(code));
+      if (guildId && code !== null && GUILD_ACCESS_LOST.has(code) && !isConnectionCheck()) {
+        await pauseGuild(guildId, pausedReason(code));
       }
     },
 
-    pauseGuild: pause,
+    async pauseOrganization(organizationId, reason) {
+      options.onPause?.(null, reason);
+      await query(
+        pool,
+        `UPDATE discord_configs
+         SET connection_state = 'error', connection_error = $2, connection_state_updated_at = now(), updated_at = now()
+         WHERE organization_id = $1 AND connection_state = 'connected'`,
+        [organizationId, reason],
+      );
+    },
 
-    asConnectionCheck: (fn) => connectionCheck.run(true, fn),
+    asConnectionCheck: (fn) => context.run({ connectionCheck: true }, fn),
+
+    forOrganization: (organizationId, fn) => context.run({ organizationId }, fn),
   };
 }
 

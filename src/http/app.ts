@@ -15,6 +15,8 @@ import { organizationRouter } from './routes/organization';
 import { webRouter } from './routes/web';
 
 /** The Express app: one router per resource, one error handler, no stack traces in answers. */
+const BULK_REVIEW_PATH = '/api/applications/bulk-review';
+
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -54,9 +56,9 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  // A bulk review carries up to 10,000 IDs (about 400 KB); every other body stays small.
-  app.use('/api/applications/bulk-review', express.json({ limit: '1mb' }));
-  app.use(express.json({ limit: '100kb' }));
+  // Bodies stay small, except a bulk review's (its route reads it, after the session check).
+  const json = express.json({ limit: '100kb' });
+  app.use((req, res, next) => (req.path === BULK_REVIEW_PATH ? next() : json(req, res, next)));
   app.use(healthRouter(deps));
   app.use(sessionMiddleware(deps));
   app.use(csrfMiddleware(deps));

@@ -164,10 +164,37 @@ export async function handOffToRoleWorkflow(
   deps: { temporal: Client; config: Pick<Config, 'temporal'>; roleWorkflowOptions?: RoleWorkflowOptions },
   input: { applicationId: string; organizationId: string; roleStatus: RoleAssignmentStatus },
 ): Promise<void> {
+  // Nothing to do at Discord (rejected while pending, approved without an account): only a run
+  // that may be open (waiting on an older failure) needs to know.
+  if (input.roleStatus === 'not_applicable') {
+    try {
+      await deps.temporal.workflow.getHandle(roleWorkflowId(input.applicationId)).signal(stateChangedSignal);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    return;
+  }
   await deps.temporal.workflow.signalWithStart(ROLE, {
     ...roleWorkflowStart(deps, input, input.roleStatus),
     signal: stateChangedSignal,
     signalArgs: [],
+  });
+}
+
+/**
+ * Re-drives an organization's assignments that its connection (or the bot token) held back, as a
+ * successful connection does: `redriveAssignmentsWorkflow`, ID `redrive-assignments:<org>:<reason>`.
+ */
+export async function startRedrive(
+  deps: { temporal: Client; config: Pick<Config, 'temporal'> },
+  input: { organizationId: string; reason: string },
+): Promise<void> {
+  await deps.temporal.workflow.start('redriveAssignmentsWorkflow', {
+    workflowId: `redrive-assignments:${input.organizationId}:${input.reason}`,
+    taskQueue: deps.config.temporal.taskQueue,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [{ organizationId: input.organizationId }],
+    typedSearchAttributes: [{ key: OrganizationIdKey, value: input.organizationId }],
   });
 }
 

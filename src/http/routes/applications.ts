@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type Request } from 'express';
+import express, { Router, type Request } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import {
@@ -18,7 +18,13 @@ import {
   type PageKey,
 } from '../../db/applications';
 import { withTransaction } from '../../db/pool';
-import { bulkReviewProgress, findBulkReview, insertBulkReview, MAX_BULK_REVIEW_IDS } from '../../db/bulk-reviews';
+import {
+  bulkRequestDigest,
+  bulkReviewProgress,
+  findBulkReview,
+  insertBulkReview,
+  MAX_BULK_REVIEW_IDS,
+} from '../../db/bulk-reviews';
 import { findIdempotentResponse } from '../../db/idempotency-keys';
 import { lifecycleStateOf, type Application } from '../../domain/application';
 import { applicationStatuses, retryRefusal } from '../../domain/application-lifecycle';
@@ -255,7 +261,8 @@ export function applicationsRouter(deps: AppDeps): Router {
     }
   });
 
-  router.post('/applications/bulk-review', requireUser, async (req, res) => {
+  // Up to 10,000 IDs (about 400 KB): the larger body is read only for a signed-in user.
+  router.post('/applications/bulk-review', requireUser, express.json({ limit: '1mb' }), async (req, res) => {
     const body = parse(
       z.object({
         ids: z.array(z.string().max(100)).min(1).max(MAX_BULK_REVIEW_IDS),
@@ -283,12 +290,18 @@ export function applicationsRouter(deps: AppDeps): Router {
       }
       return stored;
     });
-    if (!created && (bulk.decision !== body.decision || bulk.total !== body.ids.length)) {
-      throw new HttpError(
-        422,
-        'idempotency_key_reused',
-        'This Idempotency-Key was already used for a different bulk review.',
-      );
+    if (!created) {
+      if (
+        bulk.requestDigest !== bulkRequestDigest({ ids: body.ids, decision: body.decision, note: body.note ?? null })
+      ) {
+        throw new HttpError(
+          422,
+          'idempotency_key_reused',
+          'This Idempotency-Key was already used for a different bulk review.',
+        );
+      }
+      // The same request again: if its intake stopped before the end, it goes on.
+      if (!bulk.recordedAt) await startBulkReview(deps, { bulkReviewId: bulk.id, organizationId, total: bulk.total });
     }
     res.status(202).location(`/api/bulk-reviews/${bulk.id}`).json({ bulkId: bulk.id });
   });

@@ -175,6 +175,8 @@ export function discordRouter(deps: AppDeps): Router {
       state: config?.connectionState ?? 'disconnected',
       error: config?.connectionState === 'error' ? config.connectionError : null,
       outcome: result.outcome,
+      // What the check found, when it did not resume the grants.
+      message: result.outcome === 'failed' ? result.message : null,
     });
   });
 
