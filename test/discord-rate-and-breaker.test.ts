@@ -1,5 +1,6 @@
 // The Discord limit that every worker obeys, and the circuit breaker that keeps a broken guild (or a
 // rejected bot token) from sending Discord invalid requests: src/discord/guard.ts.
+import proto from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDiscordApi } from '../src/discord/api';
@@ -96,6 +97,14 @@ describe('one Discord rate for every worker', () => {
     });
     const running = rogue.run();
     try {
+      // The limit is set on the server's side of the queue, where no worker's options can clear it.
+      const { config: queueConfig } = await stack.app.temporal.workflowService.describeTaskQueue({
+        namespace: config.temporal.namespace,
+        taskQueue: { name: config.temporal.discordTaskQueue },
+        taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        reportConfig: true,
+      });
+      expect(queueConfig?.queueRateLimit?.rateLimit?.requestsPerSecond).toBe(8);
       stack.sandbox.resetStats();
       const ids = await applicants(org, guildId, 40, 700000000000000000n);
       const started = Date.now();
