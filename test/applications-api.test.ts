@@ -7,7 +7,6 @@ import {
   review,
   retryRole,
   seedApplication,
-  waitForApplication,
   waitForBulk,
 } from './helpers/flows';
 

@@ -170,7 +170,10 @@ export function createDiscordGuard(
       );
       const waitMs = Number(rows[0]?.wait_ms ?? 0);
       if (!rows[0]?.reserved) {
-        throw new DiscordHeldBackError('Every request slot of the next few seconds is taken: trying again shortly.', waitMs);
+        throw new DiscordHeldBackError(
+          'Every request slot of the next few seconds is taken: trying again shortly.',
+          waitMs,
+        );
       }
       if (waitMs > 0) await sleep(waitMs);
 

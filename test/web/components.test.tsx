@@ -191,6 +191,34 @@ describe('SettingsPage', () => {
     expect(screen.getByRole('alert').textContent).toMatch(/Missing Manage Roles\./);
   });
 
+  test('admin: paused grants say why and offer "Check again", which posts the check and shows the result', async () => {
+    await signInAs(admin);
+    let checked = false;
+    const paused = {
+      ...connected,
+      state: 'error' as const,
+      guild: null,
+      role: null,
+      error: 'Grants are paused: the bot lacks a permission it needs.',
+      canCheckAgain: true,
+    };
+    const calls = mockFetch({
+      'GET /api/discord/connection': () => ({ body: checked ? connected : paused }),
+      'POST /api/discord/connection/check': () => {
+        checked = true;
+        return { body: { state: 'connected', error: null, outcome: 'connected', message: null } };
+      },
+      'GET /api/organization/settings': { body: { requireDiscordSignIn: true } },
+    });
+    render(<SettingsPage />);
+    const button = await screen.findByRole('button', { name: 'Check again' });
+    expect(screen.getByRole('alert').textContent).toBe('Grants are paused: the bot lacks a permission it needs.');
+    expect(screen.getByRole('button', { name: 'Connect again' })).toBeTruthy();
+    fireEvent.click(button);
+    expect((await screen.findByText(/Connected to/)).textContent).toBe('Connected to Guild A — role Approved');
+    expect(calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(['/api/discord/connection/check']);
+  });
+
   test('reviewer: sees the state, not the buttons', async () => {
     await signInAs(reviewer);
     mockFetch({ 'GET /api/discord/connection': { body: connected } });
