@@ -45,7 +45,7 @@ export interface HousekeepingResult {
   /** Applicants' Discord tokens older than 30 days, whatever they were for. */
   applicantTokens: number;
   /** Requests Discord answered 401 or 403, once outside the circuit breaker's window. */
-  authorizationFailures?: number;
+  authorizationFailures: number;
 }
 
 /** What a workflow step's write answers: the machine's refusal (if it refused), and the state stored now. */

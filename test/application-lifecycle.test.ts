@@ -277,10 +277,13 @@ test('only failures a new connection can fix are re-driven', () => {
     'missing_access',
     'missing_permissions',
     'unknown_role',
+    'unsafe_role',
+    'grants_paused',
+    'invalid_bot_token',
   ]) {
     expect(transition(stateOf('approved_role_failed/failed', { errorType }), { type: 'redrive' }).ok).toBe(true);
   }
-  for (const errorType of ['unknown_member', 'invalid_discord_id', 'timeout', 'invalid_bot_token', null]) {
+  for (const errorType of ['unknown_member', 'invalid_discord_id', 'timeout', 'held_back', null]) {
     expect(outcome(stateOf('approved_role_failed/failed', { errorType }), { type: 'redrive' })).toBe(NOT_RETRYABLE);
   }
 });

@@ -33,7 +33,14 @@ test('the housekeeping workflow deletes expired sessions and spent OAuth nonces,
     taskQueue: stack.app.config.temporal.taskQueue,
   });
 
-  expect(result).toEqual({ sessions: 1, oauthStates: 1, idempotencyKeys: 0, applicantSessions: 0, applicantTokens: 0 });
+  expect(result).toEqual({
+    sessions: 1,
+    oauthStates: 1,
+    idempotencyKeys: 0,
+    applicantSessions: 0,
+    applicantTokens: 0,
+    authorizationFailures: 0,
+  });
   expect(Number((await pool.query(`SELECT count(*) FROM sessions`)).rows[0].count)).toBe(1);
   expect((await pool.query(`SELECT nonce FROM oauth_state_uses`)).rows).toEqual([{ nonce: 'fresh' }]);
 });

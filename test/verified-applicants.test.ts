@@ -338,8 +338,15 @@ test('attack: a role with permissions is refused at connect and at grant, with t
     expect(failed.roleAssignment.error).toMatch(/has permissions \(Administrator\)/);
     expect(stack.sandbox.stats().byRoute['PUT /guilds/:guildId/members/:userId/roles/:roleId']?.requests ?? 0).toBe(0);
     expect(stack.sandbox.memberRoles(guildId, user.id)).not.toContain(roleId);
+    // Handing it out again would be as unsafe: the organization's grants wait for a fix.
+    const paused = await (await stack.api('/api/discord/connection', { cookie })).json();
+    expect(paused).toMatchObject({ state: 'error', canCheckAgain: true });
+    expect(paused.error).toMatch(/^Grants are paused: .*has permissions \(Administrator\)/);
   } finally {
     stack.sandbox.setRolePermissions(guildId, roleId, 0n);
+    // The fix, checked: the organization's grants resume.
+    const checked = await stack.api('/api/discord/connection/check', { method: 'POST', cookie });
+    expect(((await checked.json()) as { state: string }).state).toBe('connected');
   }
 });
 
@@ -381,15 +388,15 @@ test('a removal that failed, then a second application of the member: the role i
   const first = (await submitApplication(stack, org.slug, { applicant: applicant('Come Back') }, session)).body.id;
   await review(stack, cookie, first, 'approve');
   await waitForApplication(stack, cookie, first, assigned);
-  // The bot loses Manage Roles: the reversal of the first application fails.
-  stack.sandbox.setBotPermissions(guildId, PermissionFlagsBits.CreateInstantInvite);
+  // The reversal of the first application fails (a failure of its own: the bot losing its access
+  // would pause the organization's grants instead).
+  stack.sandbox.faults.add({ route: 'DELETE /guilds/:guildId/members/:userId/roles/:roleId', code: 50035, times: 1 });
   await review(stack, cookie, first, 'reject');
   await waitForApplication(stack, cookie, first, (a) => a.roleAssignment.status === 'failed');
   // A second application (a typed ID, say) is approved while the member still has the role.
   const second = await seedApplication(stack, org, { discord_user_id: user.id });
   await review(stack, cookie, second, 'approve');
   await waitForApplication(stack, cookie, second, assigned);
-  stack.sandbox.setBotPermissions(guildId, PermissionFlagsBits.ManageRoles | PermissionFlagsBits.CreateInstantInvite);
   // The first reversal runs again: the second application still holds the role, so it stays.
   expect((await stack.api(`/api/applications/${first}/retry-role`, { method: 'POST', cookie })).status).toBe(202);
   await waitForApplication(stack, cookie, first, (a) => a.roleAssignment.status === 'not_applicable');

@@ -35,7 +35,9 @@ export function healthRouter({ pool, temporal }: AppDeps): Router {
       return;
     }
     // Serving reviews still works; grants do not: say so, without taking the API out of rotation.
-    const { rejectedAt } = await botTokenStatus(pool);
+    const { rejectedAt } = await withTimeout(botTokenStatus(pool), 2_000, 'Postgres').catch(() => ({
+      rejectedAt: null,
+    }));
     if (rejectedAt) {
       res.json({
         status: 'degraded',
