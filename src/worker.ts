@@ -31,6 +31,13 @@ export interface Workers {
   shutdown: () => void;
 }
 
+/**
+ * Workflow runs a worker keeps in memory between their tasks. The SDK's default scales with the
+ * heap (thousands here), and a bulk of 10,000 grants would keep each of them: about 250 KB apiece.
+ * A run not in the cache replays its history on its next task, which stays a few events long.
+ */
+const MAX_CACHED_WORKFLOWS = 150;
+
 /** Discord activities a worker runs at once: each waits for its request slots, about 1 s ahead at most. */
 const DISCORD_ACTIVITY_SLOTS = 20;
 
@@ -150,6 +157,7 @@ export async function createWorkers({
     ...common,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: { codePath: workflowBundlePath },
+    maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
     activities: { ...activities.database, ...activities.roleWorkflows, ...activities.bulkReviews },
   });
   const discordWorkers = await Promise.all(
