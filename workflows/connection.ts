@@ -49,6 +49,19 @@ const DEFINITE_ACCESS_FAILURES = [
   'grants_paused',
 ];
 
+/**
+ * Assignments that failed because of the connection run again, without spending manual retries:
+ * in a workflow of its own, which outlives this one.
+ */
+async function startRedrive(organizationId: string): Promise<void> {
+  await startChild(redriveAssignmentsWorkflow, {
+    workflowId: `redrive-assignments:${organizationId}:${workflowInfo().runId}`,
+    args: [{ organizationId }],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    typedSearchAttributes: [{ key: OrganizationIdKey, value: organizationId }],
+  });
+}
+
 /** The admin's fix for a connection: the same sentence as for a grant, then one more step. */
 export const CONNECT_MISSING_PERMISSIONS_MESSAGE = `${MISSING_PERMISSIONS_MESSAGE} Then connect again.`;
 
@@ -153,14 +166,7 @@ export async function connectDiscordWorkflow(
   upsertSearchAttributes([{ key: ConnectionStateKey, value: progress.state }]);
   // Runs started before this step existed complete without it (see "Changing a workflow" in the README).
   if (result.outcome === 'connected' && patched('redrive-after-reconnect')) {
-    // Assignments that failed because of the connection run again, without spending manual
-    // retries: in a workflow of its own, which outlives this one.
-    await startChild(redriveAssignmentsWorkflow, {
-      workflowId: `redrive-assignments:${input.organizationId}:${workflowInfo().runId}`,
-      args: [{ organizationId: input.organizationId }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      typedSearchAttributes: [{ key: OrganizationIdKey, value: input.organizationId }],
-    });
+    await startRedrive(input.organizationId);
   }
   return result;
 }
@@ -244,13 +250,6 @@ export async function checkDiscordConnectionWorkflow(
   progress.error = result.outcome === 'failed' ? result.message : null;
   progress.step = 'done';
   upsertSearchAttributes([{ key: ConnectionStateKey, value: progress.state }]);
-  if (result.outcome === 'connected') {
-    await startChild(redriveAssignmentsWorkflow, {
-      workflowId: `redrive-assignments:${input.organizationId}:${workflowInfo().runId}`,
-      args: [{ organizationId: input.organizationId }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      typedSearchAttributes: [{ key: OrganizationIdKey, value: input.organizationId }],
-    });
-  }
+  if (result.outcome === 'connected') await startRedrive(input.organizationId);
   return result;
 }

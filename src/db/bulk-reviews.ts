@@ -3,6 +3,7 @@ import { appendAuditLogs } from './audit-log';
 import { lockApplications, writeStateChanges } from './applications';
 import type { Pool, PoolClient } from './pool';
 import { transition, type ReviewDecision, type RoleAssignmentStatus } from '../domain/application-lifecycle';
+import type { BulkReviewProgress } from '../domain/bulk-review';
 import { discordIdPresence } from '../domain/discord-id';
 import { isUuid } from '../domain/uuid';
 
@@ -237,24 +238,6 @@ export async function recordBulkReviewChunk(
 /** The intake is over: every item has its outcome. */
 export async function markBulkReviewRecorded(db: Db, id: string): Promise<void> {
   await db.query(`UPDATE bulk_reviews SET recorded_at = coalesce(recorded_at, now()) WHERE id = $1`, [id]);
-}
-
-export interface BulkReviewProgress {
-  bulkId: string;
-  decision: ReviewDecision;
-  total: number;
-  /** Decisions stored. */
-  recorded: number;
-  /** Recorded applications whose role change is done: granted for an approval, nothing left to take back for a rejection. */
-  assigned: number;
-  /** Recorded applications whose role change failed (they wait for a retry or a fix). */
-  failed: number;
-  refusedCount: number;
-  /** The first refused IDs, in request order, with why. */
-  refused: Array<{ id: string; error: { code: string; message: string } }>;
-  /** Every ID has its outcome and no recorded application's role change is still running. */
-  done: boolean;
-  createdAt: string;
 }
 
 /** Totals by outcome, read live from the items and their applications. */

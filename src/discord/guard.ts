@@ -140,15 +140,15 @@ export function createDiscordGuard(
   const rate = Math.min(Math.max(options.requestsPerSecond, 0.1), MAX_REQUESTS_PER_SECOND);
   const spacingSeconds = 1 / rate;
 
-  /** The bot lost its access to a guild: every organization connected to it pauses. */
-  const pauseGuild = async (guildId: string, reason: string) => {
-    options.onPause?.(guildId, reason);
+  /** Puts connected organizations in `error` with the reason: their grants wait for a fix. */
+  const pause = async (which: { guildId: string } | { organizationId: string }, reason: string) => {
+    options.onPause?.('guildId' in which ? which.guildId : null, reason);
     await query(
       pool,
       `UPDATE discord_configs
-       SET connection_state = 'error', connection_error = $2, connection_state_updated_at = now(), updated_at = now()
-       WHERE guild_id = $1 AND connection_state = 'connected'`,
-      [guildId, reason],
+       SET connection_state = 'error', connection_error = $3, connection_state_updated_at = now(), updated_at = now()
+       WHERE connection_state = 'connected' AND (guild_id = $1 OR organization_id = $2::uuid)`,
+      ['guildId' in which ? which.guildId : null, 'organizationId' in which ? which.organizationId : null, reason],
     );
   };
 
@@ -239,20 +239,12 @@ export function createDiscordGuard(
         return;
       }
       if (guildId && code !== null && GUILD_ACCESS_LOST.has(code) && !isConnectionCheck()) {
-        await pauseGuild(guildId, pausedReason(code));
+        // The bot lost its access to the guild: every organization connected to it pauses.
+        await pause({ guildId }, pausedReason(code));
       }
     },
 
-    async pauseOrganization(organizationId, reason) {
-      options.onPause?.(null, reason);
-      await query(
-        pool,
-        `UPDATE discord_configs
-         SET connection_state = 'error', connection_error = $2, connection_state_updated_at = now(), updated_at = now()
-         WHERE organization_id = $1 AND connection_state = 'connected'`,
-        [organizationId, reason],
-      );
-    },
+    pauseOrganization: (organizationId, reason) => pause({ organizationId }, reason),
 
     asConnectionCheck: (fn) => context.run({ connectionCheck: true }, fn),
 

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react';
 import { api, ApiError, errorMessage } from './api';
 import type { Application, DiscordConnection, WebConfig } from './types';
+import type { BulkReviewProgress } from '../domain/bulk-review';
 
 export interface Resource<T> {
   data: T | null;
@@ -103,31 +104,7 @@ export const retryRole = (id: string) =>
 
 export type ReviewDecision = 'approve' | 'reject';
 
-/** An ID a bulk review did not decide (not found, already decided, ...), and why. */
-export interface BulkRefusal {
-  id: string;
-  error: { code: string; message: string };
-}
-
-/** `GET /api/bulk-reviews/:bulkId`: where a bulk review recorded in the background stands. */
-export interface BulkReviewProgress {
-  bulkId: string;
-  decision: ReviewDecision;
-  /** The IDs asked for. */
-  total: number;
-  /** Decisions stored. */
-  recorded: number;
-  /** Recorded applications whose role change finished successfully. */
-  assigned: number;
-  /** Recorded applications whose role change failed. */
-  failed: number;
-  /** IDs not decided; {@link BulkReviewProgress.refused} lists the first 100 at most. */
-  refusedCount: number;
-  refused: BulkRefusal[];
-  /** Every ID is recorded or refused, and no recorded application's role change is still in flight. */
-  done: boolean;
-  createdAt: string;
-}
+export type { BulkRefusal, BulkReviewProgress } from '../domain/bulk-review';
 
 /** Starts a bulk review: the API answers 202 at once and records the decisions in the background. */
 export const bulkReview = (ids: string[], decision: ReviewDecision) =>

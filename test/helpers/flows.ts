@@ -58,8 +58,8 @@ export async function retryRole(stack: Stack, cookie: string, id: string) {
   };
 }
 
-export type { BulkReviewProgress } from '../../src/db/bulk-reviews';
-import type { BulkReviewProgress } from '../../src/db/bulk-reviews';
+export type { BulkReviewProgress } from '../../src/domain/bulk-review';
+import type { BulkReviewProgress } from '../../src/domain/bulk-review';
 
 /** `POST /api/applications/bulk-review`: the answer's status, body and how long it took. */
 export async function bulkReview(

@@ -27,11 +27,12 @@ export function SettingsPage() {
     // A full navigation: the API answers with a redirect to Discord's authorize page.
     window.location.assign('/api/discord/connect');
   };
-  const disconnect = async () => {
-    setBusy('disconnect');
+  /** Runs an admin's action on the connection, then shows the connection as it now is. */
+  const run = async (action: 'disconnect' | 'check', request: () => Promise<unknown>) => {
+    setBusy(action);
     setActionError(null);
     try {
-      await api('/api/discord/connection', { method: 'DELETE' });
+      await request();
       await connection.reload();
     } catch (err) {
       setActionError(errorMessage(err));
@@ -39,20 +40,9 @@ export function SettingsPage() {
       setBusy(null);
     }
   };
-
+  const disconnect = () => run('disconnect', () => api('/api/discord/connection', { method: 'DELETE' }));
   /** "Check again": the grants were paused; see whether the fix in Discord works, and resume them. */
-  const checkAgain = async () => {
-    setBusy('check');
-    setActionError(null);
-    try {
-      await api('/api/discord/connection/check', { method: 'POST' });
-      await connection.reload();
-    } catch (err) {
-      setActionError(errorMessage(err));
-    } finally {
-      setBusy(null);
-    }
-  };
+  const checkAgain = () => run('check', () => api('/api/discord/connection/check', { method: 'POST' }));
 
   return (
     <>
