@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import { markBulkReviewRecorded, recordBulkReviewChunk, type RecordedItem } from '../src/db/bulk-reviews';
+import { forEachConcurrently } from '../src/concurrency';
 import { withTransaction, type Pool } from '../src/db/pool';
 
 export interface BulkReviewActivityDeps {
@@ -36,14 +37,10 @@ export function createBulkReviewActivities({ pool, handOff }: BulkReviewActivity
         if (activityInfo().attempt >= 10) throw ApplicationFailure.nonRetryable(message, 'bulk_not_found');
         throw ApplicationFailure.retryable(message, 'bulk_not_found');
       }
-      let next = 0;
-      const worker = async () => {
-        while (next < result.recorded.length) {
-          await handOff(result.recorded[next++]!);
-          if (next % 100 === 0) heartbeat(next);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, result.recorded.length) }, worker));
+      await forEachConcurrently(result.recorded, CONCURRENCY, async (item, index) => {
+        await handOff(item);
+        if (index % 100 === 99) heartbeat(index + 1);
+      });
       return { recorded: result.recorded.length, refused: result.refused };
     },
 

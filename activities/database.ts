@@ -15,7 +15,7 @@ import {
 import { withTransaction, type Pool } from '../src/db/pool';
 import { deleteOldAuthorizationFailures } from '../src/discord/guard';
 import { findUserById } from '../src/db/users';
-import { lifecycleStateOf, type Application } from '../src/domain/application';
+import { lifecycleStateOf, reviewEvent, type Application } from '../src/domain/application';
 import {
   roleResultEvent,
   transition,
@@ -23,7 +23,6 @@ import {
   type Refusal,
   type RoleAction,
 } from '../src/domain/application-lifecycle';
-import { discordIdPresence } from '../src/domain/discord-id';
 import type { ReviewRequest, StoredRoleState } from '../src/temporal/shared';
 
 export interface DatabaseActivityDeps {
@@ -191,7 +190,7 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
 
     async loadConnection(input: {
       organizationId: string;
-    }): Promise<{ guildId: string | null; roleId?: string | null; state: string }> {
+    }): Promise<{ guildId: string | null; roleId: string | null; state: string }> {
       const config = await findDiscordConfig(pool, input.organizationId);
       return {
         guildId: config?.guildId ?? null,
@@ -269,7 +268,7 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
         organizationId: input.organizationId,
         operation: 'review',
         request,
-        event: (app) => ({ type: 'review', decision: input.decision, discordId: discordIdPresence(app) }),
+        event: (app) => reviewEvent(app, input.decision),
         review: { reviewedBy: input.reviewerId, notes: input.note === undefined ? undefined : input.note },
         audit: (app, updated) => ({
           actorUserId: input.reviewerId,

@@ -1,3 +1,4 @@
+import { forEachConcurrently } from '../src/concurrency';
 import { listAssignmentsToRedrive } from '../src/db/applications';
 import type { Pool } from '../src/db/pool';
 import { REDRIVE_AFTER_RECONNECT } from '../src/domain/application-lifecycle';
@@ -32,11 +33,7 @@ export function createRoleWorkflowActivities({ pool, redrive }: RoleWorkflowActi
         afterId: input.afterId,
         limit: input.limit,
       });
-      let next = 0;
-      const worker = async () => {
-        while (next < page.length) await redrive(page[next++]!);
-      };
-      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, page.length) }, worker));
+      await forEachConcurrently(page, CONCURRENCY, redrive);
       return { signalled: page.length, lastId: page.at(-1)?.id ?? input.afterId };
     },
   };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { DEFAULT_REQUESTS_PER_SECOND, MAX_REQUESTS_PER_SECOND } from './discord/guard';
 
 /**
  * The only reader of `process.env`. Every variable of the README's Configuration table is declared
@@ -42,7 +43,11 @@ const envSchema = z.object({
   TEMPORAL_DISCORD_TASK_QUEUE: z.string().trim().min(1).default('role-grants-discord'),
   TEMPORAL_DISCORD_CONNECTION_TASK_QUEUE: z.string().trim().min(1).default('role-grants-discord-connections'),
   /** Discord calls per second across all workers; Discord allows 50 per bot. (Default: 40) */
-  DISCORD_MAX_REQUESTS_PER_SECOND: z.coerce.number().positive().max(50).default(45),
+  DISCORD_MAX_REQUESTS_PER_SECOND: z.coerce
+    .number()
+    .positive()
+    .max(MAX_REQUESTS_PER_SECOND)
+    .default(DEFAULT_REQUESTS_PER_SECOND),
   /** Where people open the Temporal Web UI. (Default: http://localhost:8233 with the embedded default) */
   TEMPORAL_UI_URL: urlString('http://localhost:8233').optional(),
   DISCORD_CLIENT_ID: optionalString,

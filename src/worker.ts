@@ -3,7 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import proto from '@temporalio/proto';
 import { createActivities } from '../activities';
 import { createDiscordApi } from './discord/api';
-import { botTokenStatus, createDiscordGuard, MAX_REQUESTS_PER_SECOND, type DiscordGuard } from './discord/guard';
+import { botTokenStatus, createDiscordGuard, type DiscordGuard } from './discord/guard';
 import { createDiscordRest } from './discord/rest';
 import { buildId } from './build-info';
 import { handOffToRoleWorkflow, requestRoleRedrive, startRedrive } from './temporal/operations';
@@ -118,7 +118,7 @@ export async function createWorkers({
 }: WorkerDeps): Promise<Workers> {
   const { clientId, clientSecret } = config.discord;
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const rate = Math.min(config.discord.maxRequestsPerSecond, MAX_REQUESTS_PER_SECOND);
+  const rate = config.discord.maxRequestsPerSecond;
   const guard = createDiscordGuard(pool, {
     requestsPerSecond: rate,
     onPause: (guildId, reason) =>

@@ -4,7 +4,7 @@ import { lockApplications, writeStateChanges } from './applications';
 import type { Pool, PoolClient } from './pool';
 import { transition, type ReviewDecision, type RoleAssignmentStatus } from '../domain/application-lifecycle';
 import type { BulkReviewProgress } from '../domain/bulk-review';
-import { discordIdPresence } from '../domain/discord-id';
+import { lifecycleStateOf, reviewEvent } from '../domain/application';
 import { isUuid } from '../domain/uuid';
 
 type Db = Pool | PoolClient;
@@ -154,15 +154,7 @@ export async function recordBulkReviewChunk(
       outcomes.push({ position: item.position, applicationId: app.id, code: 'duplicate', message: 'Listed twice.' });
       continue;
     }
-    const next = transition(
-      {
-        status: app.status,
-        roleStatus: app.roleAssignment.status,
-        retryCount: app.roleAssignment.retryCount,
-        errorType: app.roleAssignment.errorType,
-      },
-      { type: 'review', decision: bulk.decision, discordId: discordIdPresence(app) },
-    );
+    const next = transition(lifecycleStateOf(app), reviewEvent(app, bulk.decision));
     if (!next.ok) {
       outcomes.push({
         position: item.position,

@@ -41,18 +41,15 @@ export function createDiscordRest({ apiBaseUrl, botToken, timeoutMs = 15_000, gu
     const request = { method: init.method ?? 'GET', path: new URL(url).pathname };
     await guard?.beforeRequest(request);
     const response = await fetch(url, init);
-    if (guard && response.status >= 400) {
-      await guard.afterResponse(request, { status: response.status, code: await errorCodeOf(response) });
-    } else if (guard && request.path.endsWith('/users/@me')) {
-      await guard.afterResponse(request, { status: response.status, code: null });
-    }
+    const code = response.status >= 400 ? await errorCodeOf(response) : null;
+    await guard?.afterResponse(request, { status: response.status, code });
     return response as unknown as ResponseLike;
   };
   const rest = new REST({
     api: apiBaseUrl.replace(/\/+$/, ''),
     version: '10',
     retries: 0,
-    // Includes the wait for the request's slot of the shared rate (at most about a second).
+    // Includes the wait for the request's slot of the shared rate (at most 5 s).
     timeout: timeoutMs,
     // Every rate limit (pre-emptive or a real 429) throws RateLimitError instead of sleeping.
     rejectOnRateLimit: () => true,

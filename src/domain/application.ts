@@ -1,4 +1,11 @@
-import type { ApplicationStatus, LifecycleState, RoleAssignmentStatus } from './application-lifecycle';
+import type {
+  ApplicationStatus,
+  LifecycleEvent,
+  LifecycleState,
+  ReviewDecision,
+  RoleAssignmentStatus,
+} from './application-lifecycle';
+import { discordIdPresence } from './discord-id';
 import type { DiscordUser } from './discord-user';
 
 /** The API's view of an application. Discord IDs stay strings end to end. */
@@ -36,4 +43,12 @@ export function lifecycleStateOf(app: Pick<Application, 'status' | 'roleAssignme
     retryCount: app.roleAssignment.retryCount,
     errorType: app.roleAssignment.errorType,
   };
+}
+
+/** The state machine's event for a review of this application (its Discord account decides the outcome). */
+export function reviewEvent(
+  app: Pick<Application, 'discordUser' | 'custom_data'>,
+  decision: ReviewDecision,
+): LifecycleEvent {
+  return { type: 'review', decision, discordId: discordIdPresence(app) };
 }

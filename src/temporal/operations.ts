@@ -7,9 +7,8 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config';
-import { lifecycleStateOf, type Application } from '../domain/application';
+import { lifecycleStateOf, reviewEvent, type Application } from '../domain/application';
 import { transition, type RoleAssignmentStatus } from '../domain/application-lifecycle';
-import { discordIdPresence } from '../domain/discord-id';
 import { ApplicationIdKey, ConnectionStateKey, OrganizationIdKey, RoleAssignmentStateKey } from './search-attributes';
 import {
   bulkReviewWorkflowId,
@@ -115,11 +114,7 @@ export async function reviewApplication(
   const { application: app } = input;
   // The role state the review will most likely lead to, as the start value of the search attribute:
   // when it is right (nearly always) the workflow need not upsert it.
-  const expected = transition(lifecycleStateOf(app), {
-    type: 'review',
-    decision: input.review.decision,
-    discordId: discordIdPresence(app),
-  });
+  const expected = transition(lifecycleStateOf(app), reviewEvent(app, input.review.decision));
   const roleState = expected.ok ? expected.change.roleStatus : app.roleAssignment.status;
   for (let attempt = 1; ; attempt += 1) {
     const start = new WithStartWorkflowOperation(ROLE, {
