@@ -1,3 +1,9 @@
+import { register } from 'tsx/cjs/api';
+
+// globalSetup and globalTeardown load sources outside Jest's module map: tsx resolves their `./x.js`
+// imports to the .ts files there.
+register();
+
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
@@ -15,6 +21,8 @@ export default {
       },
     ],
   },
+  // Sources import each other as `./x.js` (what Node runs once compiled); the test runner reads the .ts.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/test/**/*.test.tsx', '<rootDir>/src/**/*.test.ts'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { activityInfo, heartbeat } from '@temporalio/activity';
-import { markBulkReviewRecorded, recordBulkReviewChunk, type RecordedItem } from '../src/db/bulk-reviews';
-import { forEachConcurrently } from '../src/concurrency';
-import { withTransaction, type Pool } from '../src/db/pool';
+import { markBulkReviewRecorded, recordBulkReviewChunk, type RecordedItem } from '../src/db/bulk-reviews.js';
+import { forEachConcurrently } from '../src/concurrency.js';
+import { withTransaction, type Pool } from '../src/db/pool.js';
 
 export interface BulkReviewActivityDeps {
   pool: Pool;

@@ -1,29 +1,34 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { deleteExpiredOAuthStateUses } from '../src/auth/oauth-state';
+import { deleteExpiredOAuthStateUses } from '../src/auth/oauth-state.js';
 import { isDeepStrictEqual } from 'node:util';
-import { appendAuditLog, type AuditLogEntry } from '../src/db/audit-log';
-import { deleteExpiredApplicantSessions } from '../src/db/applicant-sessions';
-import { deleteApplicantTokens, deleteOldApplicantTokens } from '../src/db/applicant-tokens';
-import { deleteExpiredSessions } from '../src/db/sessions';
-import { findApplication, lockApplication, writeStateChange } from '../src/db/applications';
-import { beginConnection, findDiscordConfig, saveConnectedConfig, setConnectionState } from '../src/db/discord-configs';
+import { appendAuditLog, type AuditLogEntry } from '../src/db/audit-log.js';
+import { deleteExpiredApplicantSessions } from '../src/db/applicant-sessions.js';
+import { deleteApplicantTokens, deleteOldApplicantTokens } from '../src/db/applicant-tokens.js';
+import { deleteExpiredSessions } from '../src/db/sessions.js';
+import { findApplication, lockApplication, writeStateChange } from '../src/db/applications.js';
+import {
+  beginConnection,
+  findDiscordConfig,
+  saveConnectedConfig,
+  setConnectionState,
+} from '../src/db/discord-configs.js';
 import {
   deleteExpiredIdempotencyKeys,
   findIdempotentResponse,
   saveIdempotentResponse,
-} from '../src/db/idempotency-keys';
-import { withTransaction, type Pool } from '../src/db/pool';
-import { deleteOldAuthorizationFailures } from '../src/discord/guard';
-import { findUserById } from '../src/db/users';
-import { lifecycleStateOf, reviewEvent, type Application } from '../src/domain/application';
+} from '../src/db/idempotency-keys.js';
+import { withTransaction, type Pool } from '../src/db/pool.js';
+import { deleteOldAuthorizationFailures } from '../src/discord/guard.js';
+import { findUserById } from '../src/db/users.js';
+import { lifecycleStateOf, reviewEvent, type Application } from '../src/domain/application.js';
 import {
   roleResultEvent,
   transition,
   type LifecycleEvent,
   type Refusal,
   type RoleAction,
-} from '../src/domain/application-lifecycle';
-import type { ReviewRequest, StoredRoleState } from '../src/temporal/shared';
+} from '../src/domain/application-lifecycle.js';
+import type { ReviewRequest, StoredRoleState } from '../src/temporal/shared.js';
 
 export interface DatabaseActivityDeps {
   pool: Pool;

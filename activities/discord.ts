@@ -1,32 +1,32 @@
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { PermissionFlagsBits, RESTJSONErrorCodes, type APIRole } from 'discord-api-types/v10';
-import { applicationBinding, saveTokensForApplication } from '../src/auth/applicant-sessions';
-import { decryptToken, TokenDecryptionError } from '../src/auth/token-crypto';
-import { findApplicantTokens } from '../src/db/applicant-tokens';
-import { findApplication, mayTakeRoleBack, recordRoleHeldBefore } from '../src/db/applications';
-import { findDiscordConfig } from '../src/db/discord-configs';
-import { findOrganizationByIdOrSlug } from '../src/db/organizations';
-import type { Pool } from '../src/db/pool';
-import type { DiscordApi } from '../src/discord/api';
-import { DiscordHeldBackError, type DiscordGuard } from '../src/discord/guard';
+import { applicationBinding, saveTokensForApplication } from '../src/auth/applicant-sessions.js';
+import { decryptToken, TokenDecryptionError } from '../src/auth/token-crypto.js';
+import { findApplicantTokens } from '../src/db/applicant-tokens.js';
+import { findApplication, mayTakeRoleBack, recordRoleHeldBefore } from '../src/db/applications.js';
+import { findDiscordConfig } from '../src/db/discord-configs.js';
+import { findOrganizationByIdOrSlug } from '../src/db/organizations.js';
+import type { Pool } from '../src/db/pool.js';
+import type { DiscordApi } from '../src/discord/api.js';
+import { DiscordHeldBackError, type DiscordGuard } from '../src/discord/guard.js';
 import {
   classifyDiscordError,
   DiscordOAuthError,
   knownFailure,
   toActivityFailure,
   type DiscordFailure,
-} from '../src/discord/errors';
+} from '../src/discord/errors.js';
 import {
   MISSING_CREATE_INVITE_MESSAGE,
   MISSING_PERMISSIONS_MESSAGE,
   reauthorizeMessage,
-} from '../src/discord/messages';
-import { exchangeCode, refreshUserToken } from '../src/discord/oauth';
-import { unsafeRoleMessage } from '../src/discord/role-safety';
-import { lifecycleStateOf, type Application } from '../src/domain/application';
-import { INVALID_DISCORD_ID, roleActionWanted, type RoleAction } from '../src/domain/application-lifecycle';
-import { INVALID_DISCORD_ID_MESSAGE } from '../src/domain/discord-id';
+} from '../src/discord/messages.js';
+import { exchangeCode, refreshUserToken } from '../src/discord/oauth.js';
+import { unsafeRoleMessage } from '../src/discord/role-safety.js';
+import { lifecycleStateOf, type Application } from '../src/domain/application.js';
+import { INVALID_DISCORD_ID, roleActionWanted, type RoleAction } from '../src/domain/application-lifecycle.js';
+import { INVALID_DISCORD_ID_MESSAGE } from '../src/domain/discord-id.js';
 
 export interface DiscordActivityDeps {
   pool: Pool;

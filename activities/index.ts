@@ -1,12 +1,12 @@
-import { createBulkReviewActivities, type BulkReviewActivityDeps } from './bulk-reviews';
-import { createDatabaseActivities, type DatabaseActivityDeps } from './database';
-import { createDiscordActivities, type DiscordActivityDeps } from './discord';
-import { createRoleWorkflowActivities, type RoleWorkflowActivityDeps } from './role-workflows';
+import { createBulkReviewActivities, type BulkReviewActivityDeps } from './bulk-reviews.js';
+import { createDatabaseActivities, type DatabaseActivityDeps } from './database.js';
+import { createDiscordActivities, type DiscordActivityDeps } from './discord.js';
+import { createRoleWorkflowActivities, type RoleWorkflowActivityDeps } from './role-workflows.js';
 
-export type { BulkReviewActivities } from './bulk-reviews';
-export type { DatabaseActivities, HousekeepingResult, RoleAction, StepResult } from './database';
-export type { DiscordActivities, RoleChange } from './discord';
-export type { RoleWorkflowActivities } from './role-workflows';
+export type { BulkReviewActivities } from './bulk-reviews.js';
+export type { DatabaseActivities, HousekeepingResult, RoleAction, StepResult } from './database.js';
+export type { DiscordActivities, RoleChange } from './discord.js';
+export type { RoleWorkflowActivities } from './role-workflows.js';
 
 /**
  * All activities, closing over their dependencies (the activities-dependency-injection pattern):

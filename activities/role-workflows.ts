@@ -1,7 +1,7 @@
-import { forEachConcurrently } from '../src/concurrency';
-import { listAssignmentsToRedrive } from '../src/db/applications';
-import type { Pool } from '../src/db/pool';
-import { REDRIVE_AFTER_RECONNECT } from '../src/domain/application-lifecycle';
+import { forEachConcurrently } from '../src/concurrency.js';
+import { listAssignmentsToRedrive } from '../src/db/applications.js';
+import type { Pool } from '../src/db/pool.js';
+import { REDRIVE_AFTER_RECONNECT } from '../src/domain/application-lifecycle.js';
 
 export interface RoleWorkflowActivityDeps {
   pool: Pool;

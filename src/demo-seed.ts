@@ -1,7 +1,7 @@
-import { hashPassword } from './auth/password';
-import { createOrganizationWithAdmin, findOrganizationByIdOrSlug } from './db/organizations';
-import type { Pool } from './db/pool';
-import { createUser, findUserByEmail } from './db/users';
+import { hashPassword } from './auth/password.js';
+import { createOrganizationWithAdmin, findOrganizationByIdOrSlug } from './db/organizations.js';
+import type { Pool } from './db/pool.js';
+import { createUser, findUserByEmail } from './db/users.js';
 
 export const DEMO_ADMIN = { email: 'admin@demo.example', password: 'demo-admin-password' } as const;
 export const DEMO_REVIEWER = { email: 'reviewer@demo.example', password: 'demo-reviewer-password' } as const;

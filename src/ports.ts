@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { StartError } from './start-error';
+import { StartError } from './start-error.js';
 
 /** A TCP port of 127.0.0.1 that nothing listens on right now. */
 export async function freePort(): Promise<number> {

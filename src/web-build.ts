@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { childProcessEnv } from './config';
+import { childProcessEnv } from './config.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const root = path.resolve(path.dirname(THIS_FILE), '..');

@@ -1,17 +1,17 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import proto from '@temporalio/proto';
-import { createActivities } from '../activities';
-import { createDiscordApi } from './discord/api';
-import { botTokenStatus, createDiscordGuard, type DiscordGuard } from './discord/guard';
-import { createDiscordRest } from './discord/rest';
-import { buildId } from './build-info';
-import { handOffToRoleWorkflow, requestRoleRedrive, startRedrive } from './temporal/operations';
-import { organizationsWithHeldBackGrants } from './db/applications';
-import type { Config } from './config';
-import type { DiscordApi } from './discord/api';
-import type { Pool } from './db/pool';
-import type { Logger } from './logger';
+import { createActivities } from '../activities/index.js';
+import { createDiscordApi } from './discord/api.js';
+import { botTokenStatus, createDiscordGuard, type DiscordGuard } from './discord/guard.js';
+import { createDiscordRest } from './discord/rest.js';
+import { buildId } from './build-info.js';
+import { handOffToRoleWorkflow, requestRoleRedrive, startRedrive } from './temporal/operations.js';
+import { organizationsWithHeldBackGrants } from './db/applications.js';
+import type { Config } from './config.js';
+import type { DiscordApi } from './discord/api.js';
+import type { Pool } from './db/pool.js';
+import type { Logger } from './logger.js';
 
 export interface WorkerDeps {
   config: Config;

@@ -10,7 +10,7 @@ import {
   transition,
   type LifecycleEvent,
   type LifecycleState,
-} from '../src/domain/application-lifecycle';
+} from '../src/domain/application-lifecycle.js';
 
 // The events of the machine, one column each.
 const events: Record<string, LifecycleEvent> = {

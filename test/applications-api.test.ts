@@ -1,5 +1,5 @@
-import type { Application } from '../src/domain/application';
-import { startStack, type Org, type Stack } from './helpers/stack';
+import type { Application } from '../src/domain/application.js';
+import { startStack, type Org, type Stack } from './helpers/stack.js';
 import {
   bulkReview,
   connectDiscord,
@@ -8,7 +8,7 @@ import {
   retryRole,
   seedApplication,
   waitForBulk,
-} from './helpers/flows';
+} from './helpers/flows.js';
 
 let stack: Stack;
 let a: Org;

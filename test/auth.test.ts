@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { hashPassword, verifyPassword } from '../src/auth/password';
-import { createOrganizationWithAdmin } from '../src/db/organizations';
-import { createUser } from '../src/db/users';
-import { LOGIN_RATE_LIMIT } from '../src/http/routes/auth';
-import { createTestDatabase, type TestDatabase } from './helpers/db';
-import { startTestApp, type TestApp } from './helpers/app';
+import { hashPassword, verifyPassword } from '../src/auth/password.js';
+import { createOrganizationWithAdmin } from '../src/db/organizations.js';
+import { createUser } from '../src/db/users.js';
+import { LOGIN_RATE_LIMIT } from '../src/http/routes/auth.js';
+import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
 
 const ADMIN = { email: 'admin@acme.test', password: 'correct horse battery staple' };
 

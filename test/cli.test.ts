@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { verifyPassword } from '../src/auth/password';
-import { createTestDatabase, type TestDatabase } from './helpers/db';
-import { runProcess, type Run } from './helpers/run';
+import { verifyPassword } from '../src/auth/password.js';
+import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { runProcess, type Run } from './helpers/run.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 

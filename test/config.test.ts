@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Env } from '../src/config';
+import { ConfigError, loadConfig, type Env } from '../src/config.js';
 
 /** The problems `loadConfig(env)` reports; fails the test when it accepts `env`. */
 function problemsOf(env: Env, options?: Parameters<typeof loadConfig>[1]): string[] {

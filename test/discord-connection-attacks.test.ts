@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { hashPassword } from '../src/auth/password';
-import { signOAuthState } from '../src/auth/oauth-state';
-import { createUser } from '../src/db/users';
-import { TEST_STATE_SECRET } from './helpers/app';
-import { PASSWORD, startStack, type Org, type Stack } from './helpers/stack';
+import { hashPassword } from '../src/auth/password.js';
+import { signOAuthState } from '../src/auth/oauth-state.js';
+import { createUser } from '../src/db/users.js';
+import { TEST_STATE_SECRET } from './helpers/app.js';
+import { PASSWORD, startStack, type Org, type Stack } from './helpers/stack.js';
 import {
   authorizeUrl,
   beginConnect,
@@ -12,7 +12,7 @@ import {
   followCallback,
   outcomeOf,
   sessionIdOf,
-} from './helpers/discord-connect';
+} from './helpers/discord-connect.js';
 
 /**
  * The attacks of the old app's review, against the bot callback: every one is refused before

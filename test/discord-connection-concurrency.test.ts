@@ -1,5 +1,5 @@
-import { startConnection } from '../src/temporal/operations';
-import { startStack, type Stack } from './helpers/stack';
+import { startConnection } from '../src/temporal/operations.js';
+import { startStack, type Stack } from './helpers/stack.js';
 import {
   authorizeUrl,
   configRows,
@@ -10,7 +10,7 @@ import {
   waitForConnection,
   waitForVisibility,
   adminOfNewOrganization,
-} from './helpers/discord-connect';
+} from './helpers/discord-connect.js';
 
 /** Concurrent connection attempts of one organization: one workflow ID, conflict policy FAIL. */
 

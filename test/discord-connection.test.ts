@@ -1,4 +1,4 @@
-import { startStack, type Stack } from './helpers/stack';
+import { startStack, type Stack } from './helpers/stack.js';
 import {
   configRows,
   connect,
@@ -10,8 +10,8 @@ import {
   waitForConnection,
   waitForVisibility,
   adminOfNewOrganization,
-} from './helpers/discord-connect';
-import { spawnWorkerProcess } from './helpers/worker-process';
+} from './helpers/discord-connect.js';
+import { spawnWorkerProcess } from './helpers/worker-process.js';
 
 /**
  * The Discord connection end to end: the API over HTTP, the real Temporal server, a worker, the

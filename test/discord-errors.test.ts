@@ -4,11 +4,11 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from '@discordjs/rest';
 import { ApplicationFailure } from '@temporalio/common';
 import { PermissionFlagsBits } from 'discord-api-types/v10';
-import { createDiscordApi, type DiscordApi } from '../src/discord/api';
-import { classifyDiscordError, toActivityFailure, type DiscordFailure } from '../src/discord/errors';
-import { createDiscordRest } from '../src/discord/rest';
-import { startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index';
-import { useSandbox } from './helpers/sandbox';
+import { createDiscordApi, type DiscordApi } from '../src/discord/api.js';
+import { classifyDiscordError, toActivityFailure, type DiscordFailure } from '../src/discord/errors.js';
+import { createDiscordRest } from '../src/discord/rest.js';
+import { startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index.js';
+import { useSandbox } from './helpers/sandbox.js';
 
 const MEMBER = '300000000000000001';
 const STRANGER = '300000000000000002';

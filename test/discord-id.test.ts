@@ -1,4 +1,4 @@
-import { discordUserIdOf, isValidDiscordId } from '../src/domain/discord-id';
+import { discordUserIdOf, isValidDiscordId } from '../src/domain/discord-id.js';
 
 describe('isValidDiscordId', () => {
   // The old ticket's list of inputs that must never reach Discord.

@@ -2,13 +2,13 @@
 // rejected bot token) from sending Discord invalid requests: src/discord/guard.ts.
 import proto from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import { createDiscordApi } from '../src/discord/api';
-import { createDiscordGuard, MAX_AUTHORIZATION_FAILURES } from '../src/discord/guard';
-import { createDiscordRest } from '../src/discord/rest';
-import { startStack, type Org, type Stack } from './helpers/stack';
-import { bulkReview, connectDiscord, getApplication, review, seedApplication, waitForBulk } from './helpers/flows';
-import { pollUntil } from './helpers/poll';
+import { createActivities } from '../activities/index.js';
+import { createDiscordApi } from '../src/discord/api.js';
+import { createDiscordGuard, MAX_AUTHORIZATION_FAILURES } from '../src/discord/guard.js';
+import { createDiscordRest } from '../src/discord/rest.js';
+import { startStack, type Org, type Stack } from './helpers/stack.js';
+import { bulkReview, connectDiscord, getApplication, review, seedApplication, waitForBulk } from './helpers/flows.js';
+import { pollUntil } from './helpers/poll.js';
 
 const PUT_ROLE = 'PUT /guilds/:guildId/members/:userId/roles/:roleId';
 let stack: Stack;

@@ -2,9 +2,9 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedPostgres } from '../src/db/embedded';
-import { freePort, portProblem } from '../src/ports';
-import { StartError } from '../src/start-error';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { freePort, portProblem } from '../src/ports.js';
+import { StartError } from '../src/start-error.js';
 
 // What a person reads when the embedded Postgres cannot start.
 

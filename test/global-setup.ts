@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { startEmbeddedPostgres, freePort } from '../src/db/embedded';
-import { migrate } from '../src/db/migrate';
-import { resolveTemporalCli } from '../src/temporal/cli';
-import { startTemporalDevServer } from '../src/temporal/dev-server';
-import { buildWorkflowBundle } from '../src/temporal/workflow-bundle';
+import { startEmbeddedPostgres, freePort } from '../src/db/embedded.js';
+import { migrate } from '../src/db/migrate.js';
+import { resolveTemporalCli } from '../src/temporal/cli.js';
+import { startTemporalDevServer } from '../src/temporal/dev-server.js';
+import { buildWorkflowBundle } from '../src/temporal/workflow-bundle.js';
 
 /**
  * One real Postgres and one real Temporal dev server for the whole run (not per file), and one

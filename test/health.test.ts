@@ -1,5 +1,5 @@
-import { createTestDatabase, type TestDatabase } from './helpers/db';
-import { startTestApp, type TestApp } from './helpers/app';
+import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
 
 let db: TestDatabase;
 let app: TestApp;

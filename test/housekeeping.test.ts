@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ensureHousekeepingSchedule, HOUSEKEEPING_SCHEDULE_ID } from '../src/temporal/schedules';
-import { startStack, type Stack } from './helpers/stack';
+import { ensureHousekeepingSchedule, HOUSEKEEPING_SCHEDULE_ID } from '../src/temporal/schedules.js';
+import { startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
-import { PASSWORD, startStack, type Org, type Stack } from './helpers/stack';
-import { authorizeUrl, followCallback, outcomeOf } from './helpers/discord-connect';
+import { PASSWORD, startStack, type Org, type Stack } from './helpers/stack.js';
+import { authorizeUrl, followCallback, outcomeOf } from './helpers/discord-connect.js';
 
 const lines: string[] = [];
 let stack: Stack;

@@ -3,9 +3,9 @@ import {
   isReachable,
   MAX_MANUAL_RETRIES,
   roleAssignmentStatuses,
-} from '../src/domain/application-lifecycle';
-import { migrate } from '../src/db/migrate';
-import { createTestDatabase, type TestDatabase } from './helpers/db';
+} from '../src/domain/application-lifecycle.js';
+import { migrate } from '../src/db/migrate.js';
+import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 
 const dbs: TestDatabase[] = [];
 async function emptyDatabase(): Promise<TestDatabase> {

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from '../src/ports';
-import { runProcess } from './helpers/run';
+import { freePort } from '../src/ports.js';
+import { runProcess } from './helpers/run.js';
 
 // A newcomer's clone: `git clone` into a home of mode 0700 (root's own is), `npm ci` (here: the
 // run's node_modules, hard-linked, so every path still goes through the 0700 folder), then the
@@ -23,8 +23,8 @@ const leftBehind: string[] = [];
 
 /** The clone's own code: what `npm start` does for Postgres, then a row that must survive a restart. */
 const START_SCRIPT = `
-import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded';
-import { migrate } from '../src/db/migrate';
+import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.js';
+import { migrate } from '../src/db/migrate.js';
 import pg from 'pg';
 
 const [port, scratchPort] = process.argv.slice(2).map(Number);

@@ -7,8 +7,8 @@ import {
   stateBelongsToSession,
   verifyOAuthState,
   type InvalidStateReason,
-} from '../src/auth/oauth-state';
-import { createTestDatabase, type TestDatabase } from './helpers/db';
+} from '../src/auth/oauth-state.js';
+import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 
 const SECRET = 'oauth-state-test-secret-of-at-least-32-bytes!';
 const organizationId = randomUUID();

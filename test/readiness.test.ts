@@ -1,6 +1,6 @@
-import { startEmbeddedPostgres } from '../src/db/embedded';
-import { createPool } from '../src/db/pool';
-import { startTestApp, type TestApp } from './helpers/app';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { createPool } from '../src/db/pool.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
 import path from 'node:path';
 import os from 'node:os';
 import fs from 'node:fs/promises';
@@ -39,11 +39,11 @@ test('readyz answers 200 while Postgres and Temporal answer, and 503 with the re
 });
 
 test('readyz answers 503 naming Temporal when Temporal is unreachable', async () => {
-  const { connectTemporal } = await import('../src/temporal/client');
-  const { createApp } = await import('../src/http/app');
-  const { loadConfig } = await import('../src/config');
-  const { createLogger } = await import('../src/logger');
-  const { createTestDatabase } = await import('./helpers/db');
+  const { connectTemporal } = await import('../src/temporal/client.js');
+  const { createApp } = await import('../src/http/app.js');
+  const { loadConfig } = await import('../src/config.js');
+  const { createLogger } = await import('../src/logger.js');
+  const { createTestDatabase } = await import('./helpers/db.js');
   const db = await createTestDatabase();
   // A client whose server then goes away: connect to the real one, then close its connection.
   const temporal = await connectTemporal({ address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: 'default' });

@@ -1,15 +1,15 @@
 // The durable core on the real stack (Postgres, Temporal, the sandbox): reviews racing grants,
 // repeated steps and requests, and a worker killed at random moments.
 import { randomUUID } from 'node:crypto';
-import { createDatabaseActivities } from '../activities/database';
-import { createDiscordActivities } from '../activities/discord';
-import { createDiscordApi } from '../src/discord/api';
-import { createDiscordRest } from '../src/discord/rest';
-import type { Application } from '../src/domain/application';
-import { isReachable } from '../src/domain/application-lifecycle';
-import { connectDiscord, getApplication, seedApplication, waitForApplication } from './helpers/flows';
-import { startStack, type Org, type Stack } from './helpers/stack';
-import { spawnWorkerProcess } from './helpers/worker-process';
+import { createDatabaseActivities } from '../activities/database.js';
+import { createDiscordActivities } from '../activities/discord.js';
+import { createDiscordApi } from '../src/discord/api.js';
+import { createDiscordRest } from '../src/discord/rest.js';
+import type { Application } from '../src/domain/application.js';
+import { isReachable } from '../src/domain/application-lifecycle.js';
+import { connectDiscord, getApplication, seedApplication, waitForApplication } from './helpers/flows.js';
+import { startStack, type Org, type Stack } from './helpers/stack.js';
+import { spawnWorkerProcess } from './helpers/worker-process.js';
 
 let stack: Stack;
 let org: Org;

@@ -1,6 +1,6 @@
-import { startStack, type Org, type Stack } from './helpers/stack';
-import { bulkReview, connectDiscord, seedApplication, waitForBulk } from './helpers/flows';
-import { spawnWorkerProcess } from './helpers/worker-process';
+import { startStack, type Org, type Stack } from './helpers/stack.js';
+import { bulkReview, connectDiscord, seedApplication, waitForBulk } from './helpers/flows.js';
+import { spawnWorkerProcess } from './helpers/worker-process.js';
 
 let stack: Stack;
 let org: Org;

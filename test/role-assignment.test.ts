@@ -1,7 +1,7 @@
 import { PermissionFlagsBits } from 'discord-api-types/v10';
-import { INVALID_DISCORD_ID_MESSAGE } from '../src/domain/discord-id';
-import { roleWorkflowId } from '../src/temporal/shared';
-import { startStack, type Org, type Stack } from './helpers/stack';
+import { INVALID_DISCORD_ID_MESSAGE } from '../src/domain/discord-id.js';
+import { roleWorkflowId } from '../src/temporal/shared.js';
+import { startStack, type Org, type Stack } from './helpers/stack.js';
 import {
   connectDiscord,
   getApplication,
@@ -9,7 +9,7 @@ import {
   review,
   seedApplication,
   waitForApplication,
-} from './helpers/flows';
+} from './helpers/flows.js';
 
 let stack: Stack;
 let org: Org;

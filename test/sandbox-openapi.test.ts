@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020';
 import addFormatsModule from 'ajv-formats';
-import type { Sandbox } from '../src/sandbox/index';
-import { botRequest, useSandbox } from './helpers/sandbox';
+import type { Sandbox } from '../src/sandbox/index.js';
+import { botRequest, useSandbox } from './helpers/sandbox.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface Operation {

@@ -4,8 +4,8 @@
  * Membership Screening.
  */
 import { PermissionFlagsBits } from 'discord-api-types/v10';
-import { startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index';
-import { basicAuth, botRequest, expectDiscordError, useSandbox } from './helpers/sandbox';
+import { startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index.js';
+import { basicAuth, botRequest, expectDiscordError, useSandbox } from './helpers/sandbox.js';
 
 const REDIRECT = 'http://127.0.0.1:9/api/auth/discord/callback';
 const MANAGE_ROLES = PermissionFlagsBits.ManageRoles;

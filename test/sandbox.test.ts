@@ -1,6 +1,12 @@
 import { PermissionFlagsBits } from 'discord-api-types/v10';
-import { DEMO_MEMBER_IDS, DEMO_NEWCOMERS, startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index';
-import { basicAuth, botRequest, expectDiscordError, useSandbox } from './helpers/sandbox';
+import {
+  DEMO_MEMBER_IDS,
+  DEMO_NEWCOMERS,
+  startSandbox,
+  type Sandbox,
+  type SandboxGuild,
+} from '../src/sandbox/index.js';
+import { basicAuth, botRequest, expectDiscordError, useSandbox } from './helpers/sandbox.js';
 
 const MANAGE_ROLES = PermissionFlagsBits.ManageRoles;
 const MEMBER = '300000000000000001';

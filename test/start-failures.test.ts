@@ -3,8 +3,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../src/ports';
-import { runProcess, type Run } from './helpers/run';
+import { freePort } from '../src/ports.js';
+import { runProcess, type Run } from './helpers/run.js';
 
 // `npm start` (src/bin/dev.ts) as a process: a failed start ends with the cause and the fix, in
 // two plain lines, with no stack trace unless LOG_LEVEL=debug.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { decryptToken, encryptToken, TokenDecryptionError } from '../src/auth/token-crypto';
+import { decryptToken, encryptToken, TokenDecryptionError } from '../src/auth/token-crypto.js';
 
 const key = randomBytes(32);
 

@@ -3,8 +3,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { buildId } from '../src/build-info';
-import { roleAssignmentQuery, roleWorkflowId } from '../src/temporal/shared';
+import { buildId } from '../src/build-info.js';
+import { roleAssignmentQuery, roleWorkflowId } from '../src/temporal/shared.js';
 import {
   connectDiscord,
   getApplication,
@@ -12,9 +12,9 @@ import {
   review,
   seedApplication,
   waitForApplication,
-} from './helpers/flows';
-import { pollUntil } from './helpers/poll';
-import { startStack, type Org, type Stack } from './helpers/stack';
+} from './helpers/flows.js';
+import { pollUntil } from './helpers/poll.js';
+import { startStack, type Org, type Stack } from './helpers/stack.js';
 
 const execFileAsync = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');

@@ -2,21 +2,21 @@
 // grant, on the real stack (Postgres, Temporal, the Discord sandbox).
 import { randomBytes } from 'node:crypto';
 import { PermissionFlagsBits } from 'discord-api-types/v10';
-import { ROLES_TTL_MS } from '../activities/discord';
-import { signApplicantState } from '../src/auth/applicant-state';
-import { applicationBinding } from '../src/auth/applicant-sessions';
-import { decryptToken } from '../src/auth/token-crypto';
-import { roleWorkflowId } from '../src/temporal/shared';
-import { TEST_STATE_SECRET } from './helpers/app';
+import { ROLES_TTL_MS } from '../activities/discord.js';
+import { signApplicantState } from '../src/auth/applicant-state.js';
+import { applicationBinding } from '../src/auth/applicant-sessions.js';
+import { decryptToken } from '../src/auth/token-crypto.js';
+import { roleWorkflowId } from '../src/temporal/shared.js';
+import { TEST_STATE_SECRET } from './helpers/app.js';
 import {
   cookieFrom,
   followApplicantCallback,
   signInApplicant,
   startSignIn,
   submitApplication,
-} from './helpers/applicant';
-import { connectDiscord, getApplication, review, seedApplication, waitForApplication } from './helpers/flows';
-import { startStack, type Org, type Stack } from './helpers/stack';
+} from './helpers/applicant.js';
+import { connectDiscord, getApplication, review, seedApplication, waitForApplication } from './helpers/flows.js';
+import { startStack, type Org, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
 let org: Org;

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { WEB_DIST_DIR } from '../src/http/routes/web';
-import { buildWebIfStale } from '../src/web-build';
-import { startTestApp, type TestApp } from './helpers/app';
-import { createTestDatabase, type TestDatabase } from './helpers/db';
+import { WEB_DIST_DIR } from '../src/http/routes/web.js';
+import { buildWebIfStale } from '../src/web-build.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 
 /** How the API serves the built admin UI: static files, the SPA fallback, /api/config, the CSP. */
 let db: TestDatabase;

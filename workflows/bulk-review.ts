@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { BulkReviewActivities } from '../activities';
-import type { BulkReviewInput } from '../src/temporal/shared';
+import type { BulkReviewActivities } from '../activities/index.js';
+import type { BulkReviewInput } from '../src/temporal/shared.js';
 
 const activities = proxyActivities<BulkReviewActivities>({
   startToCloseTimeout: '2 minutes',

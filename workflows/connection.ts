@@ -10,9 +10,9 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DatabaseActivities, DiscordActivities } from '../activities';
-import { MISSING_PERMISSIONS_MESSAGE } from '../src/discord/messages';
-import { ConnectionStateKey, OrganizationIdKey } from '../src/temporal/search-attributes';
+import type { DatabaseActivities, DiscordActivities } from '../activities/index.js';
+import { MISSING_PERMISSIONS_MESSAGE } from '../src/discord/messages.js';
+import { ConnectionStateKey, OrganizationIdKey } from '../src/temporal/search-attributes.js';
 import {
   connectionProgressQuery,
   type ConnectInput,
@@ -21,9 +21,9 @@ import {
   type ConnectionState,
   type ConnectResult,
   type DisconnectInput,
-} from '../src/temporal/shared';
-import { summarizeFailure } from './errors';
-import { redriveAssignmentsWorkflow } from './redrive';
+} from '../src/temporal/shared.js';
+import { summarizeFailure } from './errors.js';
+import { redriveAssignmentsWorkflow } from './redrive.js';
 
 const db = proxyLocalActivities<DatabaseActivities>({
   startToCloseTimeout: '10s',

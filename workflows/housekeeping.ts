@@ -1,5 +1,5 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
-import type { DatabaseActivities, HousekeepingResult } from '../activities';
+import type { DatabaseActivities, HousekeepingResult } from '../activities/index.js';
 
 const db = proxyLocalActivities<DatabaseActivities>({ startToCloseTimeout: '1 minute' });
 

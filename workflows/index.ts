@@ -1,6 +1,6 @@
-export { checkDiscordConnectionWorkflow, connectDiscordWorkflow, disconnectDiscordWorkflow } from './connection';
-export { applicationRoleWorkflow } from './role-assignment';
-export { redriveAssignmentsWorkflow } from './redrive';
-export { benchNoopWorkflow } from './bench';
-export { housekeepingWorkflow } from './housekeeping';
-export { bulkReviewWorkflow } from './bulk-review';
+export { checkDiscordConnectionWorkflow, connectDiscordWorkflow, disconnectDiscordWorkflow } from './connection.js';
+export { applicationRoleWorkflow } from './role-assignment.js';
+export { redriveAssignmentsWorkflow } from './redrive.js';
+export { benchNoopWorkflow } from './bench.js';
+export { housekeepingWorkflow } from './housekeeping.js';
+export { bulkReviewWorkflow } from './bulk-review.js';

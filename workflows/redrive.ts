@@ -1,5 +1,5 @@
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
-import type { RoleWorkflowActivities } from '../activities';
+import type { RoleWorkflowActivities } from '../activities/index.js';
 
 const activities = proxyActivities<RoleWorkflowActivities>({
   startToCloseTimeout: '1 minute',

@@ -18,17 +18,17 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DatabaseActivities, DiscordActivities, RoleChange, StepResult } from '../activities';
-import { MEMBER_PENDING_MESSAGE } from '../src/discord/messages';
-import type { Application } from '../src/domain/application';
+import type { DatabaseActivities, DiscordActivities, RoleChange, StepResult } from '../activities/index.js';
+import { MEMBER_PENDING_MESSAGE } from '../src/discord/messages.js';
+import type { Application } from '../src/domain/application.js';
 import {
   isRecheckedAutomatically,
   MEMBER_PENDING,
   nextStep,
   retryRefusal,
   type RoleAction,
-} from '../src/domain/application-lifecycle';
-import { RoleAssignmentStateKey } from '../src/temporal/search-attributes';
+} from '../src/domain/application-lifecycle.js';
+import { RoleAssignmentStateKey } from '../src/temporal/search-attributes.js';
 import {
   redriveSignal,
   retrySignal,
@@ -41,9 +41,9 @@ import {
   type RoleAssignmentProgress,
   type RoleWorkflowInput,
   type StoredRoleState,
-} from '../src/temporal/shared';
-import { summarizeFailure, type FailureSummary } from './errors';
-import { isUuid } from '../src/domain/uuid';
+} from '../src/temporal/shared.js';
+import { summarizeFailure, type FailureSummary } from './errors.js';
+import { isUuid } from '../src/domain/uuid.js';
 
 /** 1 min, 5 min, 30 min, then hourly for 7 days: an applicant usually joins the server within that. */
 export const DEFAULT_MEMBER_RECHECK_DELAYS_MS = [60_000, 300_000, 1_800_000, ...Array<number>(7 * 24).fill(3_600_000)];

@@ -1,17 +1,17 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { serialize } from 'cookie';
-import type { Config } from '../config';
+import type { Config } from '../config.js';
 import {
   deleteApplicantSession,
   findLiveApplicantSession,
   findLiveApplicantSessionById,
   insertApplicantSession,
-} from '../db/applicant-sessions';
-import { saveApplicantTokens } from '../db/applicant-tokens';
-import type { VerifiedDiscordAccount } from '../db/applications';
-import type { Pool, PoolClient } from '../db/pool';
-import type { UserTokens } from '../discord/oauth';
-import { decryptToken, encryptToken, TokenDecryptionError } from './token-crypto';
+} from '../db/applicant-sessions.js';
+import { saveApplicantTokens } from '../db/applicant-tokens.js';
+import type { VerifiedDiscordAccount } from '../db/applications.js';
+import type { Pool, PoolClient } from '../db/pool.js';
+import type { UserTokens } from '../discord/oauth.js';
+import { decryptToken, encryptToken, TokenDecryptionError } from './token-crypto.js';
 
 /** The sign-in can no longer be used (its tokens cannot be read: the key changed): sign in again. */
 export class ApplicantSignInUnusableError extends Error {

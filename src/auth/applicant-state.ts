@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { digestMatches, digestOf, InvalidStateError, signState, stateClaim, verifyState } from './oauth-state';
+import { digestMatches, digestOf, InvalidStateError, signState, stateClaim, verifyState } from './oauth-state.js';
 
 /**
  * The OAuth `state` of an applicant signing in with Discord: an HS256 JWT that names the

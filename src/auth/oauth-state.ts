@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
-import type { Pool, PoolClient } from '../db/pool';
-import { UUID_PATTERN } from '../domain/uuid';
+import type { Pool, PoolClient } from '../db/pool.js';
+import { UUID_PATTERN } from '../domain/uuid.js';
 
 /**
  * The OAuth `state` of the Discord bot flow: an HS256 JWT that names the organization and the

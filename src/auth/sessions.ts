@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { serialize, type SerializeOptions } from 'cookie';
-import type { Config } from '../config';
-import type { Pool, PoolClient } from '../db/pool';
-import { deleteSession, findLiveSessionByTokenHash, insertSession, type SessionWithUser } from '../db/sessions';
+import type { Config } from '../config.js';
+import type { Pool, PoolClient } from '../db/pool.js';
+import { deleteSession, findLiveSessionByTokenHash, insertSession, type SessionWithUser } from '../db/sessions.js';
 
 /**
  * Browser sessions: a random 32-byte token in an HttpOnly cookie, only its SHA-256 in Postgres,

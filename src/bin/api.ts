@@ -1,8 +1,8 @@
-import { loadConfigOrExit } from '../config';
-import { createPool } from '../db/pool';
-import { createApp } from '../http/app';
-import { createLogger } from '../logger';
-import { connectTemporal } from '../temporal/client';
+import { loadConfigOrExit } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { createApp } from '../http/app.js';
+import { createLogger } from '../logger.js';
+import { connectTemporal } from '../temporal/client.js';
 
 /** The API process alone (production): `npm run start:api`. Migrations run before, with `npm run migrate`. */
 // The API encrypts applicants' tokens and the worker decrypts them: two processes need one key,

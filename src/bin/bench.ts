@@ -9,23 +9,23 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import proto from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { childProcessEnv, loadConfig, loadConfigOrExit } from '../config';
-import { startEmbeddedPostgres, freePort } from '../db/embedded';
-import { migrate } from '../db/migrate';
-import { createPool } from '../db/pool';
-import { createOrganizationWithAdmin } from '../db/organizations';
-import { createDiscordApi } from '../discord/api';
-import { createDiscordRest } from '../discord/rest';
-import { createApp } from '../http/app';
-import { createLogger } from '../logger';
-import { startSandbox, type SandboxGuild } from '../sandbox';
-import { resolveTemporalCli } from '../temporal/cli';
-import { connectTemporal } from '../temporal/client';
-import { startTemporalDevServer } from '../temporal/dev-server';
-import { startConnection } from '../temporal/operations';
-import { roleWorkflowId } from '../temporal/shared';
-import { buildWorkflowBundle } from '../temporal/workflow-bundle';
-import { createWorkers, setDiscordQueueRateLimit } from '../worker';
+import { childProcessEnv, loadConfig, loadConfigOrExit } from '../config.js';
+import { startEmbeddedPostgres, freePort } from '../db/embedded.js';
+import { migrate } from '../db/migrate.js';
+import { createPool } from '../db/pool.js';
+import { createOrganizationWithAdmin } from '../db/organizations.js';
+import { createDiscordApi } from '../discord/api.js';
+import { createDiscordRest } from '../discord/rest.js';
+import { createApp } from '../http/app.js';
+import { createLogger } from '../logger.js';
+import { startSandbox, type SandboxGuild } from '../sandbox/index.js';
+import { resolveTemporalCli } from '../temporal/cli.js';
+import { connectTemporal } from '../temporal/client.js';
+import { startTemporalDevServer } from '../temporal/dev-server.js';
+import { startConnection } from '../temporal/operations.js';
+import { roleWorkflowId } from '../temporal/shared.js';
+import { buildWorkflowBundle } from '../temporal/workflow-bundle.js';
+import { createWorkers, setDiscordQueueRateLimit } from '../worker.js';
 import {
   cpuSeconds,
   currentRss,
@@ -40,7 +40,7 @@ import {
   verdict,
   type ProxiedRequest,
   type Row,
-} from './bench/support';
+} from './bench/support.js';
 
 /**
  * `npm run bench`, in one run:

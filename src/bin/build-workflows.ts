@@ -1,4 +1,4 @@
-import { buildWorkflowBundle } from '../temporal/workflow-bundle';
+import { buildWorkflowBundle } from '../temporal/workflow-bundle.js';
 
 /** `npm run build:workflows`: the prebuilt workflow bundle the production worker loads. */
 const file = await buildWorkflowBundle();

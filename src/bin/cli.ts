@@ -1,19 +1,19 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { hashPassword } from '../auth/password';
-import { loadConfigOrExit, type Config } from '../config';
-import { migrate } from '../db/migrate';
+import { hashPassword } from '../auth/password.js';
+import { loadConfigOrExit, type Config } from '../config.js';
+import { migrate } from '../db/migrate.js';
 import {
   SlugTakenError,
   createOrganizationWithAdmin,
   findOrganizationByIdOrSlug,
   isValidSlug,
-} from '../db/organizations';
-import { createPool, type Pool } from '../db/pool';
-import { EmailTakenError, createUser } from '../db/users';
-import { connectTemporal } from '../temporal/client';
-import { restartRoleWorkflows } from '../temporal/upgrades';
-import { defaultBundlePath } from '../temporal/workflow-bundle';
+} from '../db/organizations.js';
+import { createPool, type Pool } from '../db/pool.js';
+import { EmailTakenError, createUser } from '../db/users.js';
+import { connectTemporal } from '../temporal/client.js';
+import { restartRoleWorkflows } from '../temporal/upgrades.js';
+import { defaultBundlePath } from '../temporal/workflow-bundle.js';
 
 /**
  * The admin CLI: `npm run cli -- <command> [flags]`. Each command prints one JSON line on stdout;

@@ -1,5 +1,5 @@
-import { loadConfigOrExit } from '../config';
-import { migrate } from '../db/migrate';
+import { loadConfigOrExit } from '../config.js';
+import { migrate } from '../db/migrate.js';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL. */
 const config = loadConfigOrExit({ require: ['DATABASE_URL'] });

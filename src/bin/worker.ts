@@ -1,13 +1,13 @@
 import fs from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfigOrExit } from '../config';
-import { createPool } from '../db/pool';
-import { createLogger } from '../logger';
-import { ensureSearchAttributes } from '../temporal/search-attributes-admin';
-import { ensureHousekeepingSchedule } from '../temporal/schedules';
-import { buildWorkflowBundle, defaultBundlePath } from '../temporal/workflow-bundle';
-import { createWorkers } from '../worker';
+import { loadConfigOrExit } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { createLogger } from '../logger.js';
+import { ensureSearchAttributes } from '../temporal/search-attributes-admin.js';
+import { ensureHousekeepingSchedule } from '../temporal/schedules.js';
+import { buildWorkflowBundle, defaultBundlePath } from '../temporal/workflow-bundle.js';
+import { createWorkers } from '../worker.js';
 
 /** The worker process alone (production): `npm run start:worker`. */
 // The API encrypts applicants' tokens and the worker decrypts them: two processes need one key,

@@ -1,5 +1,5 @@
-import type { Pool, PoolClient } from './pool';
-import type { VerifiedDiscordAccount } from './applications';
+import type { Pool, PoolClient } from './pool.js';
+import type { VerifiedDiscordAccount } from './applications.js';
 
 type Db = Pool | PoolClient;
 

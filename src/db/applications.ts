@@ -1,8 +1,8 @@
-import type { Application } from '../domain/application';
-import type { ApplicationStatus, RoleAssignmentStatus, StateChange } from '../domain/application-lifecycle';
-import { discordUserIdOf, isValidDiscordId } from '../domain/discord-id';
-import { discordUserOf } from '../domain/discord-user';
-import type { Pool, PoolClient } from './pool';
+import type { Application } from '../domain/application.js';
+import type { ApplicationStatus, RoleAssignmentStatus, StateChange } from '../domain/application-lifecycle.js';
+import { discordUserIdOf, isValidDiscordId } from '../domain/discord-id.js';
+import { discordUserOf } from '../domain/discord-user.js';
+import type { Pool, PoolClient } from './pool.js';
 
 type Db = Pool | PoolClient;
 

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from './pool';
+import type { Pool, PoolClient } from './pool.js';
 
 /** What happened, who did it, to what. `details` must never hold passwords, tokens or cookies. */
 export interface AuditLogEntry {

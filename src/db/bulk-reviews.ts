@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { appendAuditLogs } from './audit-log';
-import { lockApplications, writeStateChanges } from './applications';
-import type { Pool, PoolClient } from './pool';
-import { transition, type ReviewDecision, type RoleAssignmentStatus } from '../domain/application-lifecycle';
-import type { BulkReviewProgress } from '../domain/bulk-review';
-import { lifecycleStateOf, reviewEvent } from '../domain/application';
-import { isUuid } from '../domain/uuid';
+import { appendAuditLogs } from './audit-log.js';
+import { lockApplications, writeStateChanges } from './applications.js';
+import type { Pool, PoolClient } from './pool.js';
+import { transition, type ReviewDecision, type RoleAssignmentStatus } from '../domain/application-lifecycle.js';
+import type { BulkReviewProgress } from '../domain/bulk-review.js';
+import { lifecycleStateOf, reviewEvent } from '../domain/application.js';
+import { isUuid } from '../domain/uuid.js';
 
 type Db = Pool | PoolClient;
 

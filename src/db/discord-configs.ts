@@ -1,5 +1,5 @@
-import type { Pool, PoolClient } from './pool';
-import type { ConnectionState } from '../temporal/shared';
+import type { Pool, PoolClient } from './pool.js';
+import type { ConnectionState } from '../temporal/shared.js';
 
 type Db = Pool | PoolClient;
 

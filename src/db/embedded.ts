@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { childProcessEnv } from '../config';
-import { describePortProblem, ensurePortFree, freePort } from '../ports';
-import { StartError } from '../start-error';
+import { childProcessEnv } from '../config.js';
+import { describePortProblem, ensurePortFree, freePort } from '../ports.js';
+import { StartError } from '../start-error.js';
 
 export { freePort };
 

@@ -1,7 +1,7 @@
-import { hashPassword } from '../auth/password';
-import { withTransaction, type Pool, type PoolClient } from './pool';
-import { createUser, type User } from './users';
-import { isUuid } from '../domain/uuid';
+import { hashPassword } from '../auth/password.js';
+import { withTransaction, type Pool, type PoolClient } from './pool.js';
+import { createUser, type User } from './users.js';
+import { isUuid } from '../domain/uuid.js';
 
 export interface Organization {
   id: string;

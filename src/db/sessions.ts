@@ -1,5 +1,5 @@
-import type { Pool, PoolClient } from './pool';
-import type { UserRole } from './users';
+import type { Pool, PoolClient } from './pool.js';
+import type { UserRole } from './users.js';
 
 /** A live session and the user it signs in. */
 export interface SessionWithUser {

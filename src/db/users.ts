@@ -1,5 +1,5 @@
-import type { Pool, PoolClient } from './pool';
-import { isUuid } from '../domain/uuid';
+import type { Pool, PoolClient } from './pool.js';
+import { isUuid } from '../domain/uuid.js';
 
 export type UserRole = 'admin' | 'reviewer';
 export const USER_ROLES: readonly UserRole[] = ['admin', 'reviewer'];

@@ -1,6 +1,6 @@
 /** Typed wrappers around the Discord routes the product uses. */
 import type { REST } from '@discordjs/rest';
-import { restoreBotToken } from './rest';
+import { restoreBotToken } from './rest.js';
 import {
   Routes,
   type RESTGetAPICurrentUserResult,

@@ -17,7 +17,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { RESTJSONErrorCodes } from 'discord-api-types/v10';
-import type { Pool } from '../db/pool';
+import type { Pool } from '../db/pool.js';
 
 /** Discord's own global limit is 50 requests per second per bot. */
 export const MAX_REQUESTS_PER_SECOND = 50;

@@ -3,7 +3,7 @@
  * the applicant's (`identify guilds.join`: who they are, and the right to add them to the server).
  */
 import { PermissionFlagsBits, type APIGuild, type APIUser } from 'discord-api-types/v10';
-import { DiscordOAuthError } from './errors';
+import { DiscordOAuthError } from './errors.js';
 
 /**
  * Manage Roles (1 << 28) to grant the role, Create Instant Invite (1 << 0) to add an applicant who

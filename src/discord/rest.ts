@@ -5,7 +5,7 @@
  * (src/discord/guard.ts), and every answer is shown to the breaker.
  */
 import { REST, type ResponseLike } from '@discordjs/rest';
-import type { DiscordGuard } from './guard';
+import type { DiscordGuard } from './guard.js';
 
 export interface DiscordRestOptions {
   /** Discord REST base without version, e.g. `https://discord.com/api` or `http://127.0.0.1:1234/api`. */

@@ -3,7 +3,7 @@
 // decide each write), the workflow (to decide its next step), the API (to refuse early and to
 // predict search attributes) and the web UI (to offer exactly the allowed actions).
 
-import { INVALID_DISCORD_ID_MESSAGE } from './discord-id';
+import { INVALID_DISCORD_ID_MESSAGE } from './discord-id.js';
 
 export const applicationStatuses = [
   'Pending',

@@ -4,9 +4,9 @@ import type {
   LifecycleState,
   ReviewDecision,
   RoleAssignmentStatus,
-} from './application-lifecycle';
-import { discordIdPresence } from './discord-id';
-import type { DiscordUser } from './discord-user';
+} from './application-lifecycle.js';
+import { discordIdPresence } from './discord-id.js';
+import type { DiscordUser } from './discord-user.js';
 
 /** The API's view of an application. Discord IDs stay strings end to end. */
 export interface Application {

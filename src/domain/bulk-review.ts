@@ -1,5 +1,5 @@
 /** What `GET /api/bulk-reviews/:bulkId` reports: where a bulk review recorded in the background stands. */
-import type { ReviewDecision } from './application-lifecycle';
+import type { ReviewDecision } from './application-lifecycle.js';
 
 /** An ID a bulk review did not decide (not found, already decided, listed twice), and why. */
 export interface BulkRefusal {

@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
-import { HttpError } from './errors';
-import type { AppDeps } from './deps';
-import { healthRouter } from './routes/health';
-import { authRouter, meRouter } from './routes/auth';
-import { sessionMiddleware } from './middleware/session';
-import { csrfMiddleware } from './middleware/csrf';
-import { discordRouter } from './routes/discord';
-import { applicationsRouter } from './routes/applications';
-import { applicantsRouter } from './routes/applicants';
-import { organizationRouter } from './routes/organization';
-import { webRouter } from './routes/web';
+import { HttpError } from './errors.js';
+import type { AppDeps } from './deps.js';
+import { healthRouter } from './routes/health.js';
+import { authRouter, meRouter } from './routes/auth.js';
+import { sessionMiddleware } from './middleware/session.js';
+import { csrfMiddleware } from './middleware/csrf.js';
+import { discordRouter } from './routes/discord.js';
+import { applicationsRouter } from './routes/applications.js';
+import { applicantsRouter } from './routes/applicants.js';
+import { organizationRouter } from './routes/organization.js';
+import { webRouter } from './routes/web.js';
 
 /** The Express app: one router per resource, one error handler, no stack traces in answers. */
 const BULK_REVIEW_PATH = '/api/applications/bulk-review';

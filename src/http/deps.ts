@@ -1,8 +1,8 @@
 import type { Client as TemporalClient } from '@temporalio/client';
-import type { Config } from '../config';
-import type { Pool } from '../db/pool';
-import type { Logger } from '../logger';
-import type { RoleWorkflowOptions } from '../temporal/shared';
+import type { Config } from '../config.js';
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../logger.js';
+import type { RoleWorkflowOptions } from '../temporal/shared.js';
 
 /** Everything the HTTP layer talks to, injected so tests can build an app on their own services. */
 export interface AppDeps {

@@ -12,20 +12,20 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Response } from 'express';
 import type { APIRole } from 'discord-api-types/v10';
-import { FaultRegistry, type Fault } from './faults';
-import { OAuthService, type AuthorizeRequest, type UserAuthorizeRequest } from './oauth';
-import { RateLimiter, type RateLimitOptions } from './rate-limit';
-import { createApp } from './server';
-import { generateSnowflake } from './snowflake';
-import { SandboxState, type CreateGuildOptions, type CreateUserOptions, type SandboxUser } from './state';
-import { StatsRecorder, type SandboxStats } from './stats';
+import { FaultRegistry, type Fault } from './faults.js';
+import { OAuthService, type AuthorizeRequest, type UserAuthorizeRequest } from './oauth.js';
+import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { createApp } from './server.js';
+import { generateSnowflake } from './snowflake.js';
+import { SandboxState, type CreateGuildOptions, type CreateUserOptions, type SandboxUser } from './state.js';
+import { StatsRecorder, type SandboxStats } from './stats.js';
 
-export type { Fault } from './faults';
-export type { RateLimitOptions, Limit, BucketName } from './rate-limit';
-export type { SandboxStats, MemberAddOutcome, MemberAddRecord } from './stats';
-export type { AuthorizeRequest, UserAuthorizeRequest } from './oauth';
-export type { CreateGuildOptions, CreateUserOptions, SandboxUser } from './state';
-export { isSnowflake, generateSnowflake } from './snowflake';
+export type { Fault } from './faults.js';
+export type { RateLimitOptions, Limit, BucketName } from './rate-limit.js';
+export type { SandboxStats, MemberAddOutcome, MemberAddRecord } from './stats.js';
+export type { AuthorizeRequest, UserAuthorizeRequest } from './oauth.js';
+export type { CreateGuildOptions, CreateUserOptions, SandboxUser } from './state.js';
+export { isSnowflake, generateSnowflake } from './snowflake.js';
 
 export interface SandboxOptions {
   host?: string;

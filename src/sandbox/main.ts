@@ -2,8 +2,8 @@
  * Runs the Discord sandbox alone: `npx tsx src/sandbox/main.ts`.
  * Environment: SANDBOX_HOST, SANDBOX_PORT, DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, DISCORD_BOT_TOKEN.
  */
-import { loadConfigOrExit } from '../config';
-import { startSandbox } from './index';
+import { loadConfigOrExit } from '../config.js';
+import { startSandbox } from './index.js';
 
 const config = loadConfigOrExit();
 const sandbox = await startSandbox({

@@ -11,7 +11,7 @@ import type {
   RESTPostOAuth2AccessTokenResult,
   RESTPostOAuth2AccessTokenWithBotAndGuildsScopeResult,
 } from 'discord-api-types/v10';
-import type { SandboxState } from './state';
+import type { SandboxState } from './state.js';
 
 export interface AuthorizeRequest {
   clientId?: string;

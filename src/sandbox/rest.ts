@@ -3,12 +3,12 @@
  * and a handler that either returns a reply or throws a {@link DiscordHttpError}.
  */
 import { PermissionFlagsBits, RESTJSONErrorCodes, type APIRole, type RESTErrorData } from 'discord-api-types/v10';
-import { DiscordHttpError, discordError, invalidFormBody } from './discord-errors';
-import type { OAuthService, UserGrant } from './oauth';
-import type { BucketName } from './rate-limit';
-import { isSnowflake } from './snowflake';
-import { MAX_GUILDS_PER_USER, MAX_ROLES, type GuildState, type SandboxState } from './state';
-import type { StatsRecorder } from './stats';
+import { DiscordHttpError, discordError, invalidFormBody } from './discord-errors.js';
+import type { OAuthService, UserGrant } from './oauth.js';
+import type { BucketName } from './rate-limit.js';
+import { isSnowflake } from './snowflake.js';
+import { MAX_GUILDS_PER_USER, MAX_ROLES, type GuildState, type SandboxState } from './state.js';
+import type { StatsRecorder } from './stats.js';
 
 export interface RouteContext {
   params: Record<string, string>;

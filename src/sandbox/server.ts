@@ -4,14 +4,14 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { RESTJSONErrorCodes } from 'discord-api-types/v10';
-import { DiscordHttpError, discordError, invalidFormBody, statusError } from './discord-errors';
-import { type Fault, type FaultRegistry, normalizeApiPath } from './faults';
-import { AuthorizePageError, isBotFlow, type OAuthService, type UserGrant } from './oauth';
-import { type RateLimiter, type RateLimitOptions, rateLimitedBody } from './rate-limit';
-import { createRoutes, type ApiRoute, type Reply, type RouteContext } from './rest';
-import { isSnowflake } from './snowflake';
-import { BOT_DEFAULT_PERMISSIONS, type SandboxState } from './state';
-import type { StatsRecorder } from './stats';
+import { DiscordHttpError, discordError, invalidFormBody, statusError } from './discord-errors.js';
+import { type Fault, type FaultRegistry, normalizeApiPath } from './faults.js';
+import { AuthorizePageError, isBotFlow, type OAuthService, type UserGrant } from './oauth.js';
+import { type RateLimiter, type RateLimitOptions, rateLimitedBody } from './rate-limit.js';
+import { createRoutes, type ApiRoute, type Reply, type RouteContext } from './rest.js';
+import { isSnowflake } from './snowflake.js';
+import { BOT_DEFAULT_PERMISSIONS, type SandboxState } from './state.js';
+import type { StatsRecorder } from './stats.js';
 
 export interface AppDeps {
   state: SandboxState;

@@ -23,7 +23,7 @@ import {
   type APIRole,
   type APIUser,
 } from 'discord-api-types/v10';
-import { generateSnowflake, isSnowflake } from './snowflake';
+import { generateSnowflake, isSnowflake } from './snowflake.js';
 
 /** Discord's limit of roles per guild (including @everyone). */
 export const MAX_ROLES = 250;

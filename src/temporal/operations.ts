@@ -6,10 +6,15 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Config } from '../config';
-import { lifecycleStateOf, reviewEvent, type Application } from '../domain/application';
-import { transition, type RoleAssignmentStatus } from '../domain/application-lifecycle';
-import { ApplicationIdKey, ConnectionStateKey, OrganizationIdKey, RoleAssignmentStateKey } from './search-attributes';
+import type { Config } from '../config.js';
+import { lifecycleStateOf, reviewEvent, type Application } from '../domain/application.js';
+import { transition, type RoleAssignmentStatus } from '../domain/application-lifecycle.js';
+import {
+  ApplicationIdKey,
+  ConnectionStateKey,
+  OrganizationIdKey,
+  RoleAssignmentStateKey,
+} from './search-attributes.js';
 import {
   bulkReviewWorkflowId,
   connectionWorkflowId,
@@ -26,7 +31,7 @@ import {
   type ReviewRequest,
   type RoleWorkflowInput,
   type RoleWorkflowOptions,
-} from './shared';
+} from './shared.js';
 
 // Workflow types by name: the API process never loads workflow code.
 const CONNECT = 'connectDiscordWorkflow';

@@ -1,5 +1,5 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import type { Config } from '../config';
+import type { Config } from '../config.js';
 
 export const HOUSEKEEPING_SCHEDULE_ID = 'housekeeping';
 

@@ -1,7 +1,7 @@
 import type { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import type { Logger } from '../logger';
-import { searchAttributeKeys } from './search-attributes';
+import type { Logger } from '../logger.js';
+import { searchAttributeKeys } from './search-attributes.js';
 
 /**
  * Registers this project's search attributes on a Temporal cluster that lacks them (the dev

@@ -1,8 +1,8 @@
 // Names shared by the API (client side) and the workflows: IDs, signals, queries, updates.
 // Pure code only: the workflow bundle imports this file.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Application } from '../domain/application';
-import type { LifecycleState, ReviewDecision } from '../domain/application-lifecycle';
+import type { Application } from '../domain/application.js';
+import type { LifecycleState, ReviewDecision } from '../domain/application-lifecycle.js';
 
 /** One business key, one workflow ID: a second run for the same key is refused or joined, never raced. */
 export const connectionWorkflowId = (organizationId: string) => `discord-connection:${organizationId}`;

@@ -1,10 +1,10 @@
 import type { Client } from '@temporalio/client';
 import { ReplayError, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import type { Config } from '../config';
-import { roleAssignmentStatuses, type RoleAssignmentStatus } from '../domain/application-lifecycle';
-import { roleWorkflowStart } from './operations';
-import { ApplicationIdKey, OrganizationIdKey, RoleAssignmentStateKey } from './search-attributes';
+import type { Config } from '../config.js';
+import { roleAssignmentStatuses, type RoleAssignmentStatus } from '../domain/application-lifecycle.js';
+import { roleWorkflowStart } from './operations.js';
+import { ApplicationIdKey, OrganizationIdKey, RoleAssignmentStateKey } from './search-attributes.js';
 
 type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
 

@@ -1,13 +1,13 @@
 import { useEffect, type ReactNode } from 'react';
-import { Layout, RequireSession } from './components/Layout';
-import { Notice, PageHeading } from './components/ui';
-import { ApplicationsPage } from './pages/ApplicationsPage';
-import { ApplyPage, ApplySignInProblem } from './pages/ApplyPage';
-import { LoginPage } from './pages/LoginPage';
-import { OpsPage } from './pages/OpsPage';
-import { SettingsPage } from './pages/SettingsPage';
-import { Link, navigate, useLocation } from './router';
-import { useSession } from './session';
+import { Layout, RequireSession } from './components/Layout.js';
+import { Notice, PageHeading } from './components/ui.js';
+import { ApplicationsPage } from './pages/ApplicationsPage.js';
+import { ApplyPage, ApplySignInProblem } from './pages/ApplyPage.js';
+import { LoginPage } from './pages/LoginPage.js';
+import { OpsPage } from './pages/OpsPage.js';
+import { SettingsPage } from './pages/SettingsPage.js';
+import { Link, navigate, useLocation } from './router.js';
+import { useSession } from './session.js';
 
 const TITLES: Record<string, string> = {
   '/login': 'Sign in',

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react';
-import { api, ApiError, errorMessage } from './api';
-import type { Application, DiscordConnection, WebConfig } from './types';
-import type { BulkReviewProgress } from '../domain/bulk-review';
+import { api, ApiError, errorMessage } from './api.js';
+import type { Application, DiscordConnection, WebConfig } from './types.js';
+import type { BulkReviewProgress } from '../domain/bulk-review.js';
 
 export interface Resource<T> {
   data: T | null;
@@ -104,7 +104,7 @@ export const retryRole = (id: string) =>
 
 export type ReviewDecision = 'approve' | 'reject';
 
-export type { BulkRefusal, BulkReviewProgress } from '../domain/bulk-review';
+export type { BulkRefusal, BulkReviewProgress } from '../domain/bulk-review.js';
 
 /** Starts a bulk review: the API answers 202 at once and records the decisions in the background. */
 export const bulkReview = (ids: string[], decision: ReviewDecision) =>

@@ -1,6 +1,6 @@
 import { useEffect, useSyncExternalStore } from 'react';
-import { api, ApiError, errorMessage } from './api';
-import type { Me } from './types';
+import { api, ApiError, errorMessage } from './api.js';
+import type { Me } from './types.js';
 
 export type SessionState =
   | { status: 'idle' }

@@ -5,9 +5,9 @@ import {
   MAX_MANUAL_RETRIES,
   MEMBER_PENDING,
   type ReviewerAction,
-} from '../domain/application-lifecycle';
-import { lifecycleStateOf } from '../domain/application';
-import type { Application, ApplicationStatus } from './types';
+} from '../domain/application-lifecycle.js';
+import { lifecycleStateOf } from '../domain/application.js';
+import type { Application, ApplicationStatus } from './types.js';
 
 export { MAX_MANUAL_RETRIES };
 

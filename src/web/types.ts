@@ -1,7 +1,7 @@
 // The API's shapes (the README describes them). Kept here so the browser bundle never imports server code.
-export type { Application } from '../domain/application';
-export type { ApplicationStatus } from '../domain/application-lifecycle';
-export type { DiscordUser } from '../domain/discord-user';
+export type { Application } from '../domain/application.js';
+export type { ApplicationStatus } from '../domain/application-lifecycle.js';
+export type { DiscordUser } from '../domain/discord-user.js';
 
 export type Role = 'admin' | 'reviewer';
 

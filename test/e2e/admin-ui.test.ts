@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { buildWebIfStale } from '../../src/web-build';
-import { PASSWORD, startStack, type Org, type Stack } from '../helpers/stack';
-import { pollUntil } from '../helpers/poll';
-import { insertApplication } from '../../src/db/applications';
+import { buildWebIfStale } from '../../src/web-build.js';
+import { PASSWORD, startStack, type Org, type Stack } from '../helpers/stack.js';
+import { pollUntil } from '../helpers/poll.js';
+import { insertApplication } from '../../src/db/applications.js';
 
 /**
  * The admin web UI in a real browser (the Debian `chromium` package, headless) against the real

@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Client as TemporalClient } from '@temporalio/client';
-import { loadConfig, type Config, type Env } from '../../src/config';
-import { createApp } from '../../src/http/app';
-import { createLogger } from '../../src/logger';
-import { connectTemporal } from '../../src/temporal/client';
-import type { Pool } from '../../src/db/pool';
-import type { RoleWorkflowOptions } from '../../src/temporal/shared';
+import { loadConfig, type Config, type Env } from '../../src/config.js';
+import { createApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/logger.js';
+import { connectTemporal } from '../../src/temporal/client.js';
+import type { Pool } from '../../src/db/pool.js';
+import type { RoleWorkflowOptions } from '../../src/temporal/shared.js';
 
 export interface TestApp {
   baseUrl: string;

@@ -1,5 +1,5 @@
-import type { Application } from '../../src/domain/application';
-import type { Stack } from './stack';
+import type { Application } from '../../src/domain/application.js';
+import type { Stack } from './stack.js';
 
 /** `name=value` of a Set-Cookie line named `name` in a response, or undefined. */
 export function cookieFrom(res: Response, name: string): string | undefined {

@@ -1,5 +1,5 @@
-import { pollUntil } from './poll';
-import type { Stack } from './stack';
+import { pollUntil } from './poll.js';
+import type { Stack } from './stack.js';
 
 /** Drives the Discord bot connection flow of the API the way a browser and Discord would. */
 

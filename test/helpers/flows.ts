@@ -1,10 +1,10 @@
-import { pollUntil } from './poll';
-import type { Application } from '../../src/domain/application';
-import { insertApplication } from '../../src/db/applications';
-import type { Org, Stack } from './stack';
+import { pollUntil } from './poll.js';
+import type { Application } from '../../src/domain/application.js';
+import { insertApplication } from '../../src/db/applications.js';
+import type { Org, Stack } from './stack.js';
 
 /** The whole connect flow (our /connect, the sandbox's authorize, our callback): `success=bot_connected` and so on. */
-export { connect as connectDiscord } from './discord-connect';
+export { connect as connectDiscord } from './discord-connect.js';
 
 export async function getApplication(stack: Stack, cookie: string, id: string): Promise<Application> {
   const res = await stack.api(`/api/applications/${id}`, { cookie });
@@ -58,8 +58,8 @@ export async function retryRole(stack: Stack, cookie: string, id: string) {
   };
 }
 
-export type { BulkReviewProgress } from '../../src/domain/bulk-review';
-import type { BulkReviewProgress } from '../../src/domain/bulk-review';
+export type { BulkReviewProgress } from '../../src/domain/bulk-review.js';
+import type { BulkReviewProgress } from '../../src/domain/bulk-review.js';
 
 /** `POST /api/applications/bulk-review`: the answer's status, body and how long it took. */
 export async function bulkReview(

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { NativeConnection } from '@temporalio/worker';
-import { hashPassword } from '../../src/auth/password';
-import { createOrganizationWithAdmin, updateOrganizationSettings } from '../../src/db/organizations';
-import { createUser } from '../../src/db/users';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox';
-import { createWorkers, type Workers } from '../../src/worker';
-import { createLogger } from '../../src/logger';
-import type { Env } from '../../src/config';
-import { createTestDatabase, type TestDatabase } from './db';
-import { startTestApp, type TestApp } from './app';
-import { installTestRuntime } from './runtime';
-import type { RoleWorkflowOptions } from '../../src/temporal/shared';
+import { hashPassword } from '../../src/auth/password.js';
+import { createOrganizationWithAdmin, updateOrganizationSettings } from '../../src/db/organizations.js';
+import { createUser } from '../../src/db/users.js';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
+import { createWorkers, type Workers } from '../../src/worker.js';
+import { createLogger } from '../../src/logger.js';
+import type { Env } from '../../src/config.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { startTestApp, type TestApp } from './app.js';
+import { installTestRuntime } from './runtime.js';
+import type { RoleWorkflowOptions } from '../../src/temporal/shared.js';
 
 installTestRuntime();
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { isDeepStrictEqual } from 'node:util';
-import type { DatabaseActivities, DiscordActivities, StepResult } from '../../activities';
-import type { Application } from '../../src/domain/application';
+import type { DatabaseActivities, DiscordActivities, StepResult } from '../../activities/index.js';
+import type { Application } from '../../src/domain/application.js';
 import {
   roleActionWanted,
   roleResultEvent,
@@ -10,8 +10,8 @@ import {
   type LifecycleEvent,
   type Refusal,
   type RoleAction,
-} from '../../src/domain/application-lifecycle';
-import type { StoredRoleState } from '../../src/temporal/shared';
+} from '../../src/domain/application-lifecycle.js';
+import type { StoredRoleState } from '../../src/temporal/shared.js';
 
 type Gate = { reached: Promise<void>; release: (outcome?: Error) => void };
 

@@ -7,8 +7,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PermissionFlagsBits } from 'discord-api-types/v10';
-import { bulkReviewWorkflowId, connectionWorkflowId, roleWorkflowId } from '../../src/temporal/shared';
-import { HOUSEKEEPING_SCHEDULE_ID } from '../../src/temporal/schedules';
+import { bulkReviewWorkflowId, connectionWorkflowId, roleWorkflowId } from '../../src/temporal/shared.js';
+import { HOUSEKEEPING_SCHEDULE_ID } from '../../src/temporal/schedules.js';
 import {
   bulkReview,
   connectDiscord,
@@ -17,8 +17,8 @@ import {
   seedApplication,
   waitForApplication,
   waitForBulk,
-} from '../helpers/flows';
-import { startStack, type Org, type Stack } from '../helpers/stack';
+} from '../helpers/flows.js';
+import { startStack, type Org, type Stack } from '../helpers/stack.js';
 
 const execFileAsync = promisify(execFile);
 const capture = process.env.CAPTURE_HISTORIES === '1' ? describe : describe.skip;

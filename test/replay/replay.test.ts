@@ -5,8 +5,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { replaysOn } from '../../src/temporal/upgrades';
-import { installTestRuntime } from '../helpers/runtime';
+import { replaysOn } from '../../src/temporal/upgrades.js';
+import { installTestRuntime } from '../helpers/runtime.js';
 
 installTestRuntime();
 

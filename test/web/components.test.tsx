@@ -1,21 +1,21 @@
 /** @jest-environment jsdom */
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { StatusBadge } from '../../src/web/components/StatusBadge';
-import { CALLBACK_ERROR_MESSAGES, callbackNotice } from '../../src/web/messages';
-import { validateApplication } from '../../src/web/pages/ApplyPage';
-import type { BulkReviewProgress } from '../../src/web/hooks';
-import { ApplicationsPage } from '../../src/web/pages/ApplicationsPage';
-import { SettingsPage } from '../../src/web/pages/SettingsPage';
-import { failedListUrl, workflowUrl } from '../../src/web/pages/OpsPage';
-import { sessionStore } from '../../src/web/session';
-import type { Application, ApplicationStatus, DiscordConnection, Me } from '../../src/web/types';
+import { StatusBadge } from '../../src/web/components/StatusBadge.js';
+import { CALLBACK_ERROR_MESSAGES, callbackNotice } from '../../src/web/messages.js';
+import { validateApplication } from '../../src/web/pages/ApplyPage.js';
+import type { BulkReviewProgress } from '../../src/web/hooks.js';
+import { ApplicationsPage } from '../../src/web/pages/ApplicationsPage.js';
+import { SettingsPage } from '../../src/web/pages/SettingsPage.js';
+import { failedListUrl, workflowUrl } from '../../src/web/pages/OpsPage.js';
+import { sessionStore } from '../../src/web/session.js';
+import type { Application, ApplicationStatus, DiscordConnection, Me } from '../../src/web/types.js';
 import {
   availableActions,
   MAX_MANUAL_RETRIES,
   reachablePairs,
   type RoleAssignmentStatus,
-} from '../../src/domain/application-lifecycle';
-import { mockFetch } from './fetch-mock';
+} from '../../src/domain/application-lifecycle.js';
+import { mockFetch } from './fetch-mock.js';
 
 const admin: Me = {
   user: { id: 'u1', email: 'admin@example.com', role: 'admin' },

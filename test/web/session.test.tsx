@@ -1,9 +1,9 @@
 /** @jest-environment jsdom */
 import { jest } from '@jest/globals';
 import { act, render, screen } from '@testing-library/react';
-import { createSessionStore, useSession, type SessionStore } from '../../src/web/session';
-import { ApiError } from '../../src/web/api';
-import type { Me } from '../../src/web/types';
+import { createSessionStore, useSession, type SessionStore } from '../../src/web/session.js';
+import { ApiError } from '../../src/web/api.js';
+import type { Me } from '../../src/web/types.js';
 
 const ME: Me = {
   user: { id: 'u1', email: 'ada@example.com', role: 'admin' },

@@ -3,13 +3,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { Config } from '../../src/config';
-import type { Application } from '../../src/domain/application';
-import { requestRoleRedrive, requestRoleRetry, reviewApplication } from '../../src/temporal/operations';
-import { roleAssignmentQuery, roleWorkflowId, type RoleAssignmentProgress } from '../../src/temporal/shared';
-import { pollUntil } from '../helpers/poll';
-import { createStubRoleActivities } from '../helpers/stub-activities';
-import { installTestRuntime } from '../helpers/runtime';
+import type { Config } from '../../src/config.js';
+import type { Application } from '../../src/domain/application.js';
+import { requestRoleRedrive, requestRoleRetry, reviewApplication } from '../../src/temporal/operations.js';
+import { roleAssignmentQuery, roleWorkflowId, type RoleAssignmentProgress } from '../../src/temporal/shared.js';
+import { pollUntil } from '../helpers/poll.js';
+import { createStubRoleActivities } from '../helpers/stub-activities.js';
+import { installTestRuntime } from '../helpers/runtime.js';
 
 installTestRuntime();
 

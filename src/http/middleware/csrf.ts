@@ -1,9 +1,9 @@
 import { parse } from 'cookie';
 import type { RequestHandler } from 'express';
-import { APPLICANT_SESSION_COOKIE } from '../../auth/applicant-sessions';
-import type { AppDeps } from '../deps';
-import { HttpError } from '../errors';
-import { sessionTokenOf } from './session';
+import { APPLICANT_SESSION_COOKIE } from '../../auth/applicant-sessions.js';
+import type { AppDeps } from '../deps.js';
+import { HttpError } from '../errors.js';
+import { sessionTokenOf } from './session.js';
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

@@ -1,9 +1,9 @@
 import type { RequestHandler, Response } from 'express';
 import { parse } from 'cookie';
-import { SESSION_COOKIE, clearedSessionCookie, lookupSession } from '../../auth/sessions';
-import type { UserRole } from '../../db/users';
-import type { AppDeps } from '../deps';
-import { forbidden, unauthorized } from '../errors';
+import { SESSION_COOKIE, clearedSessionCookie, lookupSession } from '../../auth/sessions.js';
+import type { UserRole } from '../../db/users.js';
+import type { AppDeps } from '../deps.js';
+import { forbidden, unauthorized } from '../errors.js';
 
 /** Who is signed in on this request; set by `sessionMiddleware` when the cookie names a live session. */
 export interface RequestAuth {

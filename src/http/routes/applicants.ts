@@ -6,7 +6,7 @@ import {
   newBrowserToken,
   signApplicantState,
   verifyApplicantState,
-} from '../../auth/applicant-state';
+} from '../../auth/applicant-state.js';
 import {
   APPLICANT_SESSION_COOKIE,
   applicantLoginCookie,
@@ -14,19 +14,19 @@ import {
   createApplicantSession,
   lookupApplicantSession,
   saveTokensForApplication,
-} from '../../auth/applicant-sessions';
-import { consumeOAuthStateNonce, InvalidStateError } from '../../auth/oauth-state';
-import { findApplication } from '../../db/applications';
-import type { Application } from '../../domain/application';
-import { APPLICANT_AUTHORIZATION_EXPIRED } from '../../domain/application-lifecycle';
-import { findOrganizationByIdOrSlug, type Organization } from '../../db/organizations';
-import { discordUserOf } from '../../domain/discord-user';
-import { buildApplicantAuthorizeUrl, exchangeUserCode, fetchCurrentUser } from '../../discord/oauth';
-import { requestRoleRedrive } from '../../temporal/operations';
-import type { AppDeps } from '../deps';
-import { notFound } from '../errors';
-import { refusalLimit } from '../middleware/refusal-limit';
-import { isUuid } from '../../domain/uuid';
+} from '../../auth/applicant-sessions.js';
+import { consumeOAuthStateNonce, InvalidStateError } from '../../auth/oauth-state.js';
+import { findApplication } from '../../db/applications.js';
+import type { Application } from '../../domain/application.js';
+import { APPLICANT_AUTHORIZATION_EXPIRED } from '../../domain/application-lifecycle.js';
+import { findOrganizationByIdOrSlug, type Organization } from '../../db/organizations.js';
+import { discordUserOf } from '../../domain/discord-user.js';
+import { buildApplicantAuthorizeUrl, exchangeUserCode, fetchCurrentUser } from '../../discord/oauth.js';
+import { requestRoleRedrive } from '../../temporal/operations.js';
+import type { AppDeps } from '../deps.js';
+import { notFound } from '../errors.js';
+import { refusalLimit } from '../middleware/refusal-limit.js';
+import { isUuid } from '../../domain/uuid.js';
 
 /**
  * An application its applicant may sign in for again: a verified one whose grant is still to come

@@ -8,7 +8,7 @@ import {
   endApplicantSession,
   lookupApplicantSession,
   moveApplicantTokens,
-} from '../../auth/applicant-sessions';
+} from '../../auth/applicant-sessions.js';
 import {
   findApplication,
   findLiveApplicationOfAccount,
@@ -16,25 +16,25 @@ import {
   listApplications,
   listStuckAssignments,
   type PageKey,
-} from '../../db/applications';
-import { withTransaction } from '../../db/pool';
+} from '../../db/applications.js';
+import { withTransaction } from '../../db/pool.js';
 import {
   bulkRequestDigest,
   bulkReviewProgress,
   findBulkReview,
   insertBulkReview,
   MAX_BULK_REVIEW_IDS,
-} from '../../db/bulk-reviews';
-import { findIdempotentResponse } from '../../db/idempotency-keys';
-import { lifecycleStateOf, type Application } from '../../domain/application';
-import { applicationStatuses, retryRefusal } from '../../domain/application-lifecycle';
-import { isValidDiscordId } from '../../domain/discord-id';
-import { ReviewRefusedError, requestRoleRetry, reviewApplication, startBulkReview } from '../../temporal/operations';
-import { retryStepKey } from '../../temporal/shared';
-import type { AppDeps } from '../deps';
-import { badRequest, HttpError, notFound } from '../errors';
-import { requireAdmin, requireUser } from '../middleware/session';
-import { applicantCookieOf, publicOrganization } from './applicants';
+} from '../../db/bulk-reviews.js';
+import { findIdempotentResponse } from '../../db/idempotency-keys.js';
+import { lifecycleStateOf, type Application } from '../../domain/application.js';
+import { applicationStatuses, retryRefusal } from '../../domain/application-lifecycle.js';
+import { isValidDiscordId } from '../../domain/discord-id.js';
+import { ReviewRefusedError, requestRoleRetry, reviewApplication, startBulkReview } from '../../temporal/operations.js';
+import { retryStepKey } from '../../temporal/shared.js';
+import type { AppDeps } from '../deps.js';
+import { badRequest, HttpError, notFound } from '../errors.js';
+import { requireAdmin, requireUser } from '../middleware/session.js';
+import { applicantCookieOf, publicOrganization } from './applicants.js';
 
 const uuid = z.uuid();
 

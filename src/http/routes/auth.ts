@@ -1,14 +1,14 @@
 import { Router, type RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import { dummyPasswordHash, verifyPassword } from '../../auth/password';
-import { clearedSessionCookie, createSession, destroySession, sessionCookie } from '../../auth/sessions';
-import { appendAuditLog } from '../../db/audit-log';
-import { findOrganizationByIdOrSlug, type Organization } from '../../db/organizations';
-import { findUserByEmail } from '../../db/users';
-import type { AppDeps } from '../deps';
-import { HttpError, badRequest } from '../errors';
-import { requireUser, setSessionCookieHeader } from '../middleware/session';
+import { dummyPasswordHash, verifyPassword } from '../../auth/password.js';
+import { clearedSessionCookie, createSession, destroySession, sessionCookie } from '../../auth/sessions.js';
+import { appendAuditLog } from '../../db/audit-log.js';
+import { findOrganizationByIdOrSlug, type Organization } from '../../db/organizations.js';
+import { findUserByEmail } from '../../db/users.js';
+import type { AppDeps } from '../deps.js';
+import { HttpError, badRequest } from '../errors.js';
+import { requireUser, setSessionCookieHeader } from '../middleware/session.js';
 
 /** Failed sign-ins allowed per IP address and email within the window. (Default: 10 per 15 minutes) */
 export const LOGIN_RATE_LIMIT = { limit: 10, windowMs: 15 * 60_000 };

@@ -5,20 +5,20 @@ import {
   signOAuthState,
   verifyOAuthState,
   stateBelongsToSession,
-} from '../../auth/oauth-state';
-import { findDiscordConfig } from '../../db/discord-configs';
-import { findUserById } from '../../db/users';
-import { buildAuthorizeUrl } from '../../discord/oauth';
+} from '../../auth/oauth-state.js';
+import { findDiscordConfig } from '../../db/discord-configs.js';
+import { findUserById } from '../../db/users.js';
+import { buildAuthorizeUrl } from '../../discord/oauth.js';
 import {
   connectionWorkflowRunning,
   startConnection,
   startConnectionCheck,
   startDisconnection,
-} from '../../temporal/operations';
-import type { AppDeps } from '../deps';
-import { conflict } from '../errors';
-import { refusalLimit } from '../middleware/refusal-limit';
-import { requireAdmin, requireUser } from '../middleware/session';
+} from '../../temporal/operations.js';
+import type { AppDeps } from '../deps.js';
+import { conflict } from '../errors.js';
+import { refusalLimit } from '../middleware/refusal-limit.js';
+import { requireAdmin, requireUser } from '../middleware/session.js';
 
 /** Callback answers that mean someone tried what they may not: these count towards the rate limit. */
 const REFUSALS = new Set(['invalid_state', 'unauthorized', 'forbidden', 'user_not_found']);

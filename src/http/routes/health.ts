@@ -1,6 +1,6 @@
 import { Router } from 'express';
-import { botTokenStatus } from '../../discord/guard';
-import type { AppDeps } from '../deps';
+import { botTokenStatus } from '../../discord/guard.js';
+import type { AppDeps } from '../deps.js';
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,11 +1,11 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { appendAuditLog } from '../../db/audit-log';
-import { findOrganizationByIdOrSlug, updateOrganizationSettings } from '../../db/organizations';
-import { withTransaction } from '../../db/pool';
-import type { AppDeps } from '../deps';
-import { badRequest, HttpError } from '../errors';
-import { requireAdmin } from '../middleware/session';
+import { appendAuditLog } from '../../db/audit-log.js';
+import { findOrganizationByIdOrSlug, updateOrganizationSettings } from '../../db/organizations.js';
+import { withTransaction } from '../../db/pool.js';
+import type { AppDeps } from '../deps.js';
+import { badRequest, HttpError } from '../errors.js';
+import { requireAdmin } from '../middleware/session.js';
 
 const settingsSchema = z
   .object({

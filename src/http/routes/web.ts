@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
-import type { AppDeps } from '../deps';
+import type { AppDeps } from '../deps.js';
 
 /** Where `npm run build` puts the admin web UI (vite.config.ts). */
 export const WEB_DIST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/web');

@@ -1,7 +1,7 @@
 import { useEffect, type ReactNode } from 'react';
-import { Link, navigate, useLocation } from '../router';
-import { sessionStore, useSession } from '../session';
-import { Spinner, Notice } from './ui';
+import { Link, navigate, useLocation } from '../router.js';
+import { sessionStore, useSession } from '../session.js';
+import { Spinner, Notice } from './ui.js';
 
 /** The navigation: what the signed-in user may open. */
 export function MainNav() {

@@ -1,7 +1,7 @@
 import { useId } from 'react';
-import { badgeOf } from '../status';
-import type { Application } from '../types';
-import { Spinner } from './ui';
+import { badgeOf } from '../status.js';
+import type { Application } from '../types.js';
+import { Spinner } from './ui.js';
 
 /**
  * The application's status as the workflows keep it. A failed role change shows its stored error in a

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
-import { errorMessage } from '../api';
-import { DiscordIdentity } from '../components/DiscordIdentity';
-import { StatusBadge } from '../components/StatusBadge';
-import { Notice, PageHeading, Spinner } from '../components/ui';
+import { errorMessage } from '../api.js';
+import { DiscordIdentity } from '../components/DiscordIdentity.js';
+import { StatusBadge } from '../components/StatusBadge.js';
+import { Notice, PageHeading, Spinner } from '../components/ui.js';
 import {
   listApplications,
   retryRole,
@@ -12,10 +12,10 @@ import {
   useRefreshInFlight,
   useResource,
   type BulkReviewTracker,
-} from '../hooks';
-import { useSession } from '../session';
-import { actionsFor, formatDate, isInFlight, MAX_MANUAL_RETRIES, STATUS_FILTERS } from '../status';
-import type { Application } from '../types';
+} from '../hooks.js';
+import { useSession } from '../session.js';
+import { actionsFor, formatDate, isInFlight, MAX_MANUAL_RETRIES, STATUS_FILTERS } from '../status.js';
+import type { Application } from '../types.js';
 
 export const PAGE_SIZE = 25;
 /** Rows per page a reviewer can choose: larger pages make larger bulk approvals. */

@@ -1,12 +1,12 @@
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, errorMessage } from '../api';
-import { DiscordIdentity } from '../components/DiscordIdentity';
-import { Field, Notice, PageHeading, Spinner } from '../components/ui';
-import { isValidDiscordId } from '../../domain/discord-id';
-import { useResource } from '../hooks';
-import { APPLICANT_SIGN_IN_MESSAGES } from '../messages';
-import { useLocation } from '../router';
-import type { DiscordUser } from '../types';
+import { api, ApiError, errorMessage } from '../api.js';
+import { DiscordIdentity } from '../components/DiscordIdentity.js';
+import { Field, Notice, PageHeading, Spinner } from '../components/ui.js';
+import { isValidDiscordId } from '../../domain/discord-id.js';
+import { useResource } from '../hooks.js';
+import { APPLICANT_SIGN_IN_MESSAGES } from '../messages.js';
+import { useLocation } from '../router.js';
+import type { DiscordUser } from '../types.js';
 
 interface ApplicantView {
   organization: { name: string; requireDiscordSignIn: boolean };

@@ -1,8 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { errorMessage } from '../api';
-import { Field, Notice, PageHeading, Spinner } from '../components/ui';
-import { navigate, useLocation } from '../router';
-import { sessionStore, useSession } from '../session';
+import { errorMessage } from '../api.js';
+import { Field, Notice, PageHeading, Spinner } from '../components/ui.js';
+import { navigate, useLocation } from '../router.js';
+import { sessionStore, useSession } from '../session.js';
 
 /** Only paths of this app: `next` must never send anyone to another site. */
 function safeNext(next: string | null): string {

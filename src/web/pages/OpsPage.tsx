@@ -1,7 +1,7 @@
 import { useCallback, useState } from 'react';
-import { StatusBadge } from '../components/StatusBadge';
-import { Notice, PageHeading, Spinner } from '../components/ui';
-import { api, errorMessage } from '../api';
+import { StatusBadge } from '../components/StatusBadge.js';
+import { Notice, PageHeading, Spinner } from '../components/ui.js';
+import { api, errorMessage } from '../api.js';
 import {
   listApplications,
   retryRole,
@@ -9,9 +9,9 @@ import {
   useRefreshInFlight,
   useResource,
   useWebConfig,
-} from '../hooks';
-import { canRetry, formatDate, isInFlight, MAX_MANUAL_RETRIES } from '../status';
-import type { Application } from '../types';
+} from '../hooks.js';
+import { canRetry, formatDate, isInFlight, MAX_MANUAL_RETRIES } from '../status.js';
+import type { Application } from '../types.js';
 
 /** Pending this long counts as stuck. */
 const STUCK_AFTER_SECONDS = 300;

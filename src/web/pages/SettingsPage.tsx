@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'react';
-import { api, errorMessage } from '../api';
-import { Notice, PageHeading, Spinner } from '../components/ui';
-import { useDiscordConnection, useResource } from '../hooks';
-import { callbackNotice } from '../messages';
-import { navigate, useLocation } from '../router';
-import { useSession } from '../session';
+import { api, errorMessage } from '../api.js';
+import { Notice, PageHeading, Spinner } from '../components/ui.js';
+import { useDiscordConnection, useResource } from '../hooks.js';
+import { callbackNotice } from '../messages.js';
+import { navigate, useLocation } from '../router.js';
+import { useSession } from '../session.js';
 
 /** Settings: the organization's Discord connection, live. Admins act on it; reviewers only see it. */
 export function SettingsPage() {
