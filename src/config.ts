@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_REQUESTS_PER_SECOND, MAX_REQUESTS_PER_SECOND } from './discord/guard.js';
 
@@ -35,6 +37,21 @@ const envSchema = z.object({
   DATABASE_URL: optionalString,
   /** Temporal frontend host:port. (Default: the embedded Temporal dev server of `npm start`) */
   TEMPORAL_ADDRESS: optionalString,
+  /**
+   * TLS to Temporal: `true` with the system's CAs, `false` to refuse it. (Default: on when another
+   * TEMPORAL_TLS_* variable or TEMPORAL_API_KEY is set, off otherwise)
+   */
+  TEMPORAL_TLS: z.stringbool().optional(),
+  /** Client certificate for mTLS: a PEM file's path, or the PEM itself. (Default: none) */
+  TEMPORAL_TLS_CERT: optionalString,
+  /** The client certificate's private key, path or PEM; goes with TEMPORAL_TLS_CERT. (Default: none) */
+  TEMPORAL_TLS_KEY: optionalString,
+  /** CA that signed the server's certificate, path or PEM. (Default: the system's CAs) */
+  TEMPORAL_TLS_CA: optionalString,
+  /** Name the server's certificate must carry, when it is not the address's host. (Default: the host) */
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  /** Temporal Cloud API key, sent as a bearer token; turns TLS on. (Default: none) */
+  TEMPORAL_API_KEY: optionalString,
   /** (Default: default) */
   TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
   /** Task queue of workflows and Postgres activities. (Default: role-grants) */
@@ -65,6 +82,12 @@ const envSchema = z.object({
   STATE_SIGNING_SECRET: optionalString,
   /** AES-256 key of applicants' Discord tokens at rest: 32 bytes, base64. (Default: generated in development; required in production) */
   TOKEN_ENCRYPTION_KEY: optionalString,
+  /**
+   * Which proxies in front of the API are believed when they say who the client is
+   * (X-Forwarded-For): a hop count, or addresses and subnets (`loopback`, `10.0.0.0/8`, …), comma
+   * separated. (Default: none, the header is ignored)
+   */
+  TRUST_PROXY: optionalString,
   /** pino level. (Default: info) */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Hours a sign-in lasts. (Default: 12) */
@@ -96,7 +119,12 @@ export interface Config {
     /** The Discord activities of connections and checks: never behind a bulk's backlog of grants. */
     discordConnectionTaskQueue: string;
     uiUrl: string | undefined;
+    /** TLS to the Temporal frontend; undefined for plain TCP. */
+    tls: TemporalTls | undefined;
+    apiKey: string | undefined;
   };
+  /** Express's `trust proxy`: false (none), a hop count, or the trusted addresses and subnets. */
+  trustProxy: false | number | string[];
   discord: {
     clientId: string | undefined;
     clientSecret: string | undefined;
@@ -121,6 +149,15 @@ export interface Config {
   sandbox: { host: string; port: number };
 }
 
+export interface TemporalTls {
+  /** The name the server's certificate is checked against, when not the address's host. */
+  serverName?: string;
+  /** The CA of the server's certificate, when not one the system trusts. */
+  ca?: Buffer;
+  /** mTLS: this process's certificate and key. */
+  clientCert?: { crt: Buffer; key: Buffer };
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -134,7 +171,76 @@ export interface LoadConfigOptions {
 }
 
 /** Names whose values never appear in a message: they are, or may carry, credentials. */
-const isSensitive = (name: string) => /SECRET|TOKEN|PASSWORD|DATABASE_URL/.test(name);
+const isSensitive = (name: string) => /SECRET|TOKEN|PASSWORD|DATABASE_URL|API_KEY|TLS_KEY/.test(name);
+
+/** A PEM given inline, or the file it is in; a problem is reported (never the PEM itself) otherwise. */
+function readPem(name: string, value: string | undefined, problems: string[]): Buffer | undefined {
+  if (!value) return undefined;
+  if (value.startsWith('-----BEGIN')) return Buffer.from(value.replace(/\\n/g, '\n'));
+  try {
+    const pem = fs.readFileSync(value);
+    if (!pem.toString('utf8').includes('-----BEGIN')) {
+      problems.push(`${name}: ${value} is not a PEM file (no -----BEGIN line)`);
+      return undefined;
+    }
+    return pem;
+  } catch (err) {
+    problems.push(`${name}: cannot read ${value} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    return undefined;
+  }
+}
+
+function temporalTls(env: Env, problems: string[]): TemporalTls | undefined {
+  const crt = readPem('TEMPORAL_TLS_CERT', env.TEMPORAL_TLS_CERT, problems);
+  const key = readPem('TEMPORAL_TLS_KEY', env.TEMPORAL_TLS_KEY, problems);
+  const ca = readPem('TEMPORAL_TLS_CA', env.TEMPORAL_TLS_CA, problems);
+  if (Boolean(env.TEMPORAL_TLS_CERT) !== Boolean(env.TEMPORAL_TLS_KEY)) {
+    problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both for mTLS, or neither');
+  }
+  const serverName = env.TEMPORAL_TLS_SERVER_NAME;
+  const wanted = env.TEMPORAL_TLS?.trim().toLowerCase();
+  const anyTlsSetting = Boolean(crt || key || ca || serverName || env.TEMPORAL_API_KEY);
+  const explicitlyOff = ['false', '0', 'no', 'off', 'n', 'disabled'].includes(wanted ?? '');
+  if (explicitlyOff && (crt || key || ca || serverName)) {
+    problems.push(
+      'TEMPORAL_TLS is false, yet TEMPORAL_TLS_CERT, _KEY, _CA or _SERVER_NAME is set: remove one or the other',
+    );
+  }
+  if (explicitlyOff || (!anyTlsSetting && wanted === undefined)) return undefined;
+  return {
+    ...(serverName ? { serverName } : {}),
+    ...(ca ? { ca } : {}),
+    ...(crt && key ? { clientCert: { crt, key } } : {}),
+  };
+}
+
+const NAMED_SUBNETS = ['loopback', 'linklocal', 'uniquelocal'];
+
+function trustProxy(value: string | undefined, problems: string[]): false | number | string[] {
+  if (value === undefined || ['none', 'false', '0'].includes(value.toLowerCase())) return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value.toLowerCase() === 'true') {
+    problems.push(
+      'TRUST_PROXY=true would believe any X-Forwarded-For (anyone could pick their own address): give the number of proxies in front of the API, or their addresses',
+    );
+    return false;
+  }
+  const entries = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const [address, bits, ...rest] = entry.split('/');
+    const family = net.isIP(address ?? '');
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!(NAMED_SUBNETS.includes(entry) || (family !== 0 && validBits && rest.length === 0))) {
+      problems.push(
+        `TRUST_PROXY: "${entry}" is neither a hop count, an address, a subnet (10.0.0.0/8) nor one of ${NAMED_SUBNETS.join(', ')}`,
+      );
+    }
+  }
+  return entries;
+}
 
 export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions = {}): Config {
   // An empty variable (`PORT=` in an env file) means "not set": without this, `PORT=` became port 0.
@@ -196,6 +302,9 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
     );
   }
 
+  const tls = temporalTls(env, problems);
+  const trustedProxies = trustProxy(env.TRUST_PROXY?.trim(), problems);
+
   if (problems.length > 0 || !e) throw new ConfigError(problems);
 
   const publicBaseUrl = e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`;
@@ -212,7 +321,10 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
       discordTaskQueue: e.TEMPORAL_DISCORD_TASK_QUEUE,
       discordConnectionTaskQueue: e.TEMPORAL_DISCORD_CONNECTION_TASK_QUEUE,
       uiUrl: e.TEMPORAL_UI_URL,
+      tls,
+      apiKey: e.TEMPORAL_API_KEY,
     },
+    trustProxy: trustedProxies,
     discord: {
       clientId: e.DISCORD_CLIENT_ID,
       clientSecret: e.DISCORD_CLIENT_SECRET,

@@ -2,7 +2,7 @@ import { loadConfigOrExit } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { createApp } from '../http/app.js';
 import { createLogger } from '../logger.js';
-import { connectTemporal } from '../temporal/client.js';
+import { connectTemporal, temporalSettingsOf } from '../temporal/client.js';
 
 /** The API process alone (production): `npm run start:api`. Migrations run before, with `npm run migrate`. */
 // The API encrypts applicants' tokens and the worker decrypts them: two processes need one key,
@@ -10,7 +10,7 @@ import { connectTemporal } from '../temporal/client.js';
 const config = loadConfigOrExit({ require: ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TOKEN_ENCRYPTION_KEY'] });
 const logger = createLogger({ level: config.logLevel, name: 'api' });
 const pool = createPool(config.databaseUrl!);
-const temporal = await connectTemporal({ address: config.temporal.address!, namespace: config.temporal.namespace });
+const temporal = await connectTemporal({ ...temporalSettingsOf(config), namespace: config.temporal.namespace });
 if (config.stateSigningSecretGenerated) {
   logger.warn('STATE_SIGNING_SECRET is not set: using a random one for this process (OAuth states die with it)');
 }

@@ -11,7 +11,7 @@ import {
 } from '../db/organizations.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { EmailTakenError, createUser } from '../db/users.js';
-import { connectTemporal } from '../temporal/client.js';
+import { connectTemporal, temporalSettingsOf } from '../temporal/client.js';
 import { restartRoleWorkflows } from '../temporal/upgrades.js';
 import { defaultBundlePath } from '../temporal/workflow-bundle.js';
 
@@ -105,7 +105,7 @@ const restartRoleWorkflowsCommand: Command = (values) => {
   const args = parse(restartRoleWorkflowsArgs, values);
   return async (_pool, config) => {
     if (!config.temporal.address) throw new UsageError('TEMPORAL_ADDRESS must be set');
-    const temporal = await connectTemporal({ address: config.temporal.address, namespace: config.temporal.namespace });
+    const temporal = await connectTemporal({ ...temporalSettingsOf(config), namespace: config.temporal.namespace });
     try {
       const { checked, restarted } = await restartRoleWorkflows(
         { temporal, config },

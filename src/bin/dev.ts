@@ -15,7 +15,7 @@ import { createLogger } from '../logger.js';
 import { describePortProblem, ensurePortFree } from '../ports.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { resolveTemporalCli } from '../temporal/cli.js';
-import { connectTemporal } from '../temporal/client.js';
+import { connectTemporal, temporalConnectionOptions, temporalSettingsOf } from '../temporal/client.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../temporal/dev-server.js';
 import { ensureHousekeepingSchedule } from '../temporal/schedules.js';
 import { buildWorkflowBundleIfChanged } from '../temporal/workflow-bundle.js';
@@ -213,9 +213,11 @@ try {
   cleanups.push(() => pool.end());
   const applied = await reachable('The Postgres', 'DATABASE_URL', () => migrate(config.databaseUrl!));
   if (applied.length) say(`Applied migrations: ${applied.join(', ')}`);
-  const demo = await seedDemoOrganization(pool);
+  // The demo admin's password is public (printed below): it only goes into the embedded database,
+  // never into one that DATABASE_URL names, which may well be a real one.
+  const demo = postgres ? await seedDemoOrganization(pool) : undefined;
 
-  if (sandbox) {
+  if (sandbox && demo) {
     // The sandbox keeps its servers in memory: a connection to a server of an earlier run is gone.
     const current = await findDiscordConfig(pool, demo.organizationId);
     if (current?.connectionState === 'connected' && current.guildId && !sandboxHasGuild(sandbox, current.guildId)) {
@@ -232,7 +234,7 @@ try {
     onBuild: () => say('Bundling the workflows...'),
   });
   const connection = await reachable('The Temporal server', 'TEMPORAL_ADDRESS', () =>
-    NativeConnection.connect({ address: config.temporal.address! }),
+    NativeConnection.connect(temporalConnectionOptions(temporalSettingsOf(config))),
   );
   cleanups.push(() => connection.close());
   const workers = await createWorkers({ config, pool, logger, connection, workflowBundlePath: bundlePath });
@@ -242,7 +244,7 @@ try {
     await running;
   });
 
-  const temporal = await connectTemporal({ address: config.temporal.address!, namespace: config.temporal.namespace });
+  const temporal = await connectTemporal({ ...temporalSettingsOf(config), namespace: config.temporal.namespace });
   cleanups.push(() => temporal.connection.close());
   await ensureHousekeepingSchedule(temporal, config);
   const server: Server = await new Promise((resolve, reject) => {
@@ -270,8 +272,13 @@ try {
     say(`  Postgres:          ${config.databaseUrl}`);
     say(`  Postgres data:     ${postgres.dataDir}${postgres.runsAs ? `  (runs as user ${postgres.runsAs})` : ''}`);
   }
-  say(`  Demo admin login:  ${DEMO_ADMIN.email} / ${DEMO_ADMIN.password}  (organization "${demo.slug}")`);
-  say(`  Public form:       ${config.publicBaseUrl}/apply/${demo.slug}`);
+  if (demo) {
+    say(`  Demo admin login:  ${DEMO_ADMIN.email} / ${DEMO_ADMIN.password}  (organization "${demo.slug}")`);
+    say(`  Public form:       ${config.publicBaseUrl}/apply/${demo.slug}`);
+  } else {
+    say('  No demo organization: DATABASE_URL is your own database. Create one with');
+    say('    npm run cli -- create-organization --name <name> --admin-email <email> --admin-password <password>');
+  }
   say('Press Ctrl-C to stop everything.');
   await running;
 } catch (err) {

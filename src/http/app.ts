@@ -20,7 +20,8 @@ const BULK_REVIEW_PATH = '/api/applications/bulk-review';
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', deps.config.isProduction ? 1 : false);
+  // TRUST_PROXY: by default nobody is believed, so X-Forwarded-For cannot pick a client's address.
+  app.set('trust proxy', deps.config.trustProxy);
   app.use(
     pinoHttp({
       logger: deps.logger,
