@@ -4,6 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { appendAuditLog, type AuditLogEntry } from '../src/db/audit-log.js';
 import { deleteExpiredApplicantSessions } from '../src/db/applicant-sessions.js';
 import { deleteApplicantTokens, deleteOldApplicantTokens } from '../src/db/applicant-tokens.js';
+import { deleteExpiredRateLimitHits } from '../src/db/rate-limits.js';
 import { deleteExpiredSessions } from '../src/db/sessions.js';
 import { findApplication, lockApplication, writeStateChange } from '../src/db/applications.js';
 import {
@@ -50,6 +51,8 @@ export interface HousekeepingResult {
   applicantTokens: number;
   /** Requests Discord answered 401 or 403, once outside the circuit breaker's window. */
   authorizationFailures: number;
+  /** HTTP rate-limit windows that are over. */
+  rateLimitHits: number;
 }
 
 /** What a workflow step's write answers: the machine's refusal (if it refused), and the state stored now. */
@@ -139,6 +142,7 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
         applicantSessions: await deleteExpiredApplicantSessions(pool),
         applicantTokens: await deleteOldApplicantTokens(pool),
         authorizationFailures: await deleteOldAuthorizationFailures(pool),
+        rateLimitHits: await deleteExpiredRateLimitHits(pool),
       };
     },
 

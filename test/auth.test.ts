@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../src/auth/password.js';
 import { createOrganizationWithAdmin } from '../src/db/organizations.js';
 import { createUser } from '../src/db/users.js';
-import { LOGIN_RATE_LIMIT } from '../src/http/routes/auth.js';
+import { ACCOUNT_LOCKOUT, LOGIN_RATE_LIMIT } from '../src/http/routes/auth.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 
@@ -225,6 +225,115 @@ describe('POST /api/auth/login', () => {
     expect(((await limited.json()) as ErrorBody).error.code).toBe('too_many_requests');
     // Another account from the same address is not locked out.
     expect((await login(ADMIN)).status).toBe(200);
+  });
+});
+
+describe('rate limits behind proxies and across replicas', () => {
+  const newReviewer = async (email: string, password: string) =>
+    createUser(db.pool, { organizationId, email, passwordHash: await hashPassword(password), role: 'reviewer' });
+  const loginAt = (baseUrl: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${baseUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+
+  test('by default X-Forwarded-For is ignored: rotating it does not escape the limit (production mode)', async () => {
+    const production = await startTestApp(db.pool, {
+      NODE_ENV: 'production',
+      DISCORD_CLIENT_ID: 'id',
+      DISCORD_CLIENT_SECRET: 'secret',
+      DISCORD_BOT_TOKEN: 'token',
+      TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+    });
+    try {
+      const email = 'rotating@acme.test';
+      await newReviewer(email, 'rotating-password');
+      const statuses: number[] = [];
+      for (let i = 0; i < 14; i++) {
+        const res = await loginAt(
+          production.baseUrl,
+          { email, password: `guess-${i}` },
+          {
+            'x-forwarded-for': `203.0.113.${i + 1}`,
+          },
+        );
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([
+        ...Array(LOGIN_RATE_LIMIT.limit).fill(401),
+        ...Array(14 - LOGIN_RATE_LIMIT.limit).fill(429),
+      ]);
+    } finally {
+      await production.close();
+    }
+  });
+
+  test('two API replicas on one database share one budget', async () => {
+    const second = await startTestApp(db.pool);
+    try {
+      const email = 'replicas@acme.test';
+      await newReviewer(email, 'replicas-password');
+      const statuses: number[] = [];
+      for (let i = 0; i < 14; i++) {
+        const replica = i % 2 === 0 ? app.baseUrl : second.baseUrl;
+        statuses.push((await loginAt(replica, { email, password: `guess-${i}` })).status);
+      }
+      expect(statuses.filter((s) => s === 401)).toHaveLength(LOGIN_RATE_LIMIT.limit);
+      expect(statuses.slice(LOGIN_RATE_LIMIT.limit)).toEqual([429, 429, 429, 429]);
+      // Counters live in Postgres, under the limiter's name.
+      const { rows } = await db.pool.query(`SELECT hits FROM rate_limit_hits WHERE limiter = 'login' AND key LIKE $1`, [
+        `%|${email}`,
+      ]);
+      expect(rows).toEqual([{ hits: 14 }]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test(`behind a trusted proxy each client counts apart, and ${ACCOUNT_LOCKOUT.limit} failures from many addresses lock the account`, async () => {
+    const proxied = await startTestApp(db.pool, { TRUST_PROXY: 'loopback' });
+    try {
+      const email = 'lockout@acme.test';
+      const password = 'lockout-password';
+      const user = await newReviewer(email, password);
+      const from = (i: number) => ({ 'x-forwarded-for': `198.51.100.${i + 1}` });
+      // Each address stays under its own limit of LOGIN_RATE_LIMIT.limit.
+      for (let i = 0; i < ACCOUNT_LOCKOUT.limit; i++) {
+        expect((await loginAt(proxied.baseUrl, { email, password: `guess-${i}` }, from(i))).status).toBe(401);
+      }
+      // Now even the right password, from a new address, is refused, and says until when.
+      const locked = await loginAt(proxied.baseUrl, { email, password }, from(200));
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+      const body = (await locked.json()) as ErrorBody;
+      expect(body.error.code).toBe('account_locked');
+      expect(body.error.message).toMatch(/locked until \d\d:\d\d UTC/);
+      // Another account is not affected.
+      expect((await loginAt(proxied.baseUrl, ADMIN, from(201))).status).toBe(200);
+
+      const { rows } = await db.pool.query(
+        `SELECT organization_id, subject_id, details FROM audit_log WHERE action = 'user.login_failed' AND details->>'email' = $1 ORDER BY id`,
+        [email],
+      );
+      expect(rows).toHaveLength(ACCOUNT_LOCKOUT.limit + 1);
+      expect(rows[0]).toEqual({
+        organization_id: organizationId,
+        subject_id: user.id,
+        details: { email, reason: 'wrong_password', ip: '198.51.100.1' },
+      });
+      expect(rows.at(-1).details).toEqual({ email, reason: 'account_locked', ip: '198.51.100.201' });
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  test('an unknown email is audited too, without an organization', async () => {
+    expect((await login({ email: 'stranger@acme.test', password: 'whatever' })).status).toBe(401);
+    const { rows } = await db.pool.query(
+      `SELECT organization_id, subject_id, details->>'reason' AS reason FROM audit_log WHERE action = 'user.login_failed' AND details->>'email' = 'stranger@acme.test'`,
+    );
+    expect(rows).toEqual([{ organization_id: null, subject_id: null, reason: 'unknown_email' }]);
   });
 });
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ConfigError, loadConfig, type Env } from '../src/config.js';
 
 /** The problems `loadConfig(env)` reports; fails the test when it accepts `env`. */
@@ -159,5 +160,70 @@ describe('loadConfig', () => {
     expect(err.problems.length).toBeGreaterThanOrEqual(2);
     const text = `${err.message}\n${err.problems.join('\n')}`;
     for (const value of [...Object.values(secrets), 'db-password-ghi']) expect(text).not.toContain(value);
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  test('trusts no proxy by default, and takes a hop count or addresses and subnets', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', ...PRODUCTION_SECRETS }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'none' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8 ,192.0.2.7' }).trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      'fd00::/8',
+      '192.0.2.7',
+    ]);
+  });
+
+  test('refuses "true" (anyone could choose their address) and what is not an address', () => {
+    expect(problemsOf({ TRUST_PROXY: 'true' })).toEqual([expect.stringMatching(/^TRUST_PROXY=true would believe any/)]);
+    expect(problemsOf({ TRUST_PROXY: 'loopback,proxy.internal,10.0.0.0/40' })).toEqual([
+      expect.stringContaining('"proxy.internal" is neither'),
+      expect.stringContaining('"10.0.0.0/40" is neither'),
+    ]);
+  });
+});
+
+describe('Temporal TLS and API key', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+  test('plain TCP by default; TLS with the system CAs on request or with an API key', () => {
+    expect(loadConfig({}).temporal.tls).toBeUndefined();
+    expect(loadConfig({ TEMPORAL_TLS: 'true' }).temporal.tls).toEqual({});
+    expect(loadConfig({ TEMPORAL_API_KEY: 'key' }).temporal).toMatchObject({ tls: {}, apiKey: 'key' });
+    // A local cluster with API keys but no TLS.
+    expect(loadConfig({ TEMPORAL_API_KEY: 'key', TEMPORAL_TLS: 'false' }).temporal.tls).toBeUndefined();
+  });
+
+  test('certificates as PEM text (with \\n escapes, as env files carry them) or as file paths', () => {
+    const inline = loadConfig({
+      TEMPORAL_TLS_CERT: PEM.replace(/\n/g, '\\n'),
+      TEMPORAL_TLS_KEY: PEM,
+      TEMPORAL_TLS_CA: PEM,
+      TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+    }).temporal.tls!;
+    expect(inline.clientCert!.crt.toString()).toBe(PEM);
+    expect(inline.ca!.toString()).toBe(PEM);
+    expect(inline.serverName).toBe('temporal.internal');
+  });
+
+  test('unreadable files, a certificate without its key and TLS both on and off are reported, never the PEM', () => {
+    const notPem = path.resolve('package.json');
+    const problems = problemsOf({
+      TEMPORAL_TLS_CERT: '/nonexistent/client.pem',
+      TEMPORAL_TLS_CA: notPem,
+    });
+    expect(problems).toEqual([
+      'TEMPORAL_TLS_CERT: cannot read /nonexistent/client.pem (ENOENT)',
+      `TEMPORAL_TLS_CA: ${notPem} is not a PEM file (no -----BEGIN line)`,
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both for mTLS, or neither',
+    ]);
+    expect(problemsOf({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA: PEM })).toEqual([
+      expect.stringMatching(/^TEMPORAL_TLS is false, yet/),
+    ]);
+    const hidden = problemsOf({ TEMPORAL_TLS: 'maybe', TEMPORAL_API_KEY: 'key-123', TEMPORAL_TLS_KEY: PEM });
+    expect(hidden.join('\n')).not.toContain('MIIB');
   });
 });

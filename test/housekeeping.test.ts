@@ -27,6 +27,10 @@ test('the housekeeping workflow deletes expired sessions and spent OAuth nonces,
     `INSERT INTO oauth_state_uses (nonce, expires_at) VALUES ('spent', now() - interval '1 minute'),
                                                                ('fresh', now() + interval '5 minutes')`,
   );
+  await pool.query(
+    `INSERT INTO rate_limit_hits (limiter, key, hits, reset_at) VALUES ('login', 'over', 3, now() - interval '1 second'),
+                                                                     ('login', 'running', 2, now() + interval '5 minutes')`,
+  );
 
   const result = await stack.app.temporal.workflow.execute('housekeepingWorkflow', {
     workflowId: `housekeeping-test-${randomBytes(4).toString('hex')}`,
@@ -40,7 +44,11 @@ test('the housekeeping workflow deletes expired sessions and spent OAuth nonces,
     applicantSessions: 0,
     applicantTokens: 0,
     authorizationFailures: 0,
+    rateLimitHits: 1,
   });
+  expect((await pool.query(`SELECT key FROM rate_limit_hits WHERE key IN ('over', 'running')`)).rows).toEqual([
+    { key: 'running' },
+  ]);
   expect(Number((await pool.query(`SELECT count(*) FROM sessions`)).rows[0].count)).toBe(1);
   expect((await pool.query(`SELECT nonce FROM oauth_state_uses`)).rows).toEqual([{ nonce: 'fresh' }]);
 });

@@ -1,5 +1,4 @@
 import { Router, type Request, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { parse as parseCookies } from 'cookie';
 import {
   APPLICANT_LOGIN_COOKIE,
@@ -25,7 +24,7 @@ import { buildApplicantAuthorizeUrl, exchangeUserCode, fetchCurrentUser } from '
 import { requestRoleRedrive } from '../../temporal/operations.js';
 import type { AppDeps } from '../deps.js';
 import { notFound } from '../errors.js';
-import { refusalLimit } from '../middleware/refusal-limit.js';
+import { refusalLimit, sharedRateLimit } from '../middleware/rate-limit.js';
 import { isUuid } from '../../domain/uuid.js';
 
 /**
@@ -70,11 +69,9 @@ export function applicantsRouter(deps: AppDeps): Router {
     clientSecret: config.discord.clientSecret ?? '',
   });
   // Starting a sign-in costs a signature and a redirect: generous, but bounded per client.
-  const limiter = rateLimit({
+  const limiter = sharedRateLimit(pool, 'applicant-sign-in', {
     windowMs: 60_000,
     limit: 60,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
     handler: (_req, res) => {
       res.status(429).json({
         error: { code: 'too_many_requests', message: 'Too many sign-in attempts from here. Please wait a minute.' },
@@ -82,7 +79,7 @@ export function applicantsRouter(deps: AppDeps): Router {
     },
   });
   // Callbacks refused for their state (forged, replayed, expired, another browser's) count per client.
-  const refusals = refusalLimit({ max: 20, windowMs: 10 * 60_000 });
+  const refusals = refusalLimit(pool, 'applicant-callback-refusals', { max: 20, windowMs: 10 * 60_000 });
 
   router.get('/public/organizations/:slug/discord/authorize', limiter, async (req, res) => {
     const org = await publicOrganization(deps, String(req.params.slug));

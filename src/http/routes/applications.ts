@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type Request } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import {
   ApplicantSignInUnusableError,
@@ -33,6 +32,7 @@ import { ReviewRefusedError, requestRoleRetry, reviewApplication, startBulkRevie
 import { retryStepKey } from '../../temporal/shared.js';
 import type { AppDeps } from '../deps.js';
 import { badRequest, HttpError, notFound } from '../errors.js';
+import { sharedRateLimit } from '../middleware/rate-limit.js';
 import { requireAdmin, requireUser } from '../middleware/session.js';
 import { applicantCookieOf, publicOrganization } from './applicants.js';
 
@@ -152,11 +152,9 @@ export function applicationsRouter(deps: AppDeps): Router {
 
   router.post(
     '/public/organizations/:slug/applications',
-    rateLimit({
+    sharedRateLimit(deps.pool, 'public-form', {
       windowMs: 60_000,
       limit: 30,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
       handler: (_req, res) => {
         res.status(429).json({
           error: { code: 'too_many_requests', message: 'Too many applications from here. Please wait a minute.' },

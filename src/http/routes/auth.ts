@@ -1,17 +1,25 @@
-import { Router, type RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { Router, type Request, type RequestHandler } from 'express';
+import type { Options } from 'express-rate-limit';
 import { z } from 'zod';
 import { dummyPasswordHash, verifyPassword } from '../../auth/password.js';
 import { clearedSessionCookie, createSession, destroySession, sessionCookie } from '../../auth/sessions.js';
 import { appendAuditLog } from '../../db/audit-log.js';
 import { findOrganizationByIdOrSlug, type Organization } from '../../db/organizations.js';
+import { PostgresRateLimitStore } from '../../db/rate-limits.js';
+import type { Pool } from '../../db/pool.js';
 import { findUserByEmail } from '../../db/users.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError, badRequest } from '../errors.js';
+import { clientKey, sharedRateLimit } from '../middleware/rate-limit.js';
 import { requireUser, setSessionCookieHeader } from '../middleware/session.js';
 
 /** Failed sign-ins allowed per IP address and email within the window. (Default: 10 per 15 minutes) */
 export const LOGIN_RATE_LIMIT = { limit: 10, windowMs: 15 * 60_000 };
+/**
+ * Failed sign-ins for one account, from whatever addresses, before it is locked for the rest of the
+ * window: many addresses guessing one password in turn meet this one. (Default: 20 per 15 minutes)
+ */
+export const ACCOUNT_LOCKOUT = { limit: 20, windowMs: 15 * 60_000 };
 
 // Messages follow the field name: "email: must be an email address".
 const loginBody = z.object({
@@ -45,18 +53,58 @@ const validateLogin: RequestHandler = (req, res, next) => {
   next();
 };
 
-function loginRateLimit(): RequestHandler {
-  return rateLimit({
+function loginRateLimit(pool: Pool): RequestHandler {
+  return sharedRateLimit(pool, 'login', {
     ...LOGIN_RATE_LIMIT,
     // Only failures count: a person who signs in often is not an attacker.
     skipSuccessfulRequests: true,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
     // Per address and email: one guessing client cannot lock everyone out of one account.
-    keyGenerator: (req, res) => `${ipKeyGenerator(req.ip ?? 'unknown')}|${(res.locals.login as LoginBody).email}`,
+    keyGenerator: (req, res) => `${clientKey(req)}|${(res.locals.login as LoginBody).email}`,
     handler: (_req, _res, next) =>
       next(new HttpError(429, 'too_many_requests', 'Too many failed sign-ins. Wait a few minutes and try again.')),
   });
+}
+
+/** The failed sign-ins of each account (by email), whatever the address: the lockout's counter. */
+function accountLockout(pool: Pool) {
+  const store = new PostgresRateLimitStore(pool, 'login-account');
+  store.init(ACCOUNT_LOCKOUT as Options);
+  return {
+    /** When the account's lock ends, if it is locked. */
+    lockedUntil: async (email: string) => {
+      const info = await store.get(email);
+      return info && info.totalHits >= ACCOUNT_LOCKOUT.limit ? info.resetTime : undefined;
+    },
+    failed: (email: string) => store.increment(email),
+    /** The owner signed in: earlier failures no longer count towards a lock. */
+    succeeded: (email: string) => store.resetKey(email),
+  };
+}
+
+const accountLocked = (until: Date) =>
+  new HttpError(
+    429,
+    'account_locked',
+    `Too many failed sign-ins for this account from several places: it is locked until ${until.toISOString().slice(11, 16)} UTC. Wait until then, or ask another admin to check the audit log.`,
+  );
+
+/** A failed sign-in, in the audit log of the account's organization (none for an unknown email). */
+async function auditFailedLogin(
+  pool: Pool,
+  req: Request,
+  email: string,
+  user: { id: string; organizationId: string | null } | null,
+  reason: 'wrong_password' | 'unknown_email' | 'account_locked',
+) {
+  await appendAuditLog(pool, {
+    organizationId: user?.organizationId ?? null,
+    actorUserId: null,
+    action: 'user.login_failed',
+    subjectType: 'user',
+    subjectId: user?.id ?? null,
+    details: { email, reason, ip: req.ip ?? null },
+  });
+  req.log?.warn({ userId: user?.id, reason }, 'sign-in refused');
 }
 
 const publicOrganization = (org: Organization | null) => (org ? { id: org.id, slug: org.slug, name: org.name } : null);
@@ -65,12 +113,24 @@ const publicOrganization = (org: Organization | null) => (org ? { id: org.id, sl
 export function authRouter({ pool, config }: AppDeps): Router {
   const router = Router();
 
-  router.post('/login', validateLogin, loginRateLimit(), async (req, res) => {
+  const lockout = accountLockout(pool);
+  router.post('/login', validateLogin, loginRateLimit(pool), async (req, res) => {
     const { email, password } = res.locals.login as LoginBody;
     const user = await findUserByEmail(pool, email);
+    const lockedUntil = await lockout.lockedUntil(email);
+    if (lockedUntil) {
+      await auditFailedLogin(pool, req, email, user, 'account_locked');
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil((lockedUntil.getTime() - Date.now()) / 1000))));
+      throw accountLocked(lockedUntil);
+    }
     // An unknown email costs one scrypt too, so the answer's timing does not tell which emails exist.
     const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
-    if (!user || !ok) throw invalidCredentials();
+    if (!user || !ok) {
+      await lockout.failed(email);
+      await auditFailedLogin(pool, req, email, user, user ? 'wrong_password' : 'unknown_email');
+      throw invalidCredentials();
+    }
+    await lockout.succeeded(email);
 
     if (req.auth) await destroySession(pool, req.auth.sessionId);
     const session = await createSession(pool, user.id, config.sessionTtlHours);

@@ -17,7 +17,7 @@ import {
 } from '../../temporal/operations.js';
 import type { AppDeps } from '../deps.js';
 import { conflict } from '../errors.js';
-import { refusalLimit } from '../middleware/refusal-limit.js';
+import { refusalLimit } from '../middleware/rate-limit.js';
 import { requireAdmin, requireUser } from '../middleware/session.js';
 
 /** Callback answers that mean someone tried what they may not: these count towards the rate limit. */
@@ -55,7 +55,7 @@ export function discordRouter(deps: AppDeps): Router {
     );
   });
 
-  const refusals = refusalLimit({ max: MAX_REFUSALS, windowMs: REFUSAL_WINDOW_MS });
+  const refusals = refusalLimit(pool, 'bot-callback-refusals', { max: MAX_REFUSALS, windowMs: REFUSAL_WINDOW_MS });
   const tooManyAttempts = (req: Request, res: Response) => {
     req.log.warn({ reason: 'too_many_attempts' }, 'discord bot callback refused');
     res.redirect(302, settingsUrl({ error: 'too_many_attempts' }));

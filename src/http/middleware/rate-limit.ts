@@ -1,0 +1,39 @@
+import type { Request } from 'express';
+import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
+import { PostgresRateLimitStore } from '../../db/rate-limits.js';
+import type { Pool } from '../../db/pool.js';
+
+/**
+ * express-rate-limit with its counters in Postgres: every API replica counts against one budget.
+ * The client is `req.ip`, which X-Forwarded-For can only set through a proxy TRUST_PROXY names.
+ */
+export function sharedRateLimit(pool: Pool, name: string, options: Partial<Options>) {
+  return rateLimit({
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    ...options,
+    store: new PostgresRateLimitStore(pool, name),
+  });
+}
+
+/** The client key of an address (an IPv6 client's /56, which it can vary inside at will). */
+export const clientKey = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown');
+
+/**
+ * Counts refused attempts per client (an OAuth callback with a forged, replayed or expired state),
+ * once each is decided, and says when a client made too many: then every attempt of it is turned
+ * away for the rest of the window. Successful attempts do not count, so a busy but honest network
+ * (a campus behind one address) is not locked out. (express-rate-limit's middleware counts every
+ * request on arrival and takes successes back when they finish: requests still running counted as
+ * refusals and got valid ones turned away.) Shared by every replica, like the limiters.
+ */
+export function refusalLimit(pool: Pool, name: string, options: { max: number; windowMs: number }) {
+  const store = new PostgresRateLimitStore(pool, name);
+  store.init({ windowMs: options.windowMs } as Options);
+  return {
+    /** The client already made too many refused attempts in this window. */
+    exhausted: async (req: Request) => ((await store.get(clientKey(req)))?.totalHits ?? 0) >= options.max,
+    /** Counts one refusal; true when it is one too many (a burst arriving together). */
+    refuse: async (req: Request) => (await store.increment(clientKey(req))).totalHits > options.max,
+  };
+}
