@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../src/config.js';
 import { connectTemporal, temporalConnectionOptions, temporalSettingsOf } from '../src/temporal/client.js';
@@ -169,7 +170,7 @@ test('the worker connects over mTLS; where the search attributes are missing and
   const namespace = `tls-${Date.now().toString(36)}`;
   const admin = await Connection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
   try {
-    await admin.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+    await admin.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
   } finally {
     await admin.close();
   }
