@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../../config.js';
@@ -70,6 +71,14 @@ export interface ClusterOptions {
   logLevel?: string;
   /** The Temporal server's log level. (Default: warn) */
   temporalLogLevel?: string;
+  /**
+   * Which proxy the APIs trust for X-Forwarded-For. `loopback` (default): TRUST_PROXY=loopback,
+   * so anything on this machine that reaches an API directly may set X-Forwarded-For too.
+   * `proxy-only`: the proxy connects from 127.0.0.2 and TRUST_PROXY names that address alone, so a
+   * client calling an API directly (from 127.0.0.1) is its own address whatever it sends (needs a
+   * system where all of 127.0.0.0/8 is the loopback, as Linux).
+   */
+  trust?: 'loopback' | 'proxy-only';
   /** Extra environment of the app's processes (DISCORD_MAX_REQUESTS_PER_SECOND, ...). */
   appEnv?: Env;
   /** Every line of every child process, with its name. */
@@ -151,6 +160,17 @@ async function scriptCommand(script: string): Promise<{ command: string; args: s
     command: command === 'node' ? process.execPath : path.join(projectRoot, 'node_modules', '.bin', command!),
     args,
   };
+}
+
+const PROXY_ONLY_ADDRESS = '127.0.0.2';
+
+/** Whether a socket can be bound to `address` (127.0.0.2 is a loopback address on Linux, not on macOS). */
+export async function canBind(address: string): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, address, () => server.close(() => resolve(true)));
+  });
 }
 
 function serverOf(url: string): PostgresServer {
@@ -287,7 +307,19 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
     // The proxy listens before the APIs start: its URL is their PUBLIC_BASE_URL.
     const apiUrls = apiPorts.map((port) => `http://127.0.0.1:${port}`);
-    const proxy = await startReverseProxy({ upstreams: apiUrls, port: options.proxyPort ?? 0 });
+    const proxySource = options.trust === 'proxy-only' ? PROXY_ONLY_ADDRESS : undefined;
+    if (proxySource && !(await canBind(proxySource))) {
+      throw new StartError(
+        `The proxy cannot connect from ${proxySource} on this system.`,
+        'Use the default trust (loopback) instead of proxy-only.',
+      );
+    }
+    const proxy = await startReverseProxy({
+      upstreams: apiUrls,
+      port: options.proxyPort ?? 0,
+      localAddress: proxySource,
+      onError: (message) => options.sink('proxy', message),
+    });
     cleanups.push(() => proxy.close());
 
     const appEnv: Env = {
@@ -307,7 +339,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       DISCORD_AUTHORIZE_URL: sandbox.authorizeUrl,
       PUBLIC_BASE_URL: proxy.url,
       // The APIs sit behind the proxy on the loopback interface.
-      TRUST_PROXY: 'loopback',
+      TRUST_PROXY: proxySource ?? 'loopback',
       WORKFLOW_BUNDLE_PATH: bundlePath,
       ...options.appEnv,
     };

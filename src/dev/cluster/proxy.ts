@@ -3,7 +3,8 @@
  * after another, and the headers a real one (nginx) would set: the client's address appended to
  * `X-Forwarded-For` (nginx's `$proxy_add_x_forwarded_for`), `X-Forwarded-Proto` and
  * `X-Forwarded-Host`, and the client's `Host` passed on. Dev tooling, not a production proxy: no
- * WebSocket upgrades, no retries (an upstream that is down answers 502).
+ * WebSocket upgrades, no retries but on a kept-alive connection the upstream had just closed (an
+ * upstream that is down answers 502).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +33,13 @@ export async function startReverseProxy(options: {
   upstreams: string[];
   host?: string;
   port?: number;
+  /**
+   * The address it connects to the upstreams from (another loopback address, such as 127.0.0.2 on
+   * Linux), so that they can trust it alone: TRUST_PROXY=<that address>.
+   */
+  localAddress?: string;
+  /** What went wrong with a request it answered 502 (or cut). */
+  onError?: (message: string) => void;
 }): Promise<ReverseProxy> {
   const upstreams = options.upstreams.map((u) => new URL(u));
   const counts = upstreams.map(() => 0);
@@ -59,31 +67,50 @@ export async function startReverseProxy(options: {
     headers['x-forwarded-proto'] = 'http';
     if (req.headers.host) headers['x-forwarded-host'] = req.headers.host;
 
-    const upstream = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent },
-      (answer) => {
-        const out: http.OutgoingHttpHeaders = {};
-        for (const [name, value] of Object.entries(answer.headers)) {
-          if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-        }
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', (err) => {
-      if (res.headersSent) {
-        res.destroy(err);
-        return;
-      }
-      res.writeHead(502, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          error: { code: 'bad_gateway', message: `cluster proxy: ${target.host} did not answer (${err.message})` },
-        }),
+    // The body is read whole first (an API request is small), so that a request sent on a kept-alive
+    // connection the API had just closed (its keepAliveTimeout) can be sent again on a new one.
+    const body: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => body.push(chunk));
+    req.on('end', () => send(false));
+    const send = (retry: boolean) => {
+      const upstream = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers,
+          agent,
+          ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+        },
+        (answer) => {
+          const out: http.OutgoingHttpHeaders = {};
+          for (const [name, value] of Object.entries(answer.headers)) {
+            if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+          }
+          res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
+          answer.pipe(res);
+        },
       );
-    });
-    req.on('aborted', () => upstream.destroy());
-    req.pipe(upstream);
+      upstream.on('error', (err: NodeJS.ErrnoException) => {
+        if (!retry && upstream.reusedSocket && err.code === 'ECONNRESET' && !res.headersSent) return send(true);
+        options.onError?.(`${req.method} ${req.url} to ${target.host}: ${err.message}`);
+        if (res.headersSent) {
+          res.destroy(err);
+          return;
+        }
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            error: { code: 'bad_gateway', message: `cluster proxy: ${target.host} did not answer (${err.message})` },
+          }),
+        );
+      });
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
+      upstream.end(Buffer.concat(body));
+    };
   });
   server.keepAliveTimeout = 30_000;
 
