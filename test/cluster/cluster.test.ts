@@ -2,7 +2,7 @@
  * `npm run test:cluster`: the app on a production-shaped cluster (src/dev/cluster/): the Temporal
  * server built from source on Postgres, 2 workers and 2 APIs behind the round-robin proxy, the
  * Discord sandbox. 300 approvals through the API, spread over both replicas, while one worker is
- * SIGKILLed (and started again) and the Temporal server is restarted; then every application must
+ * SIGKILLed (and started again later) and the Temporal server is restarted; then every application must
  * end assigned, every applicant hold the role, granted by exactly one PUT. Also: the sign-in limit
  * holds across replicas whatever X-Forwarded-For a client sends. The figures are printed at the end.
  */
@@ -223,17 +223,19 @@ test(
       note(`SIGKILL worker-1 after ${answered} approvals`);
       figures['worker-1 SIGKILLed after approvals'] = answered;
       await cluster.killWorker(0);
-      await sleep(5_000);
-      const restart = Date.now();
-      await cluster.restartWorker(0);
-      figures['worker-1 restart (s)'] = seconds(restart);
-      note('worker-1 started again');
+      // worker-2 alone until the Temporal server is back: both disruptions land while approvals
+      // are still arriving, however long a worker takes to start.
       while (answered < APPROVALS / 2) await sleep(50);
       note(`restarting the Temporal server after ${answered} approvals`);
       figures['Temporal server restarted after approvals'] = answered;
       const { downSeconds } = await cluster.restartTemporal();
       figures['Temporal server stop + start (s)'] = Number(downSeconds.toFixed(1));
       note('the Temporal server is back');
+      const restart = Date.now();
+      await cluster.restartWorker(0);
+      figures['worker-1 started again (s)'] = seconds(restart);
+      figures['worker-1 started again after approvals'] = answered;
+      note('worker-1 started again');
     })();
     await Promise.all([approvals, disruptions]);
     figures['approvals answered 200 (s)'] = seconds(approveStarted);
@@ -275,7 +277,10 @@ test(
     figures['sandbox: all requests'] = `${stats.requests} (429: ${stats.rateLimited})`;
     expect(users.filter((u) => !cluster.sandbox.memberRoles(guild.id, u).includes(roleId))).toEqual([]);
     expect(users.filter((u) => puts.get(u) !== 1).map((u) => `${u}: ${puts.get(u) ?? 0}`)).toEqual([]);
-    expect(stats.byRoute[ROLE_PUT]?.requests).toBe(APPROVALS);
+    // Granted: the PUTs that succeeded. The requests the sandbox counted may be a few more: a PUT
+    // whose worker was SIGKILLed during the injected latency is dropped unapplied by the sandbox,
+    // and the retry grants it. (One applied before the kill would be found by the retry's GET.)
+    expect(stats.memberRoleAdds.filter((a) => a.guildId === guild.id)).toHaveLength(APPROVALS);
 
     // Nothing stuck or failed, as the Operations page reports it.
     const stuck = await call(cluster.url, '/api/ops/stuck-assignments?olderThanSeconds=0', { cookie: adminCookie });
