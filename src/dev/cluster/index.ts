@@ -224,6 +224,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         fix: 'Stop whatever listens there, or pick another port (npm run cluster -- --port <port>).',
       });
     }
+    if (options.sandboxPort) {
+      await ensurePortFree(options.sandboxPort, {
+        host: '127.0.0.1',
+        service: 'the Discord sandbox',
+        fix: 'Stop whatever listens there (an `npm start` still running?), or set SANDBOX_PORT to a free port.',
+      });
+    }
     await fs.mkdir(options.dataDir, { recursive: true });
     // The builds first: minutes on a fresh machine, before anything runs that would need stopping.
     const temporalBuild: TemporalServerBuild = await ensureTemporalServer({ log: buildLog });
