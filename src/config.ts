@@ -173,19 +173,29 @@ export interface LoadConfigOptions {
 /** Names whose values never appear in a message: they are, or may carry, credentials. */
 const isSensitive = (name: string) => /SECRET|TOKEN|PASSWORD|DATABASE_URL|API_KEY|TLS_KEY/.test(name);
 
-/** A PEM given inline, or the file it is in; a problem is reported (never the PEM itself) otherwise. */
-function readPem(name: string, value: string | undefined, problems: string[]): Buffer | undefined {
+/**
+ * A PEM given inline (anything holding a -----BEGIN line or a line break: `openssl pkcs12` output
+ * starts with "Bag Attributes"), or the file it is in. A problem names the file, never a value that
+ * may be the PEM itself, and never the value of a private key's variable.
+ */
+function readPem(name: string, raw: string | undefined, problems: string[]): Buffer | undefined {
+  const value = raw?.trim();
   if (!value) return undefined;
-  if (value.startsWith('-----BEGIN')) return Buffer.from(value.replace(/\\n/g, '\n'));
+  if (value.includes('-----BEGIN') || /[\r\n]|\\n/.test(value)) {
+    const pem = value.replace(/\\n/g, '\n');
+    if (!pem.includes('-----BEGIN')) problems.push(`${name}: holds text that is not PEM (no -----BEGIN line)`);
+    return Buffer.from(pem.endsWith('\n') ? pem : `${pem}\n`);
+  }
+  const shown = name.endsWith('_KEY') || value.length > 512 ? 'the file it names' : value;
   try {
     const pem = fs.readFileSync(value);
     if (!pem.toString('utf8').includes('-----BEGIN')) {
-      problems.push(`${name}: ${value} is not a PEM file (no -----BEGIN line)`);
+      problems.push(`${name}: ${shown} is not a PEM file (no -----BEGIN line)`);
       return undefined;
     }
     return pem;
   } catch (err) {
-    problems.push(`${name}: cannot read ${value} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    problems.push(`${name}: cannot read ${shown} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
     return undefined;
   }
 }
@@ -201,6 +211,11 @@ function temporalTls(env: Env, problems: string[]): TemporalTls | undefined {
   const wanted = env.TEMPORAL_TLS?.trim().toLowerCase();
   const anyTlsSetting = Boolean(crt || key || ca || serverName || env.TEMPORAL_API_KEY);
   const explicitlyOff = ['false', '0', 'no', 'off', 'n', 'disabled'].includes(wanted ?? '');
+  if (explicitlyOff && env.TEMPORAL_API_KEY) {
+    problems.push(
+      'TEMPORAL_TLS is false, yet TEMPORAL_API_KEY is set: the key would travel in clear text; use TLS, or no API key',
+    );
+  }
   if (explicitlyOff && (crt || key || ca || serverName)) {
     problems.push(
       'TEMPORAL_TLS is false, yet TEMPORAL_TLS_CERT, _KEY, _CA or _SERVER_NAME is set: remove one or the other',

@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { hashPassword, verifyPassword } from '../src/auth/password.js';
 import { createOrganizationWithAdmin } from '../src/db/organizations.js';
 import { createUser } from '../src/db/users.js';
-import { ACCOUNT_LOCKOUT, LOGIN_RATE_LIMIT } from '../src/http/routes/auth.js';
+import { ACCOUNT_LOCKOUT, LOGIN_ADDRESS_LIMIT, LOGIN_RATE_LIMIT } from '../src/http/routes/auth.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { runProcess } from './helpers/run.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const ADMIN = { email: 'admin@acme.test', password: 'correct horse battery staple' };
 
@@ -27,6 +32,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   await db.drop();
+});
+// Every test signs in from 127.0.0.1: one test's failures must not use up the next one's budget.
+afterEach(async () => {
+  await db.pool.query('DELETE FROM rate_limit_hits');
 });
 
 interface ErrorBody {
@@ -323,6 +332,101 @@ describe('rate limits behind proxies and across replicas', () => {
         details: { email, reason: 'wrong_password', ip: '198.51.100.1' },
       });
       expect(rows.at(-1).details).toEqual({ email, reason: 'account_locked', ip: '198.51.100.201' });
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  test('attempts sent all at once from many addresses check at most the lockout limit of passwords', async () => {
+    const proxied = await startTestApp(db.pool, { TRUST_PROXY: 'loopback' });
+    try {
+      const email = 'burst@acme.test';
+      await newReviewer(email, 'burst-password');
+      const attempts = 2 * ACCOUNT_LOCKOUT.limit;
+      const statuses = await Promise.all(
+        Array.from({ length: attempts }, (_, i) =>
+          loginAt(proxied.baseUrl, { email, password: `guess-${i}` }, { 'x-forwarded-for': `192.0.2.${i + 1}` }).then(
+            (r) => r.status,
+          ),
+        ),
+      );
+      // Each 401 is a password that was checked; the others were refused before any check.
+      expect(statuses.filter((s) => s === 401)).toHaveLength(ACCOUNT_LOCKOUT.limit);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(attempts - ACCOUNT_LOCKOUT.limit);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  test(`one address trying many accounts is stopped after ${LOGIN_ADDRESS_LIMIT.limit} failures`, async () => {
+    const proxied = await startTestApp(db.pool, { TRUST_PROXY: 'loopback' });
+    try {
+      const from = { 'x-forwarded-for': '192.0.2.250' };
+      const statuses: number[] = [];
+      for (let i = 0; i <= LOGIN_ADDRESS_LIMIT.limit; i++) {
+        statuses.push(
+          (await loginAt(proxied.baseUrl, { email: `spray-${i}@acme.test`, password: 'Summer2026!' }, from)).status,
+        );
+      }
+      expect(statuses.slice(0, -1).every((s) => s === 401)).toBe(true);
+      expect(statuses.at(-1)).toBe(429);
+      // A made-up X-Forwarded-For value (not an address) is no way around it either: one shared key.
+      const junk = await loginAt(
+        proxied.baseUrl,
+        { email: 'junk@acme.test', password: 'x' },
+        { 'x-forwarded-for': 'nonsense-1' },
+      );
+      const junk2 = await loginAt(
+        proxied.baseUrl,
+        { email: 'junk@acme.test', password: 'x' },
+        { 'x-forwarded-for': 'nonsense-2' },
+      );
+      expect([junk.status, junk2.status]).toEqual([401, 401]);
+      const { rows } = await db.pool.query(
+        `SELECT key, hits FROM rate_limit_hits WHERE limiter = 'login-address' AND key = 'not-an-address'`,
+      );
+      expect(rows).toEqual([{ key: 'not-an-address', hits: 2 }]);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  test('npm run cli -- unlock-account ends a lock, in the audit log', async () => {
+    const proxied = await startTestApp(db.pool, { TRUST_PROXY: 'loopback' });
+    try {
+      const email = 'unlock.me_1@acme.test';
+      const password = 'unlock-password';
+      const user = await newReviewer(email, password);
+      for (let i = 0; i < ACCOUNT_LOCKOUT.limit; i++) {
+        await loginAt(
+          proxied.baseUrl,
+          { email, password: `guess-${i}` },
+          { 'x-forwarded-for': `203.0.113.${100 + i}` },
+        );
+      }
+      const locked = await loginAt(proxied.baseUrl, { email, password }, { 'x-forwarded-for': '203.0.113.99' });
+      expect(locked.status).toBe(429);
+
+      const { code, stdout, stderr } = await runProcess(
+        process.execPath,
+        [
+          path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+          'src/bin/cli.ts',
+          'unlock-account',
+          '--email',
+          'Unlock.Me_1@acme.test',
+        ],
+        { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url } },
+      );
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      expect(JSON.parse(stdout)).toEqual({ email, countersDeleted: expect.any(Number) });
+      expect(JSON.parse(stdout).countersDeleted).toBeGreaterThanOrEqual(1);
+
+      expect((await loginAt(proxied.baseUrl, { email, password }, { 'x-forwarded-for': '203.0.113.99' })).status).toBe(
+        200,
+      );
+      const audit = await db.pool.query(`SELECT subject_id FROM audit_log WHERE action = 'user.unlocked'`);
+      expect(audit.rows).toEqual([{ subject_id: user.id }]);
     } finally {
       await proxied.close();
     }

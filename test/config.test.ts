@@ -193,8 +193,10 @@ describe('Temporal TLS and API key', () => {
     expect(loadConfig({}).temporal.tls).toBeUndefined();
     expect(loadConfig({ TEMPORAL_TLS: 'true' }).temporal.tls).toEqual({});
     expect(loadConfig({ TEMPORAL_API_KEY: 'key' }).temporal).toMatchObject({ tls: {}, apiKey: 'key' });
-    // A local cluster with API keys but no TLS.
-    expect(loadConfig({ TEMPORAL_API_KEY: 'key', TEMPORAL_TLS: 'false' }).temporal.tls).toBeUndefined();
+    // An API key never travels in clear text.
+    expect(problemsOf({ TEMPORAL_API_KEY: 'key', TEMPORAL_TLS: 'false' })).toEqual([
+      expect.stringMatching(/^TEMPORAL_TLS is false, yet TEMPORAL_API_KEY is set: the key would travel in clear text/),
+    ]);
   });
 
   test('certificates as PEM text (with \\n escapes, as env files carry them) or as file paths', () => {
@@ -225,5 +227,15 @@ describe('Temporal TLS and API key', () => {
     ]);
     const hidden = problemsOf({ TEMPORAL_TLS: 'maybe', TEMPORAL_API_KEY: 'key-123', TEMPORAL_TLS_KEY: PEM });
     expect(hidden.join('\n')).not.toContain('MIIB');
+    // A key pasted with a leading space, or as `openssl pkcs12` prints it, is taken as text, not a path.
+    const bagged = `Bag Attributes\n    localKeyID: 01\n${PEM}`;
+    expect(
+      loadConfig({ TEMPORAL_TLS_CERT: ` ${PEM}`, TEMPORAL_TLS_KEY: bagged }).temporal.tls!.clientCert!.key.toString(),
+    ).toBe(bagged);
+    // A base64 blob is neither a PEM nor a file: the problem does not repeat it.
+    const blob = Buffer.from(PEM).toString('base64');
+    const blobProblems = problemsOf({ TEMPORAL_TLS_CERT: '/nonexistent/c.pem', TEMPORAL_TLS_KEY: blob });
+    expect(blobProblems).toContain('TEMPORAL_TLS_KEY: cannot read the file it names (ENOENT)');
+    expect(blobProblems.join('\n')).not.toContain(blob);
   });
 });

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { hashPassword } from '../auth/password.js';
 import { loadConfigOrExit, type Config } from '../config.js';
+import { appendAuditLog } from '../db/audit-log.js';
 import { migrate } from '../db/migrate.js';
 import {
   SlugTakenError,
@@ -10,7 +11,8 @@ import {
   isValidSlug,
 } from '../db/organizations.js';
 import { createPool, type Pool } from '../db/pool.js';
-import { EmailTakenError, createUser } from '../db/users.js';
+import { deleteLoginFailures } from '../db/rate-limits.js';
+import { EmailTakenError, createUser, findUserByEmail } from '../db/users.js';
 import { connectTemporal, temporalSettingsOf } from '../temporal/client.js';
 import { restartRoleWorkflows } from '../temporal/upgrades.js';
 import { defaultBundlePath } from '../temporal/workflow-bundle.js';
@@ -23,7 +25,8 @@ import { defaultBundlePath } from '../temporal/workflow-bundle.js';
 const USAGE = `usage:
   npm run cli -- create-organization --name <name> --admin-email <email> --admin-password <pw> [--slug <slug>]
   npm run cli -- add-user --organization <id|slug> --email <email> --password <pw> --role <admin|reviewer>
-  npm run cli -- restart-role-workflows [--only-incompatible] [--organization <id>]`;
+  npm run cli -- restart-role-workflows [--only-incompatible] [--organization <id>]
+  npm run cli -- unlock-account --email <email>`;
 
 /** A mistake of the person at the keyboard: one line, exit 2. */
 class UsageError extends Error {}
@@ -53,6 +56,31 @@ const addUserArgs = z.object({
   password: password('password'),
   role: z.enum(['admin', 'reviewer'], { error: '--role must be admin or reviewer' }),
 });
+
+const unlockAccountArgs = z.object({
+  email: z.string({ error: '--email is required' }).trim().toLowerCase().pipe(email('email')),
+});
+
+/**
+ * Ends the lock of an account after repeated failed sign-ins (and the per-address counts for its
+ * email), in the audit log. Prints how many counters it deleted.
+ */
+const unlockAccountCommand: Command = (values) => {
+  const args = parse(unlockAccountArgs, values);
+  return async (pool) => {
+    const deleted = await deleteLoginFailures(pool, args.email);
+    const user = await findUserByEmail(pool, args.email);
+    await appendAuditLog(pool, {
+      organizationId: user?.organizationId ?? null,
+      actorUserId: null,
+      action: 'user.unlocked',
+      subjectType: 'user',
+      subjectId: user?.id ?? null,
+      details: { email: args.email, counters: deleted, by: 'cli' },
+    });
+    return { email: args.email, countersDeleted: deleted };
+  };
+};
 
 function parse<T>(schema: z.ZodType<T>, values: unknown): T {
   const parsed = schema.safeParse(values);
@@ -127,6 +155,7 @@ const commands = {
   'create-organization': createOrganizationCommand,
   'add-user': addUserCommand,
   'restart-role-workflows': restartRoleWorkflowsCommand,
+  'unlock-account': unlockAccountCommand,
 } as const;
 
 function parseCommandLine(argv: string[]): { command: keyof typeof commands; values: unknown } {
@@ -154,10 +183,12 @@ function parseCommandLine(argv: string[]): { command: keyof typeof commands; val
   }
   const [command, ...rest] = parsed.positionals;
   if (command === undefined)
-    throw new UsageError('name a command: create-organization, add-user or restart-role-workflows (see --help)');
+    throw new UsageError(
+      'name a command: create-organization, add-user, restart-role-workflows or unlock-account (see --help)',
+    );
   if (!(command in commands))
     throw new UsageError(
-      `unknown command "${command}": use create-organization, add-user or restart-role-workflows (see --help)`,
+      `unknown command "${command}": use create-organization, add-user, restart-role-workflows or unlock-account (see --help)`,
     );
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   return { command: command as keyof typeof commands, values: parsed.values };

@@ -57,6 +57,22 @@ export class PostgresRateLimitStore implements Store {
   }
 }
 
+/** The sign-in limiters' names: per address and email (`<address>|<email>`), per account, per address. */
+export const LOGIN_LIMITERS = { addressAndEmail: 'login', account: 'login-account', address: 'login-address' } as const;
+
+/**
+ * Forgets the failed sign-ins of one account (`npm run cli -- unlock-account`): its lock, and the
+ * per-address counts for its email. Answers how many counters it deleted.
+ */
+export async function deleteLoginFailures(pool: Pool, email: string): Promise<number> {
+  const { rowCount } = await pool.query(
+    `DELETE FROM rate_limit_hits
+      WHERE (limiter = $1 AND key = $3) OR (limiter = $2 AND right(key, length($3) + 1) = '|' || $3)`,
+    [LOGIN_LIMITERS.account, LOGIN_LIMITERS.addressAndEmail, email],
+  );
+  return rowCount ?? 0;
+}
+
 /** Deletes the windows that are over (the hourly housekeeping). */
 export async function deleteExpiredRateLimitHits(pool: Pool): Promise<number> {
   const { rowCount } = await pool.query('DELETE FROM rate_limit_hits WHERE reset_at <= now()');

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { Request } from 'express';
 import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
 import { PostgresRateLimitStore } from '../../db/rate-limits.js';
@@ -16,8 +17,12 @@ export function sharedRateLimit(pool: Pool, name: string, options: Partial<Optio
   });
 }
 
-/** The client key of an address (an IPv6 client's /56, which it can vary inside at will). */
-export const clientKey = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown');
+/**
+ * The client key of an address (an IPv6 client's /56, which it can vary inside at will). What a
+ * trusted proxy passed on that is not an address at all shares one key: a made-up value per
+ * request must not be a fresh budget per request.
+ */
+export const clientKey = (req: Request) => (req.ip && net.isIP(req.ip) ? ipKeyGenerator(req.ip) : 'not-an-address');
 
 /**
  * Counts refused attempts per client (an OAuth callback with a forged, replayed or expired state),

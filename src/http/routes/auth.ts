@@ -5,7 +5,7 @@ import { dummyPasswordHash, verifyPassword } from '../../auth/password.js';
 import { clearedSessionCookie, createSession, destroySession, sessionCookie } from '../../auth/sessions.js';
 import { appendAuditLog } from '../../db/audit-log.js';
 import { findOrganizationByIdOrSlug, type Organization } from '../../db/organizations.js';
-import { PostgresRateLimitStore } from '../../db/rate-limits.js';
+import { LOGIN_LIMITERS, PostgresRateLimitStore } from '../../db/rate-limits.js';
 import type { Pool } from '../../db/pool.js';
 import { findUserByEmail } from '../../db/users.js';
 import type { AppDeps } from '../deps.js';
@@ -20,6 +20,8 @@ export const LOGIN_RATE_LIMIT = { limit: 10, windowMs: 15 * 60_000 };
  * window: many addresses guessing one password in turn meet this one. (Default: 20 per 15 minutes)
  */
 export const ACCOUNT_LOCKOUT = { limit: 20, windowMs: 15 * 60_000 };
+/** Failed sign-ins allowed per IP address, whatever the emails: one password tried on many accounts. (Default: 50 per 15 minutes) */
+export const LOGIN_ADDRESS_LIMIT = { limit: 50, windowMs: 15 * 60_000 };
 
 // Messages follow the field name: "email: must be an email address".
 const loginBody = z.object({
@@ -53,31 +55,47 @@ const validateLogin: RequestHandler = (req, res, next) => {
   next();
 };
 
+const tooManyFailures: Partial<Options>['handler'] = (_req, _res, next) =>
+  next(new HttpError(429, 'too_many_requests', 'Too many failed sign-ins. Wait a few minutes and try again.'));
+
+/** Per address, whatever the email: one client trying one password on many accounts. */
+function loginAddressLimit(pool: Pool): RequestHandler {
+  return sharedRateLimit(pool, LOGIN_LIMITERS.address, {
+    ...LOGIN_ADDRESS_LIMIT,
+    skipSuccessfulRequests: true,
+    keyGenerator: (req) => clientKey(req),
+    handler: tooManyFailures,
+  });
+}
+
 function loginRateLimit(pool: Pool): RequestHandler {
-  return sharedRateLimit(pool, 'login', {
+  return sharedRateLimit(pool, LOGIN_LIMITERS.addressAndEmail, {
     ...LOGIN_RATE_LIMIT,
     // Only failures count: a person who signs in often is not an attacker.
     skipSuccessfulRequests: true,
     // Per address and email: one guessing client cannot lock everyone out of one account.
     keyGenerator: (req, res) => `${clientKey(req)}|${(res.locals.login as LoginBody).email}`,
-    handler: (_req, _res, next) =>
-      next(new HttpError(429, 'too_many_requests', 'Too many failed sign-ins. Wait a few minutes and try again.')),
+    handler: tooManyFailures,
   });
 }
 
-/** The failed sign-ins of each account (by email), whatever the address: the lockout's counter. */
-function accountLockout(pool: Pool) {
-  const store = new PostgresRateLimitStore(pool, 'login-account');
+/**
+ * The sign-in attempts of each account (by email), whatever the address: the lockout's counter.
+ * An attempt counts before its password is checked, in one statement, so attempts sent together
+ * cannot all read the count of before them: at most ACCOUNT_LOCKOUT.limit passwords are checked
+ * per window. A successful sign-in clears the count (what remains counts failures).
+ */
+export function accountLockout(pool: Pool) {
+  const store = new PostgresRateLimitStore(pool, LOGIN_LIMITERS.account);
   store.init(ACCOUNT_LOCKOUT as Options);
   return {
-    /** When the account's lock ends, if it is locked. */
-    lockedUntil: async (email: string) => {
-      const info = await store.get(email);
-      return info && info.totalHits >= ACCOUNT_LOCKOUT.limit ? info.resetTime : undefined;
+    /** Counts an attempt; answers when the lock ends if this attempt is one too many. */
+    attempt: async (email: string): Promise<Date | undefined> => {
+      const { totalHits, resetTime } = await store.increment(email);
+      return totalHits > ACCOUNT_LOCKOUT.limit ? resetTime : undefined;
     },
-    failed: (email: string) => store.increment(email),
-    /** The owner signed in: earlier failures no longer count towards a lock. */
-    succeeded: (email: string) => store.resetKey(email),
+    /** The owner signed in, or an admin unlocked the account: earlier failures no longer count. */
+    clear: (email: string) => store.resetKey(email),
   };
 }
 
@@ -85,7 +103,7 @@ const accountLocked = (until: Date) =>
   new HttpError(
     429,
     'account_locked',
-    `Too many failed sign-ins for this account from several places: it is locked until ${until.toISOString().slice(11, 16)} UTC. Wait until then, or ask another admin to check the audit log.`,
+    `Too many failed sign-ins for this account from several places: it is locked until ${until.toISOString().slice(11, 16)} UTC. Wait until then, or ask whoever runs this service to unlock it.`,
   );
 
 /** A failed sign-in, in the audit log of the account's organization (none for an unknown email). */
@@ -114,10 +132,10 @@ export function authRouter({ pool, config }: AppDeps): Router {
   const router = Router();
 
   const lockout = accountLockout(pool);
-  router.post('/login', validateLogin, loginRateLimit(pool), async (req, res) => {
+  router.post('/login', validateLogin, loginAddressLimit(pool), loginRateLimit(pool), async (req, res) => {
     const { email, password } = res.locals.login as LoginBody;
     const user = await findUserByEmail(pool, email);
-    const lockedUntil = await lockout.lockedUntil(email);
+    const lockedUntil = await lockout.attempt(email);
     if (lockedUntil) {
       await auditFailedLogin(pool, req, email, user, 'account_locked');
       res.setHeader('Retry-After', String(Math.max(1, Math.ceil((lockedUntil.getTime() - Date.now()) / 1000))));
@@ -126,11 +144,10 @@ export function authRouter({ pool, config }: AppDeps): Router {
     // An unknown email costs one scrypt too, so the answer's timing does not tell which emails exist.
     const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
     if (!user || !ok) {
-      await lockout.failed(email);
       await auditFailedLogin(pool, req, email, user, user ? 'wrong_password' : 'unknown_email');
       throw invalidCredentials();
     }
-    await lockout.succeeded(email);
+    await lockout.clear(email);
 
     if (req.auth) await destroySession(pool, req.auth.sessionId);
     const session = await createSession(pool, user.id, config.sessionTtlHours);
