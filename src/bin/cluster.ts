@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../config.js';
-import { startCluster, projectRoot, type Cluster } from '../dev/cluster/index.js';
+import { canBind, startCluster, projectRoot, type Cluster } from '../dev/cluster/index.js';
 import { GO_TOOLCHAIN, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../dev/cluster/build.js';
 import { startFailureLines } from '../start-error.js';
 
@@ -66,6 +66,9 @@ try {
     proxyPort: count('port', args.port, 1, 65535),
     sandboxPort: base.sandbox.port,
     seedDemo: true,
+    // The APIs believe X-Forwarded-For from the proxy alone where it can connect from an address of
+    // its own (Linux); elsewhere from the whole loopback.
+    trust: (await canBind('127.0.0.2')) ? 'proxy-only' : 'loopback',
     logLevel: base.logLevel,
     temporalLogLevel: debug ? 'info' : 'warn',
     sink,
