@@ -92,6 +92,30 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Hours a sign-in lasts. (Default: 12) */
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
+  /**
+   * Bearer token that `/metrics` (the API's and the worker's) asks for, at least 16 characters.
+   * (Default: none: /metrics open to anyone outside production, not served in production)
+   */
+  METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters long, for example `openssl rand -hex 24`',
+  }),
+  /** Port of the worker's /metrics server (`npm run start:worker`), `off` for none. (Default: 9464) */
+  WORKER_METRICS_PORT: z
+    .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], {
+      message: 'must be a port number (0 to 65535) or off',
+    })
+    .default(9464),
+  /**
+   * host:port where the Temporal SDK serves its own metrics (Prometheus, no authentication), e.g.
+   * 127.0.0.1:9465. (Default: off)
+   */
+  TEMPORAL_METRICS_ADDRESS: optionalString.refine(
+    // An IPv6 host in brackets: [::1]:9465.
+    (v) =>
+      v === undefined ||
+      (/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(v) && Number(v.split(':').pop()) <= 65535),
+    { message: 'must be host:port, for example 127.0.0.1:9465 or 0.0.0.0:9465' },
+  ),
   /** A Temporal CLI to use instead of the one `npm start` and `npm test` install. (Default: found or installed) */
   TEMPORAL_CLI_PATH: optionalString,
   /** Where the embedded default's Discord sandbox listens. (Default: 127.0.0.1:3001) */
@@ -143,6 +167,14 @@ export interface Config {
   stateSigningSecretGenerated: boolean;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   sessionTtlHours: number;
+  metrics: {
+    /** The bearer token `/metrics` asks for; undefined: none (open outside production, not served in production). */
+    token: string | undefined;
+    /** Port of the worker process's /metrics server (0: any free one), or null for none. */
+    workerPort: number | null;
+    /** host:port of the Temporal SDK's Prometheus exporter, or undefined (off). */
+    temporalAddress: string | undefined;
+  };
   workflowBundlePath: string | undefined;
   buildCommit: string | undefined;
   temporalCliPath: string | undefined;
@@ -355,6 +387,11 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
     tokenEncryptionKeyGenerated: !tokenKeyBytes,
     logLevel: e.LOG_LEVEL,
     sessionTtlHours: e.SESSION_TTL_HOURS,
+    metrics: {
+      token: e.METRICS_TOKEN,
+      workerPort: e.WORKER_METRICS_PORT === 'off' ? null : e.WORKER_METRICS_PORT,
+      temporalAddress: e.TEMPORAL_METRICS_ADDRESS,
+    },
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
     buildCommit: e.BUILD_COMMIT,
     temporalCliPath: e.TEMPORAL_CLI_PATH,

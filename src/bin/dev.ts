@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfigOrExit, type Config } from '../config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded.js';
 import { migrate } from '../db/migrate.js';
@@ -17,6 +17,7 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { resolveTemporalCli } from '../temporal/cli.js';
 import { connectTemporal, temporalConnectionOptions, temporalSettingsOf } from '../temporal/client.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../temporal/dev-server.js';
+import { installTemporalRuntime } from '../temporal/telemetry.js';
 import { ensureHousekeepingSchedule } from '../temporal/schedules.js';
 import { buildWorkflowBundleIfChanged } from '../temporal/workflow-bundle.js';
 import { StartError, startFailureLines } from '../start-error.js';
@@ -126,7 +127,8 @@ async function reachable<T>(what: string, variable: string, attempt: () => Promi
 
 try {
   const logger = createLogger({ level: base.logLevel, name: 'dev' });
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The workers run in this process: the app's /metrics shows theirs; TEMPORAL_METRICS_ADDRESS the SDK's own.
+  installTemporalRuntime(base);
   // The ports of this process, checked before the slow steps (the ones of Postgres and Temporal
   // are checked by the code that starts them).
   await ensurePortFree(base.port, { service: 'the app', fix: portFix('PORT') });

@@ -1,13 +1,15 @@
 import fs from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
+import { startWorkerMetricsServer } from '../metrics-server.js';
 import { StartError, startFailureLines } from '../start-error.js';
 import { temporalConnectionOptions, temporalSettingsOf } from '../temporal/client.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes-admin.js';
 import { ensureHousekeepingSchedule } from '../temporal/schedules.js';
+import { installTemporalRuntime } from '../temporal/telemetry.js';
 import { buildWorkflowBundle, defaultBundlePath } from '../temporal/workflow-bundle.js';
 import { createWorkers } from '../worker.js';
 
@@ -16,7 +18,6 @@ import { createWorkers } from '../worker.js';
 // so neither may make up its own.
 const config = loadConfigOrExit({ require: ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TOKEN_ENCRYPTION_KEY'] });
 const logger = createLogger({ level: config.logLevel, name: 'worker' });
-Runtime.install({ logger: new DefaultLogger('WARN') });
 
 /**
  * The prebuilt bundle, which is the workflow code that was tested and replayed. Outside production
@@ -41,6 +42,12 @@ async function workflowBundle(): Promise<string> {
 }
 
 try {
+  // TEMPORAL_METRICS_ADDRESS: the SDK's own metrics (src/temporal/telemetry.ts).
+  installTemporalRuntime(config);
+  // Before the slow steps: a port in use stops the start at once, with the fix.
+  const metricsServer = await startWorkerMetricsServer(config);
+  if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics served at /metrics');
+  else logger.info('worker metrics not served (WORKER_METRICS_PORT=off, or production without METRICS_TOKEN)');
   const bundlePath = await workflowBundle();
   const connectionOptions = temporalConnectionOptions(temporalSettingsOf(config));
   const admin = await Connection.connect(connectionOptions);
@@ -67,7 +74,7 @@ try {
     'worker running',
   );
   await workers.run();
-  await Promise.allSettled([pool.end(), connection.close()]);
+  await Promise.allSettled([pool.end(), connection.close(), metricsServer?.close()]);
   logger.info('worker stopped');
 } catch (err) {
   for (const line of startFailureLines(err, { what: 'The worker', debug: config.logLevel === 'debug' })) {

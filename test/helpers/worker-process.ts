@@ -11,6 +11,8 @@ export async function spawnWorkerProcess(stack: Stack): Promise<{ child: ChildPr
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
+      // Several test files may run a worker process at once: none takes the fixed default port.
+      WORKER_METRICS_PORT: '0',
       ...stack.env,
       DATABASE_URL: stack.db.url,
       TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
