@@ -3,6 +3,7 @@ import { activityInfo, heartbeat } from '@temporalio/activity';
 import { markBulkReviewRecorded, recordBulkReviewChunk, type RecordedItem } from '../src/db/bulk-reviews.js';
 import { forEachConcurrently } from '../src/concurrency.js';
 import { withTransaction, type Pool } from '../src/db/pool.js';
+import { bulkReviewItemsTotal, countRoleChange } from '../src/metrics.js';
 
 export interface BulkReviewActivityDeps {
   pool: Pool;
@@ -37,6 +38,10 @@ export function createBulkReviewActivities({ pool, handOff }: BulkReviewActivity
         if (activityInfo().attempt >= 10) throw ApplicationFailure.nonRetryable(message, 'bulk_not_found');
         throw ApplicationFailure.retryable(message, 'bulk_not_found');
       }
+      // Committed: counted once (a retry of the chunk finds these items decided already).
+      const { decision, outcomes, grantsFailedAtOnce } = result.decidedNow;
+      for (const [outcome, n] of Object.entries(outcomes)) bulkReviewItemsTotal.inc({ decision, outcome }, n);
+      for (const errorType of grantsFailedAtOnce) countRoleChange('grant', 'failed', errorType);
       await forEachConcurrently(result.recorded, CONCURRENCY, async (item, index) => {
         await handOff(item);
         if (index % 100 === 99) heartbeat(index + 1);

@@ -21,6 +21,7 @@ import {
 import { withTransaction, type Pool } from '../src/db/pool.js';
 import { deleteOldAuthorizationFailures } from '../src/discord/guard.js';
 import { findUserById } from '../src/db/users.js';
+import { countRoleChange } from '../src/metrics.js';
 import { lifecycleStateOf, reviewEvent, type Application } from '../src/domain/application.js';
 import {
   roleResultEvent,
@@ -285,6 +286,10 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
           details: { from: app.status, to: updated.status, ...(input.note ? { note: input.note } : {}) },
         }),
       });
+      // An approval whose grant fails at once, without Discord (an invalid Discord ID).
+      if (!result.replayed && !result.refusal && result.answer.status === 'approved_role_failed') {
+        countRoleChange('grant', 'failed', result.answer.roleAssignment.errorType);
+      }
       return result;
     },
 
@@ -300,7 +305,7 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
       facts?: { heldBefore?: boolean; addedToServer?: boolean; kept?: string };
     }): Promise<StepResult> {
       const event = roleResultEvent(input);
-      return await applyEvent(pool, {
+      const result = await applyEvent(pool, {
         key: input.key,
         applicationId: input.applicationId,
         operation: 'role_result',
@@ -317,6 +322,23 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
           },
         }),
       });
+      // Counted once: a step that runs again gets its first answer back (`replayed`).
+      if (!result.replayed) {
+        countRoleChange(
+          input.action,
+          result.refusal
+            ? 'stale'
+            : input.outcome === 'failed'
+              ? 'failed'
+              : input.action === 'grant'
+                ? 'assigned'
+                : input.facts?.kept
+                  ? 'kept'
+                  : 'removed',
+          input.errorType,
+        );
+      }
+      return result;
     },
 
     /** Spends one of the manual retries: the failed role change runs again. */

@@ -8,6 +8,7 @@ import { createDiscordRest } from './discord/rest.js';
 import { buildId } from './build-info.js';
 import { handOffToRoleWorkflow, requestRoleRedrive, startRedrive } from './temporal/operations.js';
 import { organizationsWithHeldBackGrants } from './db/applications.js';
+import { addTaskQueueBacklogSource, BACKLOG_TIMEOUT_MS, type TaskQueueBacklog } from './metrics.js';
 import type { Config } from './config.js';
 import type { DiscordApi } from './discord/api.js';
 import type { Pool } from './db/pool.js';
@@ -65,6 +66,43 @@ export async function setDiscordQueueRateLimit(
       },
     });
   }
+}
+
+/**
+ * The approximate backlog of this process's task queues, as the Temporal server counts it
+ * (DescribeTaskQueue with report_stats): read on each scrape of /metrics.
+ */
+export async function taskQueueBacklogs(
+  connection: Pick<NativeConnection, 'workflowService' | 'withDeadline'>,
+  config: Pick<Config, 'temporal'>,
+): Promise<TaskQueueBacklog[]> {
+  const { TASK_QUEUE_TYPE_ACTIVITY: ACTIVITY, TASK_QUEUE_TYPE_WORKFLOW: WORKFLOW } =
+    proto.temporal.api.enums.v1.TaskQueueType;
+  const { taskQueue, discordTaskQueue, discordConnectionTaskQueue } = config.temporal;
+  const queues = [
+    { taskQueue, taskType: 'workflow', type: WORKFLOW },
+    { taskQueue, taskType: 'activity', type: ACTIVITY },
+    { taskQueue: discordTaskQueue, taskType: 'activity', type: ACTIVITY },
+    { taskQueue: discordConnectionTaskQueue, taskType: 'activity', type: ACTIVITY },
+  ] as const;
+  return await connection.withDeadline(Date.now() + BACKLOG_TIMEOUT_MS, () =>
+    Promise.all(
+      queues.map(async (q) => {
+        const { stats } = await connection.workflowService.describeTaskQueue({
+          namespace: config.temporal.namespace,
+          taskQueue: { name: q.taskQueue },
+          taskQueueType: q.type,
+          reportStats: true,
+        });
+        const count = stats?.approximateBacklogCount ?? 0;
+        return {
+          taskQueue: q.taskQueue,
+          taskType: q.taskType,
+          backlog: typeof count === 'number' ? count : count.toNumber(),
+        };
+      }),
+    ),
+  );
 }
 
 /**
@@ -171,11 +209,17 @@ export async function createWorkers({
     ),
   );
   const all = [main, ...discordWorkers];
+  const removeBacklogSource = addTaskQueueBacklogSource(() => taskQueueBacklogs(connection, config));
   return {
     run: async () => {
-      await Promise.all(all.map((w) => w.run()));
+      try {
+        await Promise.all(all.map((w) => w.run()));
+      } finally {
+        removeBacklogSource();
+      }
     },
     shutdown: () => {
+      removeBacklogSource();
       for (const w of all) {
         if (w.getState() === 'RUNNING') w.shutdown();
       }

@@ -120,7 +120,12 @@ const NOT_FOUND = { code: 'not_found', message: 'No such application.' };
 export async function recordBulkReviewChunk(
   db: PoolClient,
   input: { bulkReviewId: string; from: number; to: number },
-): Promise<{ recorded: RecordedItem[]; refused: number } | null> {
+): Promise<{
+  recorded: RecordedItem[];
+  refused: number;
+  /** What this call decided itself (not earlier attempts): items by outcome, for the metrics. */
+  decidedNow: { decision: ReviewDecision; outcomes: Record<string, number>; grantsFailedAtOnce: string[] };
+} | null> {
   const { rows: bulkRows } = await db.query(`SELECT ${columns} FROM bulk_reviews WHERE id = $1`, [input.bulkReviewId]);
   if (!bulkRows[0]) return null;
   const bulk = toBulkReview(bulkRows[0]);
@@ -224,6 +229,18 @@ export async function recordBulkReviewChunk(
       roleStatus: r.role_status,
     })),
     refused: outcomes.filter((o) => o.code !== null).length,
+    decidedNow: {
+      decision: bulk.decision,
+      outcomes: outcomes.reduce<Record<string, number>>((acc, o) => {
+        const outcome = o.code ?? 'recorded';
+        acc[outcome] = (acc[outcome] ?? 0) + 1;
+        return acc;
+      }, {}),
+      // The error types of approvals whose grant failed at once, without Discord (an invalid Discord ID).
+      grantsFailedAtOnce: written
+        .filter((a) => a.status === 'approved_role_failed')
+        .map((a) => a.roleAssignment.errorType ?? 'unexpected'),
+    },
   };
 }
 

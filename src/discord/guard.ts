@@ -18,6 +18,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { RESTJSONErrorCodes } from 'discord-api-types/v10';
 import type { Pool } from '../db/pool.js';
+import {
+  discordBlockedTotal,
+  discordPausesTotal,
+  discordResponsesTotal,
+  discordRouteLabel,
+  discordStatusClass,
+} from '../metrics.js';
 
 /** Discord's own global limit is 50 requests per second per bot. */
 export const MAX_REQUESTS_PER_SECOND = 50;
@@ -143,13 +150,14 @@ export function createDiscordGuard(
   /** Puts connected organizations in `error` with the reason: their grants wait for a fix. */
   const pause = async (which: { guildId: string } | { organizationId: string }, reason: string) => {
     options.onPause?.('guildId' in which ? which.guildId : null, reason);
-    await query(
+    const { rowCount } = await query(
       pool,
       `UPDATE discord_configs
        SET connection_state = 'error', connection_error = $3, connection_state_updated_at = now(), updated_at = now()
        WHERE connection_state = 'connected' AND (guild_id = $1 OR organization_id = $2::uuid)`,
       ['guildId' in which ? which.guildId : null, 'organizationId' in which ? which.organizationId : null, reason],
     );
+    if (rowCount) discordPausesTotal.inc({ scope: 'guildId' in which ? 'guild' : 'organization' });
   };
 
   return {
@@ -170,6 +178,7 @@ export function createDiscordGuard(
       );
       const waitMs = Number(rows[0]?.wait_ms ?? 0);
       if (!rows[0]?.reserved) {
+        discordBlockedTotal.inc({ reason: 'schedule_full' });
         throw new DiscordHeldBackError(
           'Every request slot of the next few seconds is taken: trying again shortly.',
           waitMs,
@@ -201,16 +210,22 @@ export function createDiscordGuard(
       const g = gate[0]!;
       // A connection check may ask whether the token works again (GET /users/@me): nothing else passes.
       if (g.token_rejected && !(checking && path.endsWith('/users/@me'))) {
+        discordBlockedTotal.inc({ reason: 'token_rejected' });
         throw new DiscordPausedError(BOT_TOKEN_REJECTED_MESSAGE, guildId);
       }
-      if (g.paused_reason !== null && !checking) throw new DiscordPausedError(g.paused_reason, guildId);
+      if (g.paused_reason !== null && !checking) {
+        discordBlockedTotal.inc({ reason: 'organization_paused' });
+        throw new DiscordPausedError(g.paused_reason, guildId);
+      }
       if (guildId && g.failures >= MAX_AUTHORIZATION_FAILURES) {
+        discordBlockedTotal.inc({ reason: 'failure_budget' });
         const retryInMs = FAILURE_WINDOW_MS - Number(g.oldest_failure_age_ms ?? 0);
         throw new DiscordHeldBackError(failureBudgetMessage(retryInMs / 1000), Math.max(1_000, retryInMs));
       }
     },
 
     async afterResponse({ method, path }, { status, code }) {
+      discordResponsesTotal.inc({ status_class: discordStatusClass(status), route: discordRouteLabel(method, path) });
       if (status !== 401 && status !== 403 && !(status === 404 && code === RESTJSONErrorCodes.UnknownGuild)) {
         if (status < 400 && path.endsWith('/users/@me') && method === 'GET') {
           await query(
