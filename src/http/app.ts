@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
-import { HttpError } from './errors.js';
+import { HttpError, temporalUnavailable } from './errors.js';
 import type { AppDeps } from './deps.js';
 import { healthRouter } from './routes/health.js';
+import { httpMetrics, metricsRouter } from './routes/metrics.js';
 import { authRouter, meRouter } from './routes/auth.js';
 import { sessionMiddleware } from './middleware/session.js';
 import { csrfMiddleware } from './middleware/csrf.js';
@@ -22,6 +23,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   // TRUST_PROXY: by default nobody is believed, so X-Forwarded-For cannot pick a client's address.
   app.set('trust proxy', deps.config.trustProxy);
+  app.use(httpMetrics());
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -41,7 +43,7 @@ export function createApp(deps: AppDeps): Express {
         // The status is what matters; headers (Set-Cookie among them) stay out of the logs.
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
     }),
   );
   app.use(
@@ -61,6 +63,8 @@ export function createApp(deps: AppDeps): Express {
   const json = express.json({ limit: '100kb' });
   app.use((req, res, next) => (req.path === BULK_REVIEW_PATH ? next() : json(req, res, next)));
   app.use(healthRouter(deps));
+  // Prometheus's scrapes carry no session: before the session and CSRF checks (token rule inside).
+  app.use(metricsRouter(deps));
   app.use(sessionMiddleware(deps));
   app.use(csrfMiddleware(deps));
   app.use('/api/auth', authRouter(deps));
@@ -96,6 +100,13 @@ function errorHandler(deps: AppDeps): ErrorRequestHandler {
     const status = e.status ?? e.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       res.status(400).json({ error: { code: 'bad_request', message: 'The request could not be read.' } });
+      return;
+    }
+    const unavailable = temporalUnavailable(err);
+    if (unavailable) {
+      req.log?.warn({ err }, 'Temporal unavailable');
+      res.setHeader('Retry-After', '5');
+      res.status(unavailable.status).json({ error: { code: unavailable.code, message: unavailable.message } });
       return;
     }
     req.log?.error({ err }, 'unhandled error');
