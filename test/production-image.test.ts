@@ -9,6 +9,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse as parseYaml } from 'yaml';
 import { freePort } from '../src/ports.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { readyzStatus } from './helpers/poll.js';
 import { runProcess } from './helpers/run.js';
 
 // What the production image runs, checked without a Docker engine (there is none here): the
@@ -46,6 +47,12 @@ describe('docker-compose.yml', () => {
     };
     dropIdLabels(schema);
     const ajv = new Ajv2019({ strict: false, allErrors: true });
+    // The formats the schema names are Compose's own, checked by Compose itself: a Go duration
+    // (`5s`, `1m30s`), a published port (`[ip:][host:]container[/protocol]`), an exposed port, a subnet.
+    ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
+    ajv.addFormat('ports', /^(([\d.]+|\[[\da-fA-F:]+\]):)?(\d+(-\d+)?:)?\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
+    ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
+    ajv.addFormat('subnet_ip_address', /^([\d.]+|[\da-fA-F:]+)\/\d{1,3}$/);
     const validate = ajv.compile(schema);
     const valid = validate(compose);
     expect(validate.errors ?? []).toEqual([]);
@@ -54,6 +61,9 @@ describe('docker-compose.yml', () => {
     const api = compose.services.api!;
     expect(validate({ ...compose, services: { ...compose.services, api: { ...api, porst: ['3000'] } } })).toBe(false);
     expect(validate({ ...compose, services: { ...compose.services, api: { ...api, ports: { x: 1 } } } })).toBe(false);
+    expect(
+      validate({ ...compose, services: { ...compose.services, api: { ...api, ports: ['localhost:3000'] } } }),
+    ).toBe(false);
     // The schema would accept a typo'd key inside an extension: the services are the expected ones.
     expect(Object.keys(compose.services).sort()).toEqual([
       'api',
@@ -194,12 +204,7 @@ describe('the compiled build (tsc), run with plain node', () => {
       stdio: 'ignore',
     });
     try {
-      let ready: Response | undefined;
-      for (let i = 0; i < 100 && !ready?.ok; i++) {
-        ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-        if (!ready?.ok) await new Promise((r) => setTimeout(r, 200));
-      }
-      expect(ready?.status).toBe(200);
+      expect(await readyzStatus(`http://127.0.0.1:${port}`)).toBe(200);
     } finally {
       api.kill('SIGTERM');
     }

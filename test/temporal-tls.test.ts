@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import {
   type GrpcTlsProxy,
   type TestCertificates,
 } from './helpers/grpc-tls-proxy.js';
+import { readyzStatus } from './helpers/poll.js';
 import { runProcess } from './helpers/run.js';
 
 // The Temporal connection over mTLS with an API key (TEMPORAL_TLS_*, TEMPORAL_API_KEY), as the API,
@@ -116,9 +118,11 @@ test('without the client certificate, with a stranger CA, or with a wrong API ke
 
 test('the CLI reaches Temporal over mTLS with the API key', async () => {
   const before = proxy.forwarded.length;
+  // Scoped to an organization of nobody's: the Temporal server is shared with the other test files,
+  // whose running role workflows this command must not touch.
   const { code, stdout, stderr } = await runProcess(
     process.execPath,
-    [tsx, 'src/bin/cli.ts', 'restart-role-workflows'],
+    [tsx, 'src/bin/cli.ts', 'restart-role-workflows', '--organization', randomUUID()],
     {
       cwd: root,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url, LOG_LEVEL: 'silent', ...tlsEnv() },
@@ -148,12 +152,7 @@ test('the API process answers ready through Temporal over mTLS', async () => {
     stdio: 'ignore',
   });
   try {
-    let ready: Response | undefined;
-    for (let i = 0; i < 100 && !ready?.ok; i++) {
-      ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      if (!ready?.ok) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(ready?.status).toBe(200);
+    expect(await readyzStatus(`http://127.0.0.1:${port}`)).toBe(200);
     expect(callsOf('GetSystemInfo').length).toBeGreaterThan(0);
   } finally {
     child.kill('SIGTERM');

@@ -8,8 +8,7 @@ import { loadConfigOrExit, type Config } from '../config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
-import { findDiscordConfig, setConnectionState } from '../db/discord-configs.js';
-import { seedDemoOrganization, DEMO_ADMIN } from '../demo-seed.js';
+import { forgetVanishedSandboxGuild, seedDemoOrganization, DEMO_ADMIN } from '../demo-seed.js';
 import { createApp } from '../http/app.js';
 import { createLogger } from '../logger.js';
 import { describePortProblem, ensurePortFree } from '../ports.js';
@@ -54,15 +53,6 @@ async function persistentKey(file: string): Promise<Buffer> {
     );
   }
   return key;
-}
-
-function sandboxHasGuild(sandbox: Sandbox, guildId: string): boolean {
-  try {
-    sandbox.roles(guildId);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -219,17 +209,8 @@ try {
   // never into one that DATABASE_URL names, which may well be a real one.
   const demo = postgres ? await seedDemoOrganization(pool) : undefined;
 
-  if (sandbox && demo) {
-    // The sandbox keeps its servers in memory: a connection to a server of an earlier run is gone.
-    const current = await findDiscordConfig(pool, demo.organizationId);
-    if (current?.connectionState === 'connected' && current.guildId && !sandboxHasGuild(sandbox, current.guildId)) {
-      await setConnectionState(pool, {
-        organizationId: demo.organizationId,
-        state: 'disconnected',
-        error: null,
-      });
-      say('The Discord sandbox restarted, so the demo organization must connect Discord again.');
-    }
+  if (sandbox && demo && (await forgetVanishedSandboxGuild(pool, sandbox, demo.organizationId))) {
+    say('The Discord sandbox restarted, so the demo organization must connect Discord again.');
   }
 
   const bundlePath = await buildWorkflowBundleIfChanged(path.join(root, '.cache', 'dev-workflow-bundle.js'), {

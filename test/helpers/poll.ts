@@ -13,3 +13,18 @@ export async function pollUntil<T>(
   }
   throw new Error(`timed out waiting for ${options.what}; last seen: ${JSON.stringify(last)}`);
 }
+
+/** Asks `<baseUrl>/readyz` until it answers 200 (a process starting up); answers the last status (0: no answer). */
+export async function readyzStatus(baseUrl: string, timeoutMs = 20_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let status = 0;
+  while (Date.now() < deadline) {
+    status = await fetch(`${baseUrl}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return status;
+}

@@ -23,8 +23,7 @@ import type { Env } from '../../config.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../db/embedded.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
-import { findDiscordConfig, setConnectionState } from '../../db/discord-configs.js';
-import { DEMO_ADMIN, seedDemoOrganization } from '../../demo-seed.js';
+import { DEMO_ADMIN, forgetVanishedSandboxGuild, seedDemoOrganization } from '../../demo-seed.js';
 import { ensurePortFree, portProblem } from '../../ports.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { StartError } from '../../start-error.js';
@@ -181,15 +180,6 @@ function serverOf(url: string): PostgresServer {
     user: decodeURIComponent(parsed.username || 'postgres'),
     password: decodeURIComponent(parsed.password),
   };
-}
-
-function sandboxHasGuild(sandbox: Sandbox, guildId: string): boolean {
-  try {
-    sandbox.roles(guildId);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
@@ -358,10 +348,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       if (postgresHandle && options.seedDemo) {
         const seeded = await seedDemoOrganization(pool);
         demo = { slug: seeded.slug, email: DEMO_ADMIN.email, password: DEMO_ADMIN.password };
-        // The sandbox keeps its servers in memory: a connection to a server of an earlier run is gone.
-        const current = await findDiscordConfig(pool, seeded.organizationId);
-        if (current?.connectionState === 'connected' && current.guildId && !sandboxHasGuild(sandbox, current.guildId)) {
-          await setConnectionState(pool, { organizationId: seeded.organizationId, state: 'disconnected', error: null });
+        if (await forgetVanishedSandboxGuild(pool, sandbox, seeded.organizationId)) {
           say('The Discord sandbox restarted, so the demo organization must connect Discord again.');
         }
       }
