@@ -31,6 +31,14 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** HTTP port of the API. (Default: 3000) */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** The address the API and the worker's metrics server listen on (`127.0.0.1`, `::`). (Default: every interface) */
+  HOST: z
+    .string()
+    .trim()
+    .refine((v) => net.isIP(v) !== 0 || v === 'localhost', {
+      message: 'must be an IP address such as 127.0.0.1, or localhost',
+    })
+    .optional(),
   /** External URL of the API; the OAuth redirect_uri hangs off it. (Default: http://localhost:${PORT}) */
   PUBLIC_BASE_URL: urlString('http://localhost:3000').optional(),
   /** Postgres connection string. (Default: the embedded Postgres of `npm start`) */
@@ -133,6 +141,8 @@ export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   isProduction: boolean;
   port: number;
+  /** Where the API and the worker's metrics server listen; undefined: every interface. */
+  host: string | undefined;
   publicBaseUrl: string;
   databaseUrl: string | undefined;
   temporal: {
@@ -359,6 +369,7 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
     nodeEnv: e.NODE_ENV,
     isProduction,
     port: e.PORT,
+    host: e.HOST,
     publicBaseUrl,
     databaseUrl: e.DATABASE_URL,
     temporal: {

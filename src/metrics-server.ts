@@ -17,7 +17,7 @@ export interface MetricsServer {
  * or production without METRICS_TOKEN. Any other path answers 404.
  */
 export async function startWorkerMetricsServer(
-  config: Pick<Config, 'isProduction' | 'metrics'>,
+  config: Pick<Config, 'isProduction' | 'metrics' | 'host'>,
 ): Promise<MetricsServer | null> {
   const port = config.metrics.workerPort;
   if (port === null || !metricsServed(config)) return null;
@@ -58,7 +58,7 @@ export async function startWorkerMetricsServer(
         ),
       ),
     );
-    server.listen(port, () => resolve());
+    server.listen({ port, host: config.host }, () => resolve());
   });
   return {
     port: (server.address() as AddressInfo).port,

@@ -239,3 +239,14 @@ describe('Temporal TLS and API key', () => {
     expect(blobProblems.join('\n')).not.toContain(blob);
   });
 });
+
+describe('HOST', () => {
+  test('every interface by default; an IP address or localhost when set', () => {
+    expect(loadConfig({}).host).toBeUndefined();
+    expect(loadConfig({ HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '::' }).host).toBe('::');
+    expect(problemsOf({ HOST: 'api.example.com' })).toEqual([
+      'HOST: must be an IP address such as 127.0.0.1, or localhost (got "api.example.com")',
+    ]);
+  });
+});

@@ -200,7 +200,7 @@ describe('the compiled build (tsc), run with plain node', () => {
     const port = await freePort();
     const api = spawn(process.execPath, ['src/bin/api.js'], {
       cwd: app,
-      env: productionEnv({ PORT: String(port) }),
+      env: productionEnv({ PORT: String(port), HOST: '127.0.0.1' }),
       stdio: 'ignore',
     });
     try {

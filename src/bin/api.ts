@@ -14,8 +14,8 @@ const temporal = await connectTemporal({ ...temporalSettingsOf(config), namespac
 if (config.stateSigningSecretGenerated) {
   logger.warn('STATE_SIGNING_SECRET is not set: using a random one for this process (OAuth states die with it)');
 }
-const server = createApp({ config, pool, temporal, logger }).listen(config.port, () => {
-  logger.info({ url: config.publicBaseUrl, port: config.port }, 'API listening');
+const server = createApp({ config, pool, temporal, logger }).listen({ port: config.port, host: config.host }, () => {
+  logger.info({ url: config.publicBaseUrl, host: config.host, port: config.port }, 'API listening');
 });
 
 let stopping = false;

@@ -335,7 +335,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       DISCORD_API_BASE_URL: sandbox.apiBaseUrl,
       DISCORD_AUTHORIZE_URL: sandbox.authorizeUrl,
       PUBLIC_BASE_URL: proxy.url,
-      // The APIs sit behind the proxy on the loopback interface.
+      // The APIs (and the workers' metrics) listen on the loopback only, behind the proxy.
+      HOST: '127.0.0.1',
       TRUST_PROXY: proxySource ?? 'loopback',
       WORKFLOW_BUNDLE_PATH: bundlePath,
       ...options.appEnv,
