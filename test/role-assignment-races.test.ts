@@ -290,7 +290,18 @@ test('a worker SIGKILLed at random moments during 100 mixed reviews and retries:
     const done = await waitForApplication(stack, cookie, id, settledRole, 90_000);
     expect(isReachable(done.status, done.roleAssignment.status)).toBe(true);
     const expected = kind === 'approve-then-reject' ? 'Rejected' : 'approved_role_assigned';
-    expect({ id, kind, status: done.status }).toEqual({ id, kind, status: expected });
+    // On a mismatch, the role state and the workflow's own account of the retries say why.
+    const why =
+      done.status === expected
+        ? {}
+        : {
+            roleAssignment: done.roleAssignment,
+            workflow: await stack.app.temporal.workflow
+              .getHandle(`application-role:${id}`)
+              .query('roleAssignment')
+              .catch((err: Error) => err.message),
+          };
+    expect({ id, kind, status: done.status, ...why }).toEqual({ id, kind, status: expected });
     expect({ id, kind, holdsRole: stack.sandbox.memberRoles(guildId, user).includes(roleId) }).toEqual({
       id,
       kind,
