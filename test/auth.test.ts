@@ -12,6 +12,14 @@ import { runProcess } from './helpers/run.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const ADMIN = { email: 'admin@acme.test', password: 'correct horse battery staple' };
+/** What a production process needs besides the state secret (startTestApp's). */
+const PRODUCTION_ENV = {
+  NODE_ENV: 'production',
+  DISCORD_CLIENT_ID: 'id',
+  DISCORD_CLIENT_SECRET: 'secret',
+  DISCORD_BOT_TOKEN: 'token',
+  TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
+};
 
 let db: TestDatabase;
 let app: TestApp;
@@ -42,13 +50,13 @@ interface ErrorBody {
   error: { code: string; message: string };
 }
 
-function login(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${app.baseUrl}/api/auth/login`, {
+const loginAt = (baseUrl: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
+  fetch(`${baseUrl}/api/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
-}
+const login = (body: unknown, headers: Record<string, string> = {}) => loginAt(app.baseUrl, body, headers);
 
 /** Signs in and returns the `sid=...` pair to send back as a Cookie header. */
 async function signIn(credentials = ADMIN): Promise<string> {
@@ -97,13 +105,7 @@ describe('POST /api/auth/login', () => {
   });
 
   test('in production the cookie is Secure', async () => {
-    const prod = await startTestApp(db.pool, {
-      NODE_ENV: 'production',
-      DISCORD_CLIENT_ID: 'id',
-      DISCORD_CLIENT_SECRET: 'secret',
-      DISCORD_BOT_TOKEN: 'token',
-      TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
-    });
+    const prod = await startTestApp(db.pool, PRODUCTION_ENV);
     try {
       const res = await fetch(`${prod.baseUrl}/api/auth/login`, {
         method: 'POST',
@@ -240,21 +242,9 @@ describe('POST /api/auth/login', () => {
 describe('rate limits behind proxies and across replicas', () => {
   const newReviewer = async (email: string, password: string) =>
     createUser(db.pool, { organizationId, email, passwordHash: await hashPassword(password), role: 'reviewer' });
-  const loginAt = (baseUrl: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${baseUrl}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-    });
 
   test('by default X-Forwarded-For is ignored: rotating it does not escape the limit (production mode)', async () => {
-    const production = await startTestApp(db.pool, {
-      NODE_ENV: 'production',
-      DISCORD_CLIENT_ID: 'id',
-      DISCORD_CLIENT_SECRET: 'secret',
-      DISCORD_BOT_TOKEN: 'token',
-      TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
-    });
+    const production = await startTestApp(db.pool, PRODUCTION_ENV);
     try {
       const email = 'rotating@acme.test';
       await newReviewer(email, 'rotating-password');
