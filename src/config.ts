@@ -242,17 +242,17 @@ function readPem(name: string, raw: string | undefined, problems: string[]): Buf
   }
 }
 
-function temporalTls(env: Env, problems: string[]): TemporalTls | undefined {
+/** `wanted` is TEMPORAL_TLS as the schema read it (true, false, or not set). */
+function temporalTls(env: Env, wanted: boolean | undefined, problems: string[]): TemporalTls | undefined {
   const crt = readPem('TEMPORAL_TLS_CERT', env.TEMPORAL_TLS_CERT, problems);
   const key = readPem('TEMPORAL_TLS_KEY', env.TEMPORAL_TLS_KEY, problems);
   const ca = readPem('TEMPORAL_TLS_CA', env.TEMPORAL_TLS_CA, problems);
   if (Boolean(env.TEMPORAL_TLS_CERT) !== Boolean(env.TEMPORAL_TLS_KEY)) {
     problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both for mTLS, or neither');
   }
-  const serverName = env.TEMPORAL_TLS_SERVER_NAME;
-  const wanted = env.TEMPORAL_TLS?.trim().toLowerCase();
+  const serverName = env.TEMPORAL_TLS_SERVER_NAME?.trim();
   const anyTlsSetting = Boolean(crt || key || ca || serverName || env.TEMPORAL_API_KEY);
-  const explicitlyOff = ['false', '0', 'no', 'off', 'n', 'disabled'].includes(wanted ?? '');
+  const explicitlyOff = wanted === false;
   if (explicitlyOff && env.TEMPORAL_API_KEY) {
     problems.push(
       'TEMPORAL_TLS is false, yet TEMPORAL_API_KEY is set: the key would travel in clear text; use TLS, or no API key',
@@ -359,7 +359,7 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
     );
   }
 
-  const tls = temporalTls(env, problems);
+  const tls = temporalTls(env, e?.TEMPORAL_TLS, problems);
   const trustedProxies = trustProxy(env.TRUST_PROXY?.trim(), problems);
 
   if (problems.length > 0 || !e) throw new ConfigError(problems);

@@ -11,12 +11,13 @@ import type { Pool } from './pool.js';
 export class PostgresRateLimitStore implements Store {
   /** Counters are shared by every process: express-rate-limit must not assume they are local. */
   readonly localKeys = false;
-  private windowMs = 60_000;
 
   constructor(
     private readonly pool: Pool,
     /** Names the limiter: each limiter counts apart (`login`, `login-account`, `public-form`, …). */
     readonly prefix: string,
+    /** The window's length; express-rate-limit sets it through `init` for its middleware. */
+    private windowMs = 60_000,
   ) {}
 
   init(options: Options): void {

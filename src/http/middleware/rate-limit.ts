@@ -5,24 +5,26 @@ import { PostgresRateLimitStore } from '../../db/rate-limits.js';
 import type { Pool } from '../../db/pool.js';
 
 /**
- * express-rate-limit with its counters in Postgres: every API replica counts against one budget.
- * The client is `req.ip`, which X-Forwarded-For can only set through a proxy TRUST_PROXY names.
- */
-export function sharedRateLimit(pool: Pool, name: string, options: Partial<Options>) {
-  return rateLimit({
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    ...options,
-    store: new PostgresRateLimitStore(pool, name),
-  });
-}
-
-/**
  * The client key of an address (an IPv6 client's /56, which it can vary inside at will). What a
  * trusted proxy passed on that is not an address at all shares one key: a made-up value per
  * request must not be a fresh budget per request.
  */
 export const clientKey = (req: Request) => (req.ip && net.isIP(req.ip) ? ipKeyGenerator(req.ip) : 'not-an-address');
+
+/**
+ * express-rate-limit with its counters in Postgres: every API replica counts against one budget.
+ * The client is `clientKey(req)` unless the options say otherwise; `req.ip`, which
+ * X-Forwarded-For can only set through a proxy TRUST_PROXY names.
+ */
+export function sharedRateLimit(pool: Pool, name: string, options: Partial<Options>) {
+  return rateLimit({
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: clientKey,
+    ...options,
+    store: new PostgresRateLimitStore(pool, name),
+  });
+}
 
 /**
  * Counts refused attempts per client (an OAuth callback with a forged, replayed or expired state),
@@ -33,8 +35,7 @@ export const clientKey = (req: Request) => (req.ip && net.isIP(req.ip) ? ipKeyGe
  * refusals and got valid ones turned away.) Shared by every replica, like the limiters.
  */
 export function refusalLimit(pool: Pool, name: string, options: { max: number; windowMs: number }) {
-  const store = new PostgresRateLimitStore(pool, name);
-  store.init({ windowMs: options.windowMs } as Options);
+  const store = new PostgresRateLimitStore(pool, name, options.windowMs);
   return {
     /** The client already made too many refused attempts in this window. */
     exhausted: async (req: Request) => ((await store.get(clientKey(req)))?.totalHits ?? 0) >= options.max,

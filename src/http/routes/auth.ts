@@ -63,7 +63,6 @@ function loginAddressLimit(pool: Pool): RequestHandler {
   return sharedRateLimit(pool, LOGIN_LIMITERS.address, {
     ...LOGIN_ADDRESS_LIMIT,
     skipSuccessfulRequests: true,
-    keyGenerator: (req) => clientKey(req),
     handler: tooManyFailures,
   });
 }
@@ -86,15 +85,14 @@ function loginRateLimit(pool: Pool): RequestHandler {
  * per window. A successful sign-in clears the count (what remains counts failures).
  */
 export function accountLockout(pool: Pool) {
-  const store = new PostgresRateLimitStore(pool, LOGIN_LIMITERS.account);
-  store.init(ACCOUNT_LOCKOUT as Options);
+  const store = new PostgresRateLimitStore(pool, LOGIN_LIMITERS.account, ACCOUNT_LOCKOUT.windowMs);
   return {
     /** Counts an attempt; answers when the lock ends if this attempt is one too many. */
     attempt: async (email: string): Promise<Date | undefined> => {
       const { totalHits, resetTime } = await store.increment(email);
       return totalHits > ACCOUNT_LOCKOUT.limit ? resetTime : undefined;
     },
-    /** The owner signed in, or an admin unlocked the account: earlier failures no longer count. */
+    /** The owner signed in: earlier failures no longer count. (`unlock-account` deletes them too.) */
     clear: (email: string) => store.resetKey(email),
   };
 }
