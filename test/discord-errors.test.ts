@@ -7,7 +7,7 @@ import { PermissionFlagsBits } from 'discord-api-types/v10';
 import { createDiscordApi, type DiscordApi } from '../src/discord/api.js';
 import { classifyDiscordError, toActivityFailure, type DiscordFailure } from '../src/discord/errors.js';
 import { createDiscordRest } from '../src/discord/rest.js';
-import { startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index.js';
+import { startSandbox, type Sandbox, type SandboxGuild } from '../src/dev/sandbox/index.js';
 import { useSandbox } from './helpers/sandbox.js';
 
 const MEMBER = '300000000000000001';

@@ -1,6 +1,6 @@
 import { classifyDiscordError, DiscordOAuthError } from '../src/discord/errors.js';
 import { buildAuthorizeUrl, exchangeCode } from '../src/discord/oauth.js';
-import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { startSandbox, type Sandbox } from '../src/dev/sandbox/index.js';
 import { useSandbox } from './helpers/sandbox.js';
 
 const REDIRECT = 'http://127.0.0.1:9/api/discord/bot-callback';

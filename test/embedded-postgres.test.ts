@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { freePort, portProblem } from '../src/ports.js';
 import { StartError } from '../src/start-error.js';
 

@@ -1,9 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { startEmbeddedPostgres, freePort } from '../src/db/embedded.js';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
+import { freePort } from '../src/ports.js';
 import { migrate } from '../src/db/migrate.js';
-import { resolveTemporalCli } from '../src/temporal/cli.js';
-import { startTemporalDevServer } from '../src/temporal/dev-server.js';
+import { resolveTemporalCli } from '../src/dev/temporal/cli.js';
+import { startTemporalDevServer } from '../src/dev/temporal/dev-server.js';
 import { buildWorkflowBundle } from '../src/temporal/workflow-bundle.js';
 
 /**

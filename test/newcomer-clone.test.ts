@@ -23,7 +23,7 @@ const leftBehind: string[] = [];
 
 /** The clone's own code: what `npm start` does for Postgres, then a row that must survive a restart. */
 const START_SCRIPT = `
-import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.js';
+import { ensureDatabase, startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { migrate } from '../src/db/migrate.js';
 import pg from 'pg';
 

@@ -166,8 +166,13 @@ describe('the compiled build (tsc), run with plain node', () => {
       const { files, packages } = await importGraph(entry);
       for (const name of packages) expect(`${entry} imports ${name}: ${name in pkg.dependencies}`).toMatch(/: true$/);
       const relative = [...files].map((f) => path.relative(app, f));
-      expect(relative.filter((f) => /^src\/(sandbox|dev)\/|embedded|dev-server|web\//.test(f))).toEqual([]);
+      expect(relative.filter((f) => /^src\/(dev|web)\//.test(f))).toEqual([]);
     }
+  });
+
+  test('holds no development tooling (src/dev: the sandbox, the embedded Postgres, the dev stack, the bench)', async () => {
+    await expect(fs.stat(path.join(app, 'src/dev'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(fs.stat(path.join(app, 'src/bin/api.js'))).resolves.toBeTruthy();
   });
 
   const productionEnv = (extra: Record<string, string> = {}) => {

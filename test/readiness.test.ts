@@ -1,4 +1,4 @@
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.js';
 import { createPool } from '../src/db/pool.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import path from 'node:path';

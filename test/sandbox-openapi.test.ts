@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020';
 import addFormatsModule from 'ajv-formats';
-import type { Sandbox } from '../src/sandbox/index.js';
+import type { Sandbox } from '../src/dev/sandbox/index.js';
 import { botRequest, useSandbox } from './helpers/sandbox.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -4,7 +4,7 @@
  * Membership Screening.
  */
 import { PermissionFlagsBits } from 'discord-api-types/v10';
-import { startSandbox, type Sandbox, type SandboxGuild } from '../src/sandbox/index.js';
+import { startSandbox, type Sandbox, type SandboxGuild } from '../src/dev/sandbox/index.js';
 import { basicAuth, botRequest, expectDiscordError, useSandbox } from './helpers/sandbox.js';
 
 const REDIRECT = 'http://127.0.0.1:9/api/auth/discord/callback';

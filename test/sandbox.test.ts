@@ -5,7 +5,7 @@ import {
   startSandbox,
   type Sandbox,
   type SandboxGuild,
-} from '../src/sandbox/index.js';
+} from '../src/dev/sandbox/index.js';
 import { basicAuth, botRequest, expectDiscordError, useSandbox } from './helpers/sandbox.js';
 
 const MANAGE_ROLES = PermissionFlagsBits.ManageRoles;

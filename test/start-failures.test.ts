@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/ports.js';
 import { runProcess, type Run } from './helpers/run.js';
 
-// `npm start` (src/bin/dev.ts) as a process: a failed start ends with the cause and the fix, in
+// `npm start` (src/dev/start.ts) as a process: a failed start ends with the cause and the fix, in
 // two plain lines, with no stack trace unless LOG_LEVEL=debug.
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,7 +25,7 @@ async function npmStart(env: Record<string, string>): Promise<Run> {
   const base: Record<string, string> = {};
   // Whatever configures the developer's own start stays out; PATH and HOME stay unless replaced.
   for (const name of ['PATH', 'HOME', 'LANG']) if (process.env[name]) base[name] = process.env[name]!;
-  return runProcess(process.execPath, [tsx, 'src/bin/dev.ts'], {
+  return runProcess(process.execPath, [tsx, 'src/dev/start.ts'], {
     cwd: root,
     env: { ...base, XDG_CACHE_HOME: path.join(dir, 'cache'), ...env },
   });

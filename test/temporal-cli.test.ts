@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StartError } from '../src/start-error.js';
-import { cachedCliPath, requirementsFile, resolveTemporalCli, TEMPORAL_CLI_VERSION } from '../src/temporal/cli.js';
+import { cachedCliPath, requirementsFile, resolveTemporalCli, TEMPORAL_CLI_VERSION } from '../src/dev/temporal/cli.js';
 
 let dir: string;
 const saved = { PATH: process.env.PATH, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME };

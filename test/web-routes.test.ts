@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { WEB_DIST_DIR } from '../src/http/routes/web.js';
-import { buildWebIfStale } from '../src/web-build.js';
+import { buildWebIfStale } from '../src/dev/web-build.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildWorkflowBundleIfChanged } from '../src/temporal/workflow-bundle.js';
+import { buildWorkflowBundleIfChanged } from '../src/dev/workflow-bundle-cache.js';
 
 // `npm start` bundles the workflows only when their sources changed: a later start skips webpack.
 

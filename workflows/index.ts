@@ -1,6 +1,5 @@
 export { checkDiscordConnectionWorkflow, connectDiscordWorkflow, disconnectDiscordWorkflow } from './connection.js';
 export { applicationRoleWorkflow } from './role-assignment.js';
 export { redriveAssignmentsWorkflow } from './redrive.js';
-export { benchNoopWorkflow } from './bench.js';
 export { housekeepingWorkflow } from './housekeeping.js';
 export { bulkReviewWorkflow } from './bulk-review.js';

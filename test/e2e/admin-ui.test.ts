@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { buildWebIfStale } from '../../src/web-build.js';
+import { buildWebIfStale } from '../../src/dev/web-build.js';
 import { PASSWORD, startStack, type Org, type Stack } from '../helpers/stack.js';
 import { pollUntil } from '../helpers/poll.js';
 import { insertApplication } from '../../src/db/applications.js';

@@ -1,4 +1,4 @@
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/dev/sandbox/index.js';
 
 /**
  * One Discord sandbox for a test file: started before its tests, closed after them, and put back

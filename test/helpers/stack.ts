@@ -3,7 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { hashPassword } from '../../src/auth/password.js';
 import { createOrganizationWithAdmin, updateOrganizationSettings } from '../../src/db/organizations.js';
 import { createUser } from '../../src/db/users.js';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/dev/sandbox/index.js';
 import { createWorkers, type Workers } from '../../src/worker.js';
 import { createLogger } from '../../src/logger.js';
 import type { Env } from '../../src/config.js';

@@ -2,7 +2,7 @@
  * `npm run cluster` as a library: a production-shaped stack on one machine, which
  * test/cluster/cluster.test.ts drives too.
  *
- * - Postgres: the embedded one (src/db/embedded.ts), or DATABASE_URL's server; the app's database
+ * - Postgres: the embedded one (src/dev/embedded-postgres.ts), or DATABASE_URL's server; the app's database
  *   migrated, and `temporal` / `temporal_visibility` set up with the Temporal SQL tool;
  * - the Temporal server built from source (src/dev/cluster/build.ts), Postgres persistence and SQL
  *   visibility, the namespace with the app's search attributes, and the Temporal Web UI server;
@@ -20,15 +20,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../../config.js';
-import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../db/embedded.js';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../embedded-postgres.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
-import { DEMO_ADMIN, forgetVanishedSandboxGuild, seedDemoOrganization } from '../../demo-seed.js';
+import { DEMO_ADMIN, forgetVanishedSandboxGuild, seedDemoOrganization } from '../demo-seed.js';
 import { ensurePortFree, portProblem } from '../../ports.js';
-import { startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { StartError } from '../../start-error.js';
-import { buildWorkflowBundleIfChanged } from '../../temporal/workflow-bundle.js';
-import { buildWebIfStale } from '../../web-build.js';
+import { buildWorkflowBundleIfChanged } from '../workflow-bundle-cache.js';
+import { buildWebIfStale } from '../web-build.js';
 import { ensureTemporalServer, ensureUiServer, type TemporalServerBuild } from './build.js';
 import { startProcess, type LineSink, type ManagedProcess } from './process.js';
 import { startReverseProxy, type ReverseProxy } from './proxy.js';

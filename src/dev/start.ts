@@ -5,27 +5,27 @@ import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfigOrExit, type Config } from '../config.js';
-import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../db/embedded.js';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
-import { forgetVanishedSandboxGuild, seedDemoOrganization, DEMO_ADMIN } from '../demo-seed.js';
+import { forgetVanishedSandboxGuild, seedDemoOrganization, DEMO_ADMIN } from './demo-seed.js';
 import { createApp } from '../http/app.js';
 import { createLogger } from '../logger.js';
 import { describePortProblem, ensurePortFree } from '../ports.js';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { resolveTemporalCli } from '../temporal/cli.js';
+import { startSandbox, type Sandbox } from './sandbox/index.js';
+import { resolveTemporalCli } from './temporal/cli.js';
 import { connectTemporal, temporalConnectionOptions, temporalSettingsOf } from '../temporal/client.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../temporal/dev-server.js';
+import { startTemporalDevServer, type TemporalDevServer } from './temporal/dev-server.js';
 import { installTemporalRuntime } from '../temporal/telemetry.js';
 import { ensureHousekeepingSchedule } from '../temporal/schedules.js';
-import { buildWorkflowBundleIfChanged } from '../temporal/workflow-bundle.js';
+import { buildWorkflowBundleIfChanged } from './workflow-bundle-cache.js';
 import { StartError, startFailureLines } from '../start-error.js';
-import { buildWebIfStale } from '../web-build.js';
+import { buildWebIfStale } from './web-build.js';
 import { createWorkers } from '../worker.js';
 
 /**
  * `npm start`: the whole system on one machine. Whatever is not configured runs embedded: Postgres
- * (data in .data/postgres, or as root outside the clone: see src/db/embedded.ts), a Temporal dev
+ * (data in .data/postgres, or as root outside the clone: see src/dev/embedded-postgres.ts), a Temporal dev
  * server (SQLite in .data/temporal.sqlite, Web UI on 8233), and a Discord-compatible sandbox.
  * Ctrl-C stops everything it started. A failed start stops what it had started and ends with two
  * lines: what went wrong and what to do (the stack trace too with LOG_LEVEL=debug).

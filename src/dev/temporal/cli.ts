@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { childProcessEnv, systemEnv, type Env } from '../config.js';
-import { StartError } from '../start-error.js';
+import { childProcessEnv, systemEnv, type Env } from '../../config.js';
+import { StartError } from '../../start-error.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from '../config.js';
-import { canBind, startCluster, projectRoot, type Cluster } from '../dev/cluster/index.js';
-import { GO_TOOLCHAIN, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../dev/cluster/build.js';
-import { startFailureLines } from '../start-error.js';
+import { loadConfigOrExit } from '../../config.js';
+import { canBind, startCluster, projectRoot, type Cluster } from './index.js';
+import { GO_TOOLCHAIN, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from './build.js';
+import { startFailureLines } from '../../start-error.js';
 
 /**
  * `npm run cluster`: a production-shaped stack on this machine (see src/dev/cluster/index.ts): the

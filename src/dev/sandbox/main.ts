@@ -1,8 +1,8 @@
 /**
- * Runs the Discord sandbox alone: `npx tsx src/sandbox/main.ts`.
+ * Runs the Discord sandbox alone: `npx tsx src/dev/sandbox/main.ts`.
  * Environment: SANDBOX_HOST, SANDBOX_PORT, DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET, DISCORD_BOT_TOKEN.
  */
-import { loadConfigOrExit } from '../config.js';
+import { loadConfigOrExit } from '../../config.js';
 import { startSandbox } from './index.js';
 
 const config = loadConfigOrExit();

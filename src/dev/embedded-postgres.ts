@@ -9,8 +9,6 @@ import { childProcessEnv } from '../config.js';
 import { describePortProblem, ensurePortFree, freePort } from '../ports.js';
 import { StartError } from '../start-error.js';
 
-export { freePort };
-
 const execFileAsync = promisify(execFile);
 
 export interface EmbeddedPostgresHandle {

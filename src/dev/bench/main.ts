@@ -9,23 +9,24 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import proto from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { childProcessEnv, loadConfig, loadConfigOrExit } from '../config.js';
-import { startEmbeddedPostgres, freePort } from '../db/embedded.js';
-import { migrate } from '../db/migrate.js';
-import { createPool } from '../db/pool.js';
-import { createOrganizationWithAdmin } from '../db/organizations.js';
-import { createDiscordApi } from '../discord/api.js';
-import { createDiscordRest } from '../discord/rest.js';
-import { createApp } from '../http/app.js';
-import { createLogger } from '../logger.js';
+import { childProcessEnv, loadConfig, loadConfigOrExit } from '../../config.js';
+import { startEmbeddedPostgres } from '../embedded-postgres.js';
+import { migrate } from '../../db/migrate.js';
+import { createPool } from '../../db/pool.js';
+import { createOrganizationWithAdmin } from '../../db/organizations.js';
+import { createDiscordApi } from '../../discord/api.js';
+import { createDiscordRest } from '../../discord/rest.js';
+import { createApp } from '../../http/app.js';
+import { createLogger } from '../../logger.js';
+import { freePort } from '../../ports.js';
 import { startSandbox, type SandboxGuild } from '../sandbox/index.js';
 import { resolveTemporalCli } from '../temporal/cli.js';
-import { connectTemporal } from '../temporal/client.js';
+import { connectTemporal } from '../../temporal/client.js';
 import { startTemporalDevServer } from '../temporal/dev-server.js';
-import { startConnection } from '../temporal/operations.js';
-import { roleWorkflowId } from '../temporal/shared.js';
-import { buildWorkflowBundle } from '../temporal/workflow-bundle.js';
-import { createWorkers, setDiscordQueueRateLimit } from '../worker.js';
+import { startConnection } from '../../temporal/operations.js';
+import { roleWorkflowId } from '../../temporal/shared.js';
+import { buildWorkflowBundle } from '../../temporal/workflow-bundle.js';
+import { createWorkers, setDiscordQueueRateLimit } from '../../worker.js';
 import {
   cpuSeconds,
   currentRss,
@@ -40,7 +41,8 @@ import {
   verdict,
   type ProxiedRequest,
   type Row,
-} from './bench/support.js';
+} from './support.js';
+import type { benchNoopWorkflow } from './workflows.js';
 
 /**
  * `npm run bench`, in one run:
@@ -52,7 +54,7 @@ import {
  *    recorded, every role workflow schedules its grant into the paused queue, then the queue is
  *    released (rate 45) and the drain runs to the last role assigned. Requests, 429s, grants per
  *    user (exactly one each), and the worker's peak RSS (it runs as a process of its own). The
- *    worker reaches "Discord" through a recording proxy (src/bin/bench/support.ts), which gives
+ *    worker reaches "Discord" through a recording proxy (src/dev/bench/support.ts), which gives
  *    every request's arrival time and status.
  * 2. The 403s of a bulk (`--forbidden`, default 1,000) whose Approved role sits above the bot's
  *    highest role: the circuit breaker must stop it after the first answers.
@@ -106,7 +108,9 @@ const TARGET_P50_MS = 100;
 const TARGET_P99_MS = 300;
 const PASSWORD = 'bench-password';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The workflows of the ceiling's workers (src/dev/bench/workflows.ts). */
+const NOOP_WORKFLOWS_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'workflows.ts');
 /** The arguments of `node` in package.json's `start:worker` script. */
 async function startWorkerArgs(): Promise<string[]> {
   const pkg = JSON.parse(await fs.readFile(path.join(root, 'package.json'), 'utf8')) as {
@@ -153,7 +157,7 @@ const notes: string[] = [];
 try {
   log('starting Postgres, Temporal and the Discord sandbox...');
   const cliPath = await resolveTemporalCli({ cliPath: loadConfigOrExit().temporalCliPath });
-  const [postgres, temporalServer, bundlePath] = await Promise.all([
+  const [postgres, temporalServer, bundlePath, noopBundlePath] = await Promise.all([
     startEmbeddedPostgres({ dataDir: path.join(work, 'pg'), persistent: false }).then((pgHandle) => {
       cleanups.push({ name: 'Postgres', fn: () => pgHandle.stop() });
       return pgHandle;
@@ -165,6 +169,10 @@ try {
         return server;
       }),
     buildWorkflowBundle(path.join(work, 'bundle.js')),
+    // The ceiling's no-op workflow is the bench's own: never in the production bundle.
+    CEILING_N > 0
+      ? buildWorkflowBundle(path.join(work, 'noop-bundle.js'), { workflowsPath: NOOP_WORKFLOWS_PATH })
+      : undefined,
   ]);
   const admin = new pg.Client({ connectionString: postgres.url() });
   await admin.connect();
@@ -845,7 +853,7 @@ try {
       logger: createLogger({ level: 'warn' }),
       discord: createDiscordApi(createDiscordRest({ apiBaseUrl: sandbox.apiBaseUrl, botToken: sandbox.botToken })),
       connection,
-      workflowBundlePath: bundlePath,
+      workflowBundlePath: noopBundlePath!,
     });
     const noopRunning = noopWorkers.run();
     cleanups.push({
@@ -861,7 +869,7 @@ try {
       Array.from({ length: 32 }, async () => {
         while (next < CEILING_N) {
           const i = next++;
-          await temporal.workflow.execute('benchNoopWorkflow', {
+          await temporal.workflow.execute<typeof benchNoopWorkflow>('benchNoopWorkflow', {
             workflowId: `bench-noop-${i}`,
             taskQueue: 'bench-noop',
           });

@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { ensurePortFree } from '../ports.js';
-import { StartError } from '../start-error.js';
-import { searchAttributeKeys } from './search-attributes.js';
+import { ensurePortFree } from '../../ports.js';
+import { StartError } from '../../start-error.js';
+import { searchAttributeKeys } from '../../temporal/search-attributes.js';
 
 export interface TemporalDevServer {
   address: string;

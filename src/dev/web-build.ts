@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { childProcessEnv } from './config.js';
+import { childProcessEnv } from '../config.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
-const root = path.resolve(path.dirname(THIS_FILE), '..');
+const root = path.resolve(path.dirname(THIS_FILE), '../..');
 const SOURCE_DIR = path.join(root, 'src/web');
 const OUT_INDEX = path.join(root, 'dist/web/index.html');
 const CONFIG_FILE = path.join(root, 'vite.config.ts');
@@ -99,7 +99,7 @@ async function acquireLock(): Promise<() => Promise<void>> {
   }
 }
 
-// `tsx src/web-build.ts`: build now.
+// `tsx src/dev/web-build.ts`: build now.
 if (process.argv[1] && path.resolve(process.argv[1]) === THIS_FILE) {
   await buildWeb();
 }

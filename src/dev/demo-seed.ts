@@ -1,9 +1,9 @@
-import { hashPassword } from './auth/password.js';
-import { createOrganizationWithAdmin, findOrganizationByIdOrSlug } from './db/organizations.js';
-import { findDiscordConfig, setConnectionState } from './db/discord-configs.js';
-import type { Pool } from './db/pool.js';
+import { hashPassword } from '../auth/password.js';
+import { createOrganizationWithAdmin, findOrganizationByIdOrSlug } from '../db/organizations.js';
+import { findDiscordConfig, setConnectionState } from '../db/discord-configs.js';
+import type { Pool } from '../db/pool.js';
 import type { Sandbox } from './sandbox/index.js';
-import { createUser, findUserByEmail } from './db/users.js';
+import { createUser, findUserByEmail } from '../db/users.js';
 
 export const DEMO_ADMIN = { email: 'admin@demo.example', password: 'demo-admin-password' } as const;
 export const DEMO_REVIEWER = { email: 'reviewer@demo.example', password: 'demo-reviewer-password' } as const;

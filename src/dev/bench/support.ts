@@ -1,5 +1,5 @@
 /**
- * Helpers of `npm run bench` (src/bin/bench.ts): a recording proxy in front of the Discord sandbox
+ * Helpers of `npm run bench` (src/dev/bench/main.ts): a recording proxy in front of the Discord sandbox
  * (arrival time and status of every request the worker makes), the worker's peak RSS from /proc,
  * percentiles, and the markdown table.
  */
