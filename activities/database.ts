@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { deleteExpiredOAuthStateUses } from '../src/auth/oauth-state.js';
 import { isDeepStrictEqual } from 'node:util';
 import { appendAuditLog, type AuditLogEntry } from '../src/db/audit-log.js';
 import { deleteExpiredApplicantSessions } from '../src/db/applicant-sessions.js';
+import { deleteExpiredOAuthStateUses } from '../src/db/oauth-state-nonces.js';
 import { deleteApplicantTokens, deleteOldApplicantTokens } from '../src/db/applicant-tokens.js';
 import { deleteExpiredRateLimitHits } from '../src/db/rate-limits.js';
 import { deleteExpiredSessions } from '../src/db/sessions.js';
@@ -10,6 +10,7 @@ import { findApplication, lockApplication, writeStateChange } from '../src/db/ap
 import {
   beginConnection,
   findDiscordConfig,
+  markConnectionResumed,
   saveConnectedConfig,
   setConnectionState,
 } from '../src/db/discord-configs.js';
@@ -215,23 +216,15 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
      */
     async resumeConnection(input: { organizationId: string; userId: string }): Promise<boolean> {
       return await withTransaction(pool, async (tx) => {
-        const { rows } = await tx.query<{ guild_id: string; connection_error: string | null }>(
-          `UPDATE discord_configs
-           SET connection_state = 'connected', connection_error = NULL, connection_state_updated_at = now(),
-               updated_at = now()
-           WHERE organization_id = $1 AND connection_state = 'error'
-             AND guild_id IS NOT NULL AND approved_role_id IS NOT NULL
-           RETURNING guild_id, (SELECT connection_error FROM discord_configs WHERE organization_id = $1) AS connection_error`,
-          [input.organizationId],
-        );
-        if (!rows[0]) return false;
+        const resumed = await markConnectionResumed(tx, input.organizationId);
+        if (!resumed) return false;
         await appendAuditLog(tx, {
           organizationId: input.organizationId,
           actorUserId: input.userId,
           action: 'discord.resumed',
           subjectType: 'discord_guild',
-          subjectId: rows[0].guild_id,
-          details: { pausedBecause: rows[0].connection_error },
+          subjectId: resumed.guildId,
+          details: { pausedBecause: resumed.pausedBecause },
         });
         return true;
       });

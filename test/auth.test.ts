@@ -32,7 +32,7 @@ beforeAll(async () => {
   const { organization, admin } = await createOrganizationWithAdmin(db.pool, {
     name: 'Acme Club',
     adminEmail: ADMIN.email,
-    adminPassword: ADMIN.password,
+    adminPasswordHash: await hashPassword(ADMIN.password),
   });
   organizationId = organization.id;
   adminId = admin.id;

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../src/config.js';
 import { findApplication, insertApplication } from '../src/db/applications.js';
+import { hashPassword } from '../src/auth/password.js';
 import { createOrganizationWithAdmin } from '../src/db/organizations.js';
 import { createApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
@@ -51,7 +52,7 @@ test('a review while Temporal is unreachable answers 503 temporal_unavailable wi
   const { organization } = await createOrganizationWithAdmin(db.pool, {
     name: 'Acme',
     adminEmail: admin.email,
-    adminPassword: admin.password,
+    adminPasswordHash: await hashPassword(admin.password),
   });
   const application = await insertApplication(db.pool, {
     organizationId: organization.id,

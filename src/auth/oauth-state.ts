@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { z } from 'zod';
+import { insertOAuthStateNonce } from '../db/oauth-state-nonces.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { UUID_PATTERN } from '../domain/uuid.js';
 
@@ -179,21 +180,5 @@ export function stateBelongsToSession(claims: Pick<OAuthStateClaims, 'sessionHas
  * gets `InvalidStateError('replayed')`, decided by the primary key of `oauth_state_uses`.
  */
 export async function consumeOAuthStateNonce(db: Pool | PoolClient, nonce: string, expiresAt: Date): Promise<void> {
-  const result = await db.query(
-    `INSERT INTO oauth_state_uses (nonce, expires_at)
-     VALUES ($1, $2)
-     ON CONFLICT (nonce) DO NOTHING`,
-    [nonce, expiresAt],
-  );
-  if (result.rowCount !== 1) throw new InvalidStateError('replayed');
-}
-
-/** Forgets nonces of states that expired (they are refused as expired anyway); returns how many. */
-export async function deleteExpiredOAuthStateUses(db: Pool | PoolClient, now: Date = new Date()): Promise<number> {
-  const result = await db.query(
-    `DELETE FROM oauth_state_uses
-     WHERE expires_at < $1`,
-    [now],
-  );
-  return result.rowCount ?? 0;
+  if (!(await insertOAuthStateNonce(db, nonce, expiresAt))) throw new InvalidStateError('replayed');
 }

@@ -98,7 +98,7 @@ const createOrganizationCommand: Command = (values) => {
       name: args.name,
       slug: args.slug,
       adminEmail: args['admin-email'],
-      adminPassword: args['admin-password'],
+      adminPasswordHash: await hashPassword(args['admin-password']),
     });
     return { organizationId: organization.id, slug: organization.slug, userId: admin.id };
   };

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from './pool.js';
-import type { ConnectionState } from '../temporal/shared.js';
+import type { ConnectionState } from '../domain/discord-connection.js';
 
 type Db = Pool | PoolClient;
 
@@ -98,4 +98,25 @@ export async function setConnectionState(
            updated_at = now()`,
     [input.organizationId, input.state, input.error, input.guild?.id ?? null, input.guild?.name ?? null],
   );
+}
+
+/**
+ * "Check again" found the bot's access fixed: the connection is `connected` again (grants resume).
+ * Changes nothing unless it is in `error` with its guild and role still recorded; then returns the
+ * guild and the reason it had been paused for.
+ */
+export async function markConnectionResumed(
+  db: Db,
+  organizationId: string,
+): Promise<{ guildId: string; pausedBecause: string | null } | null> {
+  const { rows } = await db.query<{ guild_id: string; connection_error: string | null }>(
+    `UPDATE discord_configs
+     SET connection_state = 'connected', connection_error = NULL, connection_state_updated_at = now(),
+         updated_at = now()
+     WHERE organization_id = $1 AND connection_state = 'error'
+       AND guild_id IS NOT NULL AND approved_role_id IS NOT NULL
+     RETURNING guild_id, (SELECT connection_error FROM discord_configs WHERE organization_id = $1) AS connection_error`,
+    [organizationId],
+  );
+  return rows[0] ? { guildId: rows[0].guild_id, pausedBecause: rows[0].connection_error } : null;
 }

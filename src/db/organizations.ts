@@ -1,4 +1,3 @@
-import { hashPassword } from '../auth/password.js';
 import { withTransaction, type Pool, type PoolClient } from './pool.js';
 import { createUser, type User } from './users.js';
 import { isUuid } from '../domain/uuid.js';
@@ -151,19 +150,19 @@ export async function updateOrganizationSettings(
 
 /**
  * An organization and its first admin, in one transaction: a duplicate email leaves no organization
- * behind. Used by `npm run cli -- create-organization` and the dev stack's demo seed.
+ * behind. Used by `npm run cli -- create-organization` and the dev stack's demo seed. The admin's
+ * password comes hashed (`hashPassword` of src/auth/password.ts).
  */
 export async function createOrganizationWithAdmin(
   pool: Pool,
-  input: { name: string; slug?: string; adminEmail: string; adminPassword: string },
+  input: { name: string; slug?: string; adminEmail: string; adminPasswordHash: string },
 ): Promise<{ organization: Organization; admin: User }> {
-  const passwordHash = await hashPassword(input.adminPassword);
   return withTransaction(pool, async (client) => {
     const organization = await createOrganization(client, { name: input.name, slug: input.slug });
     const admin = await createUser(client, {
       organizationId: organization.id,
       email: input.adminEmail,
-      passwordHash,
+      passwordHash: input.adminPasswordHash,
       role: 'admin',
     });
     return { organization, admin };

@@ -16,7 +16,7 @@ export async function seedDemoOrganization(pool: Pool): Promise<{ organizationId
     name: 'Demo Organization',
     slug: 'demo',
     adminEmail: DEMO_ADMIN.email,
-    adminPassword: DEMO_ADMIN.password,
+    adminPasswordHash: await hashPassword(DEMO_ADMIN.password),
   });
   if (!(await findUserByEmail(pool, DEMO_REVIEWER.email))) {
     await createUser(pool, {

@@ -17,6 +17,16 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { RESTJSONErrorCodes } from 'discord-api-types/v10';
+import {
+  clearBotTokenRejection,
+  deleteAuthorizationFailuresOlderThan,
+  findBotTokenRejection,
+  markBotTokenRejected,
+  pauseConnectedOrganizations,
+  readRequestGate,
+  recordAuthorizationFailure,
+  reserveRequestSlot,
+} from '../db/discord-guard.js';
 import type { Pool } from '../db/pool.js';
 import {
   discordBlockedTotal,
@@ -114,9 +124,9 @@ const organizationOfRequest = () => {
 };
 
 /** Runs a query of the guard; a failure to answer becomes a retryable DiscordGuardUnavailableError. */
-async function query<R extends Record<string, unknown>>(pool: Pool, text: string, values: unknown[] = []) {
+async function guarded<T>(query: () => Promise<T>): Promise<T> {
   try {
-    return await pool.query<R>(text, values);
+    return await query();
   } catch (err) {
     throw new DiscordGuardUnavailableError(
       `The database did not answer before a Discord request (${err instanceof Error ? err.message : String(err)}); nothing was sent.`,
@@ -150,34 +160,17 @@ export function createDiscordGuard(
   /** Puts connected organizations in `error` with the reason: their grants wait for a fix. */
   const pause = async (which: { guildId: string } | { organizationId: string }, reason: string) => {
     options.onPause?.('guildId' in which ? which.guildId : null, reason);
-    const { rowCount } = await query(
-      pool,
-      `UPDATE discord_configs
-       SET connection_state = 'error', connection_error = $3, connection_state_updated_at = now(), updated_at = now()
-       WHERE connection_state = 'connected' AND (guild_id = $1 OR organization_id = $2::uuid)`,
-      ['guildId' in which ? which.guildId : null, 'organizationId' in which ? which.organizationId : null, reason],
-    );
-    if (rowCount) discordPausesTotal.inc({ scope: 'guildId' in which ? 'guild' : 'organization' });
+    const paused = await guarded(() => pauseConnectedOrganizations(pool, which, reason));
+    if (paused) discordPausesTotal.inc({ scope: 'guildId' in which ? 'guild' : 'organization' });
   };
 
   return {
     async beforeRequest({ path }) {
       // The next free slot, unless it is further ahead than a request may wait (many workers busy).
-      const { rows } = await query<{ wait_ms: number; reserved: boolean }>(
-        pool,
-        `WITH slot AS (
-           SELECT greatest(next_slot_at, clock_timestamp()) AS at FROM discord_request_slots FOR UPDATE
-         ), taken AS (
-           UPDATE discord_request_slots SET next_slot_at = slot.at + make_interval(secs => $1)
-           FROM slot WHERE slot.at <= clock_timestamp() + make_interval(secs => $2)
-           RETURNING 1
-         )
-         SELECT extract(epoch FROM slot.at - clock_timestamp()) * 1000 AS wait_ms, EXISTS (SELECT 1 FROM taken) AS reserved
-         FROM slot`,
-        [spacingSeconds, MAX_SLOT_WAIT_MS / 1000],
+      const { waitMs, reserved } = await guarded(() =>
+        reserveRequestSlot(pool, { spacingSeconds, maxWaitSeconds: MAX_SLOT_WAIT_MS / 1000 }),
       );
-      const waitMs = Number(rows[0]?.wait_ms ?? 0);
-      if (!rows[0]?.reserved) {
+      if (!reserved) {
         discordBlockedTotal.inc({ reason: 'schedule_full' });
         throw new DiscordHeldBackError(
           'Every request slot of the next few seconds is taken: trying again shortly.',
@@ -190,36 +183,26 @@ export function createDiscordGuard(
       const checking = isConnectionCheck();
       const organizationId = organizationOfRequest();
       // After the wait: the breaker may have opened meanwhile.
-      const { rows: gate } = await query<{
-        token_rejected: boolean;
-        paused_reason: string | null;
-        failures: number;
-        oldest_failure_age_ms: number | null;
-      }>(
-        pool,
-        `SELECT (SELECT rejected_at IS NOT NULL FROM discord_bot_token_status) AS token_rejected,
-                (SELECT connection_error FROM discord_configs
-                  WHERE organization_id = $4::uuid AND connection_state = 'error') AS paused_reason,
-                count(f.id)::int AS failures,
-                extract(epoch FROM clock_timestamp() - min(f.at)) * 1000 AS oldest_failure_age_ms
-         FROM (SELECT id, at FROM discord_authorization_failures
-               WHERE $1::text IS NOT NULL AND guild_id = $1 AND at > clock_timestamp() - make_interval(secs => $2)
-               ORDER BY at DESC LIMIT $3) f`,
-        [guildId, FAILURE_WINDOW_MS / 1000, MAX_AUTHORIZATION_FAILURES, organizationId],
+      const g = await guarded(() =>
+        readRequestGate(pool, {
+          guildId,
+          organizationId,
+          windowSeconds: FAILURE_WINDOW_MS / 1000,
+          maxFailures: MAX_AUTHORIZATION_FAILURES,
+        }),
       );
-      const g = gate[0]!;
       // A connection check may ask whether the token works again (GET /users/@me): nothing else passes.
-      if (g.token_rejected && !(checking && path.endsWith('/users/@me'))) {
+      if (g.tokenRejected && !(checking && path.endsWith('/users/@me'))) {
         discordBlockedTotal.inc({ reason: 'token_rejected' });
         throw new DiscordPausedError(BOT_TOKEN_REJECTED_MESSAGE, guildId);
       }
-      if (g.paused_reason !== null && !checking) {
+      if (g.pausedReason !== null && !checking) {
         discordBlockedTotal.inc({ reason: 'organization_paused' });
-        throw new DiscordPausedError(g.paused_reason, guildId);
+        throw new DiscordPausedError(g.pausedReason, guildId);
       }
       if (guildId && g.failures >= MAX_AUTHORIZATION_FAILURES) {
         discordBlockedTotal.inc({ reason: 'failure_budget' });
-        const retryInMs = FAILURE_WINDOW_MS - Number(g.oldest_failure_age_ms ?? 0);
+        const retryInMs = FAILURE_WINDOW_MS - (g.oldestFailureAgeMs ?? 0);
         throw new DiscordHeldBackError(failureBudgetMessage(retryInMs / 1000), Math.max(1_000, retryInMs));
       }
     },
@@ -228,28 +211,24 @@ export function createDiscordGuard(
       discordResponsesTotal.inc({ status_class: discordStatusClass(status), route: discordRouteLabel(method, path) });
       if (status !== 401 && status !== 403 && !(status === 404 && code === RESTJSONErrorCodes.UnknownGuild)) {
         if (status < 400 && path.endsWith('/users/@me') && method === 'GET') {
-          await query(
-            pool,
-            `UPDATE discord_bot_token_status SET rejected_at = NULL, message = NULL WHERE rejected_at IS NOT NULL`,
-          );
+          await guarded(() => clearBotTokenRejection(pool));
         }
         return;
       }
       const guildId = guildOfPath(path);
       if (status === 401 || status === 403) {
-        await query(
-          pool,
-          `INSERT INTO discord_authorization_failures (guild_id, status, code, route) VALUES ($1, $2, $3, $4)`,
-          [guildId, status, code, `${method} ${path.replace(/\d{15,21}/g, ':id')}`],
+        await guarded(() =>
+          recordAuthorizationFailure(pool, {
+            guildId,
+            status,
+            code,
+            route: `${method} ${path.replace(/\d{15,21}/g, ':id')}`,
+          }),
         );
       }
       // 401 with code 0 is the bot token itself; 401 with a JSON code is an applicant's token.
       if (status === 401 && !code) {
-        await query(
-          pool,
-          `UPDATE discord_bot_token_status SET rejected_at = coalesce(rejected_at, now()), message = $1`,
-          [BOT_TOKEN_REJECTED_MESSAGE],
-        );
+        await guarded(() => markBotTokenRejected(pool, BOT_TOKEN_REJECTED_MESSAGE));
         options.onPause?.(null, BOT_TOKEN_REJECTED_MESSAGE);
         return;
       }
@@ -269,15 +248,10 @@ export function createDiscordGuard(
 
 /** Deletes authorization failures older than the window (housekeeping). */
 export async function deleteOldAuthorizationFailures(pool: Pool): Promise<number> {
-  const { rowCount } = await pool.query(
-    `DELETE FROM discord_authorization_failures WHERE at < now() - make_interval(secs => $1)`,
-    [(2 * FAILURE_WINDOW_MS) / 1000],
-  );
-  return rowCount ?? 0;
+  return await deleteAuthorizationFailuresOlderThan(pool, (2 * FAILURE_WINDOW_MS) / 1000);
 }
 
 /** Whether Discord refused the bot token (every grant waits), and since when. */
 export async function botTokenStatus(pool: Pool): Promise<{ rejectedAt: Date | null }> {
-  const { rows } = await pool.query<{ rejected_at: Date | null }>(`SELECT rejected_at FROM discord_bot_token_status`);
-  return { rejectedAt: rows[0]?.rejected_at ?? null };
+  return await findBotTokenRejection(pool);
 }

@@ -3,6 +3,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Application } from '../domain/application.js';
 import type { LifecycleState, ReviewDecision } from '../domain/application-lifecycle.js';
+import type { ConnectionState } from '../domain/discord-connection.js';
 
 /** One business key, one workflow ID: a second run for the same key is refused or joined, never raced. */
 export const connectionWorkflowId = (organizationId: string) => `discord-connection:${organizationId}`;
@@ -23,7 +24,7 @@ export const retryStepKey = (applicationId: string, requestId: string) => `retry
 
 // --- Discord connection -------------------------------------------------------------------------
 
-export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'error';
+export type { ConnectionState };
 
 export type ConnectionErrorCode =
   | 'token_exchange_failed'

@@ -115,7 +115,7 @@ test(
     const { organization } = await createOrganizationWithAdmin(pool, {
       name: 'Cluster Org',
       adminEmail: `admin-${randomBytes(3).toString('hex')}@cluster.example`,
-      adminPassword: PASSWORD,
+      adminPasswordHash: await hashPassword(PASSWORD),
     });
     const { rows: admins } = await pool.query<{ email: string }>('SELECT email FROM users WHERE organization_id = $1', [
       organization.id,
@@ -295,7 +295,7 @@ test('14 wrong passwords for one email, alternately to API 1 and API 2 directly,
   const { organization } = await createOrganizationWithAdmin(pool, {
     name: 'Rate Limit Org',
     adminEmail: `target-${randomBytes(3).toString('hex')}@cluster.example`,
-    adminPassword: PASSWORD,
+    adminPasswordHash: await hashPassword(PASSWORD),
   });
   const { rows } = await pool.query<{ email: string }>('SELECT email FROM users WHERE organization_id = $1', [
     organization.id,

@@ -133,7 +133,7 @@ export async function startStack(
       const { organization } = await createOrganizationWithAdmin(db.pool, {
         name,
         adminEmail,
-        adminPassword: PASSWORD,
+        adminPasswordHash: await hashPassword(PASSWORD),
       });
       await createUser(db.pool, {
         organizationId: organization.id,

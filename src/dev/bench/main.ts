@@ -13,6 +13,7 @@ import { childProcessEnv, loadConfig, loadConfigOrExit } from '../../config.js';
 import { startEmbeddedPostgres } from '../embedded-postgres.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
+import { hashPassword } from '../../auth/password.js';
 import { createOrganizationWithAdmin } from '../../db/organizations.js';
 import { createDiscordApi } from '../../discord/api.js';
 import { createDiscordRest } from '../../discord/rest.js';
@@ -375,7 +376,7 @@ try {
     const { organization, admin: adminUser } = await createOrganizationWithAdmin(pool, {
       name,
       adminEmail: email,
-      adminPassword: PASSWORD,
+      adminPasswordHash: await hashPassword(PASSWORD),
     });
     const guild = sandbox.createGuild({ name: `${name} Guild` });
     const redirectUri = `${baseUrl}/api/discord/bot-callback`;
