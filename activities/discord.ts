@@ -21,7 +21,7 @@ import {
   MISSING_CREATE_INVITE_MESSAGE,
   MISSING_PERMISSIONS_MESSAGE,
   reauthorizeMessage,
-} from '../src/discord/messages.js';
+} from '../src/domain/discord-messages.js';
 import { exchangeCode, refreshUserToken } from '../src/discord/oauth.js';
 import { unsafeRoleMessage } from '../src/discord/role-safety.js';
 import { lifecycleStateOf, type Application } from '../src/domain/application.js';

@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DatabaseActivities, DiscordActivities } from '../activities/index.js';
-import { MISSING_PERMISSIONS_MESSAGE } from '../src/discord/messages.js';
+import { MISSING_PERMISSIONS_MESSAGE } from '../src/domain/discord-messages.js';
 import { ConnectionStateKey, OrganizationIdKey } from '../src/temporal/search-attributes.js';
 import {
   connectionProgressQuery,

@@ -19,7 +19,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DatabaseActivities, DiscordActivities, RoleChange, StepResult } from '../activities/index.js';
-import { MEMBER_PENDING_MESSAGE } from '../src/discord/messages.js';
+import { MEMBER_PENDING_MESSAGE } from '../src/domain/discord-messages.js';
 import type { Application } from '../src/domain/application.js';
 import {
   isRecheckedAutomatically,

@@ -6,7 +6,7 @@ import { DiscordAPIError, HTTPError, RateLimitError } from '@discordjs/rest';
 import { ApplicationFailure } from '@temporalio/common';
 import { RESTJSONErrorCodes } from 'discord-api-types/v10';
 import { DiscordGuardUnavailableError, DiscordHeldBackError, DiscordPausedError } from './guard.js';
-import { MISSING_PERMISSIONS_MESSAGE } from './messages.js';
+import { MISSING_PERMISSIONS_MESSAGE } from '../domain/discord-messages.js';
 
 export interface DiscordFailure {
   retryable: boolean;
