@@ -9,9 +9,6 @@ import { isUuid } from '../domain/uuid.js';
 
 type Db = Pool | PoolClient;
 
-/** The most IDs one bulk review takes. */
-export const MAX_BULK_REVIEW_IDS = 10_000;
-
 export interface BulkReview {
   id: string;
   organizationId: string;

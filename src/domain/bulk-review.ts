@@ -1,6 +1,9 @@
 /** What `GET /api/bulk-reviews/:bulkId` reports: where a bulk review recorded in the background stands. */
 import type { ReviewDecision } from './application-lifecycle.js';
 
+/** The most IDs one bulk review may name. */
+export const MAX_BULK_REVIEW_IDS = 10_000;
+
 /** An ID a bulk review did not decide (not found, already decided, listed twice), and why. */
 export interface BulkRefusal {
   id: string;

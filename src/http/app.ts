@@ -4,6 +4,7 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { HttpError, temporalUnavailable } from './errors.js';
 import type { AppDeps } from './deps.js';
+import { docsRouter } from './routes/docs.js';
 import { healthRouter } from './routes/health.js';
 import { httpMetrics, metricsRouter } from './routes/metrics.js';
 import { authRouter, meRouter } from './routes/auth.js';
@@ -63,6 +64,8 @@ export function createApp(deps: AppDeps): Express {
   const json = express.json({ limit: '100kb' });
   app.use((req, res, next) => (req.path === BULK_REVIEW_PATH ? next() : json(req, res, next)));
   app.use(healthRouter(deps));
+  // The API's description needs no session: before the session lookup.
+  app.use(docsRouter());
   // Prometheus's scrapes carry no session: before the session and CSRF checks (token rule inside).
   app.use(metricsRouter(deps));
   app.use(sessionMiddleware(deps));

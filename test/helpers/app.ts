@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import express from 'express';
 import type { Server } from 'node:http';
 import type { Client as TemporalClient } from '@temporalio/client';
 import { loadConfig, type Config, type Env } from '../../src/config.js';
@@ -7,6 +8,7 @@ import { createLogger } from '../../src/logger.js';
 import { connectTemporal } from '../../src/temporal/client.js';
 import type { Pool } from '../../src/db/pool.js';
 import type { RoleWorkflowOptions } from '../../src/temporal/shared.js';
+import { recordResponseViolations } from './openapi-validator.js';
 
 export interface TestApp {
   baseUrl: string;
@@ -29,7 +31,12 @@ export async function startTestApp(
   const logger = logLines
     ? createLogger({ level: 'debug', destination: { write: (line) => void logLines.push(line) } })
     : createLogger({ level: 'silent' });
-  const app = createApp({ config, pool, temporal, logger, ...rest });
+  // Every answer is checked against the OpenAPI description; a test that saw one that breaks it
+  // fails when it closes the app.
+  const violations: string[] = [];
+  const app = express().disable('x-powered-by');
+  app.use(recordResponseViolations(violations));
+  app.use(createApp({ config, pool, temporal, logger, ...rest }));
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -45,6 +52,9 @@ export async function startTestApp(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await temporal.connection.close();
+      if (violations.length > 0) {
+        throw new Error(`Answers that break the OpenAPI description:\n${[...new Set(violations)].join('\n')}`);
+      }
     },
   };
 }

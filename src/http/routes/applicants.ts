@@ -18,7 +18,7 @@ import { consumeOAuthStateNonce, InvalidStateError } from '../../auth/oauth-stat
 import { findApplication } from '../../db/applications.js';
 import type { Application } from '../../domain/application.js';
 import { APPLICANT_AUTHORIZATION_EXPIRED } from '../../domain/application-lifecycle.js';
-import { findOrganizationByIdOrSlug, type Organization } from '../../db/organizations.js';
+import { findOrganizationByIdOrSlug, isValidSlug, type Organization } from '../../db/organizations.js';
 import { discordUserOf } from '../../domain/discord-user.js';
 import { buildApplicantAuthorizeUrl, exchangeUserCode, fetchCurrentUser } from '../../discord/oauth.js';
 import { requestRoleRedrive } from '../../temporal/operations.js';
@@ -42,7 +42,7 @@ function awaitsReauthorization(app: Application | null): app is Application {
 
 /** The organization of a public URL's slug, exactly (no id, no other case), or 404. */
 export async function publicOrganization(deps: Pick<AppDeps, 'pool'>, slug: string): Promise<Organization> {
-  const org = await findOrganizationByIdOrSlug(deps.pool, slug);
+  const org = isValidSlug(slug) ? await findOrganizationByIdOrSlug(deps.pool, slug) : null;
   if (!org || org.slug !== slug) throw notFound('No such organization.');
   return org;
 }

@@ -17,68 +17,29 @@ import {
   type PageKey,
 } from '../../db/applications.js';
 import { withTransaction } from '../../db/pool.js';
-import {
-  bulkRequestDigest,
-  bulkReviewProgress,
-  findBulkReview,
-  insertBulkReview,
-  MAX_BULK_REVIEW_IDS,
-} from '../../db/bulk-reviews.js';
+import { bulkRequestDigest, bulkReviewProgress, findBulkReview, insertBulkReview } from '../../db/bulk-reviews.js';
 import { findIdempotentResponse } from '../../db/idempotency-keys.js';
 import { lifecycleStateOf, type Application } from '../../domain/application.js';
-import { applicationStatuses, retryRefusal } from '../../domain/application-lifecycle.js';
-import { isValidDiscordId } from '../../domain/discord-id.js';
+import { retryRefusal } from '../../domain/application-lifecycle.js';
 import { ReviewRefusedError, requestRoleRetry, reviewApplication, startBulkReview } from '../../temporal/operations.js';
 import { retryStepKey } from '../../temporal/shared.js';
 import type { AppDeps } from '../deps.js';
+import { isErrorCode } from '../error-codes.js';
 import { badRequest, HttpError, notFound } from '../errors.js';
 import { sharedRateLimit } from '../middleware/rate-limit.js';
 import { requireAdmin, requireUser } from '../middleware/session.js';
+import {
+  applicationSubmission,
+  bulkReviewRequest,
+  idempotencyKey as idempotencyKeySchema,
+  listApplicationsQuery,
+  reviewRequest,
+  stuckAssignmentsQuery,
+} from '../schemas.js';
+import { parseInput } from '../validation.js';
 import { applicantCookieOf, publicOrganization } from './applicants.js';
 
 const uuid = z.uuid();
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const first = result.error.issues[0];
-    const where = first?.path.length ? `${first.path.join('.')}: ` : '';
-    throw badRequest(`${where}${first?.message ?? 'invalid input'}`);
-  }
-  return result.data;
-}
-
-const discordIdField = z.unknown().refine((v) => v === undefined || v === null || v === '' || isValidDiscordId(v), {
-  message:
-    'must be a Discord user ID: 17 to 20 digits, as a string (in Discord: Settings → Advanced → Developer Mode, then right-click your name → Copy User ID)',
-});
-
-const submissionSchema = z.object({
-  applicant: z.object({
-    name: z.string().trim().min(1, 'is required').max(200),
-    email: z.email('must be an email address').max(320),
-  }),
-  custom_data: z
-    .record(z.string(), z.unknown())
-    .default({})
-    .superRefine((data, ctx) => {
-      for (const key of ['discord_user_id', 'discordUserId'] as const) {
-        const r = discordIdField.safeParse(data[key]);
-        if (!r.success) ctx.addIssue({ code: 'custom', path: [key], message: r.error.issues[0]?.message ?? 'invalid' });
-      }
-    }),
-});
-
-const reviewSchema = z.object({
-  decision: z.enum(['approve', 'reject']),
-  note: z.string().trim().max(2000).nullish(),
-});
-
-const listSchema = z.object({
-  status: z.enum(applicationStatuses).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).optional(),
-});
 
 // Postgres' text of a timestamptz, e.g. "2026-11-26 18:20:28.123456+00".
 const cursorSchema = z.object({
@@ -123,15 +84,10 @@ function reviewError(err: unknown): HttpError {
     if (err.type === 'not_found') return notFound('No such application.');
     if (err.type === 'idempotency_key_reused') return new HttpError(422, err.type, err.message);
     if (err.type === 'database_unavailable') return new HttpError(503, err.type, err.message);
-    return new HttpError(409, err.type, err.message);
+    return new HttpError(409, isErrorCode(err.type) ? err.type : 'invalid_transition', err.message);
   }
   throw err;
 }
-
-// Short enough that the key scoped by the user (`<user id>:<key>`) stays whole everywhere it goes.
-const idempotencyKeySchema = z
-  .string()
-  .regex(/^[\x21-\x7e]{1,100}$/, 'must be 1 to 100 visible ASCII characters (a UUID, for example)');
 
 /**
  * The request's idempotency key, scoped to the signed-in user: the `Idempotency-Key` header when
@@ -141,10 +97,8 @@ function idempotencyKeyOf(req: Request): { key: string; fromClient: boolean } {
   const header = req.get('idempotency-key');
   const userId = req.auth!.user.id;
   if (header === undefined) return { key: `${userId}:${randomUUID()}`, fromClient: false };
-  const parsed = idempotencyKeySchema.safeParse(header);
-  if (!parsed.success)
-    throw badRequest(`Idempotency-Key: ${parsed.error.issues[0]!.message}`, 'invalid_idempotency_key');
-  return { key: `${userId}:${parsed.data}`, fromClient: true };
+  const parsed = parseInput(idempotencyKeySchema, header, { root: 'Idempotency-Key', code: 'invalid_idempotency_key' });
+  return { key: `${userId}:${parsed}`, fromClient: true };
 }
 
 export function applicationsRouter(deps: AppDeps): Router {
@@ -162,7 +116,7 @@ export function applicationsRouter(deps: AppDeps): Router {
       },
     }),
     async (req, res) => {
-      const body = parse(submissionSchema, req.body);
+      const body = parseInput(applicationSubmission, req.body);
       const org = await publicOrganization(deps, String(req.params.slug));
       const { discordUserId, discord_user_id: typedId, ...rest } = body.custom_data;
       const cookieToken = applicantCookieOf(req);
@@ -219,7 +173,7 @@ export function applicationsRouter(deps: AppDeps): Router {
   );
 
   router.get('/applications', requireUser, async (req, res) => {
-    const q = parse(listSchema, req.query);
+    const q = parseInput(listApplicationsQuery, req.query);
     const rows = await listApplications(deps.pool, {
       organizationId: organizationOf(req),
       status: q.status,
@@ -239,7 +193,7 @@ export function applicationsRouter(deps: AppDeps): Router {
   });
 
   router.post('/applications/:id/review', requireUser, async (req, res) => {
-    const review = parse(reviewSchema, req.body);
+    const review = parseInput(reviewRequest, req.body);
     const { key } = idempotencyKeyOf(req);
     const app = await ownApplication(deps, req);
     try {
@@ -261,14 +215,7 @@ export function applicationsRouter(deps: AppDeps): Router {
 
   // Up to 10,000 IDs (about 400 KB): the larger body is read only for a signed-in user.
   router.post('/applications/bulk-review', requireUser, express.json({ limit: '1mb' }), async (req, res) => {
-    const body = parse(
-      z.object({
-        ids: z.array(z.string().max(100)).min(1).max(MAX_BULK_REVIEW_IDS),
-        decision: z.enum(['approve', 'reject']),
-        note: z.string().max(2000).optional(),
-      }),
-      req.body,
-    );
+    const body = parseInput(bulkReviewRequest, req.body);
     const organizationId = organizationOf(req);
     const { key } = idempotencyKeyOf(req);
     // Stored, and its intake workflow started, before the answer: started inside the transaction,
@@ -331,18 +278,7 @@ export function applicationsRouter(deps: AppDeps): Router {
   });
 
   router.get('/ops/stuck-assignments', requireAdmin, async (req, res) => {
-    const q = parse(
-      z.object({
-        olderThanSeconds: z.coerce
-          .number()
-          .int()
-          .min(0)
-          .max(30 * 86_400)
-          .default(300),
-        limit: z.coerce.number().int().min(1).max(500).default(100),
-      }),
-      req.query,
-    );
+    const q = parseInput(stuckAssignmentsQuery, req.query);
     res.json({ items: await listStuckAssignments(deps.pool, { organizationId: organizationOf(req), ...q }) });
   });
 

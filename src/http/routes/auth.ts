@@ -1,6 +1,6 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import type { Options } from 'express-rate-limit';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { dummyPasswordHash, verifyPassword } from '../../auth/password.js';
 import { clearedSessionCookie, createSession, destroySession, sessionCookie } from '../../auth/sessions.js';
 import { appendAuditLog } from '../../db/audit-log.js';
@@ -12,6 +12,8 @@ import type { AppDeps } from '../deps.js';
 import { HttpError, badRequest } from '../errors.js';
 import { clientKey, sharedRateLimit } from '../middleware/rate-limit.js';
 import { requireUser, setSessionCookieHeader } from '../middleware/session.js';
+import { loginRequest } from '../schemas.js';
+import { parseInput } from '../validation.js';
 
 /** Failed sign-ins allowed per IP address and email within the window. (Default: 10 per 15 minutes) */
 export const LOGIN_RATE_LIMIT = { limit: 10, windowMs: 15 * 60_000 };
@@ -23,25 +25,9 @@ export const ACCOUNT_LOCKOUT = { limit: 20, windowMs: 15 * 60_000 };
 /** Failed sign-ins allowed per IP address, whatever the emails: one password tried on many accounts. (Default: 50 per 15 minutes) */
 export const LOGIN_ADDRESS_LIMIT = { limit: 50, windowMs: 15 * 60_000 };
 
-// Messages follow the field name: "email: must be an email address".
-const loginBody = z.object({
-  email: z
-    .string({ error: 'is required (a string)' })
-    .trim()
-    .toLowerCase()
-    .pipe(z.email({ error: 'must be an email address' })),
-  password: z
-    .string({ error: 'is required (a string)' })
-    .min(1, { error: 'must not be empty' })
-    .max(1024, { error: 'must be at most 1024 characters' }),
-});
-type LoginBody = z.infer<typeof loginBody>;
+type LoginBody = z.infer<typeof loginRequest>;
 
 const invalidCredentials = () => new HttpError(401, 'invalid_credentials', 'The email or the password is wrong.');
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
-}
 
 const validateLogin: RequestHandler = (req, res, next) => {
   if (typeof req.body !== 'object' || req.body === null) {
@@ -49,9 +35,7 @@ const validateLogin: RequestHandler = (req, res, next) => {
       badRequest('Send a JSON body {"email": "...", "password": "..."} with Content-Type: application/json.'),
     );
   }
-  const parsed = loginBody.safeParse(req.body);
-  if (!parsed.success) return next(badRequest(describeIssues(parsed.error)));
-  res.locals.login = parsed.data;
+  res.locals.login = parseInput(loginRequest, req.body);
   next();
 };
 

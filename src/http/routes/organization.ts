@@ -1,19 +1,12 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { appendAuditLog } from '../../db/audit-log.js';
 import { findOrganizationByIdOrSlug, updateOrganizationSettings } from '../../db/organizations.js';
 import { withTransaction } from '../../db/pool.js';
 import type { AppDeps } from '../deps.js';
-import { badRequest, HttpError } from '../errors.js';
+import { HttpError } from '../errors.js';
 import { requireAdmin } from '../middleware/session.js';
-
-const settingsSchema = z
-  .object({
-    /** Applicants must sign in with Discord on the public form. */
-    requireDiscordSignIn: z.boolean(),
-  })
-  .partial()
-  .strict();
+import { organizationSettingsPatch } from '../schemas.js';
+import { parseInput } from '../validation.js';
 
 /** The organization's settings (admins). */
 export function organizationRouter(deps: AppDeps): Router {
@@ -31,22 +24,17 @@ export function organizationRouter(deps: AppDeps): Router {
   });
 
   router.patch('/organization/settings', requireAdmin, async (req, res) => {
-    const parsed = settingsSchema.safeParse(req.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue?.path.join('.') || (issue && 'keys' in issue ? (issue.keys as string[]).join(', ') : '');
-      throw badRequest(`${field ? `${field}: ` : ''}${issue?.message ?? 'invalid settings'}`);
-    }
+    const patch = parseInput(organizationSettingsPatch, req.body);
     const organizationId = organizationIdOf(req.auth!.user.organizationId);
     const settings = await withTransaction(deps.pool, async (tx) => {
-      const updated = await updateOrganizationSettings(tx, organizationId, parsed.data);
+      const updated = await updateOrganizationSettings(tx, organizationId, patch);
       await appendAuditLog(tx, {
         organizationId,
         actorUserId: req.auth!.user.id,
         action: 'organization.settings_changed',
         subjectType: 'organization',
         subjectId: organizationId,
-        details: parsed.data,
+        details: patch,
       });
       return updated;
     });

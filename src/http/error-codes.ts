@@ -1,0 +1,62 @@
+/**
+ * Every `error.code` the API answers with, its HTTP status and what it means. `HttpError` accepts
+ * only these codes, and the OpenAPI description lists them from here: a new code is documented or
+ * does not compile.
+ */
+export const errorCodes = {
+  invalid_request: { status: 400, meaning: 'A field is missing or wrong; the message names it. Nothing was stored.' },
+  invalid_json: { status: 400, meaning: 'The request body is not valid JSON.' },
+  invalid_cursor: { status: 400, meaning: 'The `cursor` query parameter is not one this API gave out.' },
+  invalid_idempotency_key: {
+    status: 400,
+    meaning: 'The `Idempotency-Key` header is not 1 to 100 visible ASCII characters.',
+  },
+  bad_request: {
+    status: 400,
+    meaning: 'The request could not be read at all (a malformed URL encoding, for example).',
+  },
+  unauthorized: { status: 401, meaning: 'Sign in first: no session cookie, or the session ended.' },
+  invalid_credentials: { status: 401, meaning: 'The email or the password is wrong (the answer does not say which).' },
+  forbidden: {
+    status: 403,
+    meaning: 'Signed in, but not allowed: an admin-only route, or an account without organization.',
+  },
+  csrf_rejected: {
+    status: 403,
+    meaning:
+      'A state-changing request with a session cookie came without our own `Origin` (or `Sec-Fetch-Site: same-origin`).',
+  },
+  discord_sign_in_required: {
+    status: 403,
+    meaning: 'This organization accepts only applicants signed in with Discord, or the sign-in expired.',
+  },
+  not_found: { status: 404, meaning: 'No such resource, or not in your organization (the two are not told apart).' },
+  already_applied: { status: 409, meaning: 'This Discord account already has a live application here.' },
+  invalid_transition: { status: 409, meaning: 'The application is no longer in a state this review applies to.' },
+  not_retryable: { status: 409, meaning: 'The role assignment is not waiting for a manual retry.' },
+  stale_result: { status: 409, meaning: 'The application moved on meanwhile; the request no longer applies.' },
+  not_connected: { status: 409, meaning: 'The organization has no Discord connection to act on.' },
+  connection_in_progress: { status: 409, meaning: 'A Discord connection attempt is running; wait for it to finish.' },
+  payload_too_large: { status: 413, meaning: 'The body is over the limit (100 kB; 1 MB for a bulk review).' },
+  idempotency_key_reused: {
+    status: 422,
+    meaning: 'This `Idempotency-Key` was already used for a different request.',
+  },
+  retry_limit_reached: { status: 422, meaning: 'The 5 manual retries of this role assignment are spent.' },
+  too_many_requests: { status: 429, meaning: 'Too many requests from this client; wait (see `Retry-After`).' },
+  account_locked: {
+    status: 429,
+    meaning: 'Too many failed sign-ins for this account from any address; locked until the time in the message.',
+  },
+  internal_error: { status: 500, meaning: 'A fault on our side; nothing is promised about the request. Try again.' },
+  database_unavailable: { status: 503, meaning: 'The database did not answer; nothing was decided. Try again.' },
+  temporal_unavailable: {
+    status: 503,
+    meaning:
+      'The workflow service is unavailable for a moment; nothing was changed. Retry with the same Idempotency-Key.',
+  },
+} as const satisfies Record<string, { status: number; meaning: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(errorCodes, code);

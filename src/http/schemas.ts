@@ -1,0 +1,393 @@
+/**
+ * The HTTP API's shapes, in one place: the routes parse requests with these schemas, and the
+ * OpenAPI description (src/http/openapi.ts) is generated from the very same ones, responses
+ * included, so the document cannot say one thing while the code does another.
+ */
+import { z } from 'zod';
+import 'zod-openapi';
+import { applicationStatuses, roleAssignmentStatuses } from '../domain/application-lifecycle.js';
+import { DISCORD_ID_PATTERN } from '../domain/discord-id.js';
+import { MAX_BULK_REVIEW_IDS } from '../domain/bulk-review.js';
+import { SLUG_PATTERN } from '../db/organizations.js';
+import { errorCodes, type ErrorCode } from './error-codes.js';
+
+// --- Text from the public --------------------------------------------------------------------------
+
+/* eslint-disable no-control-regex -- refusing control characters is the point of these patterns */
+/** One line of text: no control characters at all (C0, DEL, C1). A NUL would not even fit in Postgres. */
+const SINGLE_LINE = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+/** Text that may span lines: tabs and line breaks, but no other control character. */
+const MULTI_LINE = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$/;
+/* eslint-enable no-control-regex */
+
+const NO_CONTROL_MESSAGE = 'must not contain control characters (such as NUL)';
+const NO_CONTROL_MULTILINE_MESSAGE = 'must not contain control characters other than tabs and line breaks';
+
+/** Unpaired UTF-16 surrogates cannot be stored as text (Postgres' jsonb refuses them outright). */
+const wellFormed = (s: string) => s.isWellFormed();
+const WELL_FORMED_MESSAGE = 'must be valid Unicode text';
+
+/**
+ * JavaScript's white space, as `String.prototype.trim` removes it: text made only of these is
+ * empty. Spelled out because other regex engines (the fuzzer's) disagree about `\s`.
+ */
+const NOT_ONLY_SPACE = /[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
+/**
+ * A line of text of at most `max` characters (counted before trimming), without control
+ * characters; the value is trimmed. `required`: not empty once trimmed.
+ */
+export const singleLineText = (max: number, options: { required?: boolean } = {}) => {
+  const text = z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .regex(SINGLE_LINE, NO_CONTROL_MESSAGE)
+    .refine(wellFormed, WELL_FORMED_MESSAGE);
+  return (options.required ? text.regex(NOT_ONLY_SPACE, 'is required') : text).trim();
+};
+
+/** Text of at most `max` characters that may span lines; trimmed. */
+export const multiLineText = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .regex(MULTI_LINE, NO_CONTROL_MULTILINE_MESSAGE)
+    .refine(wellFormed, WELL_FORMED_MESSAGE)
+    .trim();
+
+// --- custom_data ----------------------------------------------------------------------------------
+
+/** What an application's `custom_data` may hold; the README's limits table repeats these numbers. */
+export const CUSTOM_DATA_LIMITS = {
+  /** Keys of the object itself. */
+  keys: 30,
+  /** Entries of an object or array inside it. */
+  entries: 30,
+  /** `custom_data` is an object whose values may be objects or arrays of scalars: 3 levels in all. */
+  depth: 3,
+  keyLength: 100,
+  stringLength: 2_000,
+  /** The whole object, as JSON. */
+  bytes: 16 * 1024,
+} as const;
+
+const customDataKey = z
+  .string()
+  .min(1, 'keys must not be empty')
+  .max(CUSTOM_DATA_LIMITS.keyLength, `keys must be at most ${CUSTOM_DATA_LIMITS.keyLength} characters`)
+  .regex(SINGLE_LINE, `keys ${NO_CONTROL_MESSAGE}`);
+
+const customDataScalar = z.union([
+  z
+    .string()
+    .max(CUSTOM_DATA_LIMITS.stringLength, `texts must be at most ${CUSTOM_DATA_LIMITS.stringLength} characters`)
+    .regex(MULTI_LINE, NO_CONTROL_MULTILINE_MESSAGE)
+    .refine(wellFormed, WELL_FORMED_MESSAGE),
+  z.number(),
+  z.boolean(),
+  z.null(),
+]);
+
+const customDataValue = z.union(
+  [
+    customDataScalar,
+    z.array(customDataScalar).max(CUSTOM_DATA_LIMITS.entries),
+    z
+      .record(customDataKey, customDataScalar)
+      .refine((o) => Object.keys(o).length <= CUSTOM_DATA_LIMITS.entries, {
+        message: `must have at most ${CUSTOM_DATA_LIMITS.entries} keys`,
+      })
+      .meta({ maxProperties: CUSTOM_DATA_LIMITS.entries }),
+  ],
+  {
+    error: `must be a text, a number, true, false, null, or an array or object of those (${CUSTOM_DATA_LIMITS.depth} levels in all)`,
+  },
+);
+
+const discordIdMessage =
+  'must be a Discord user ID: 17 to 20 digits, as a string (in Discord: Settings → Advanced → Developer Mode, then right-click your name → Copy User ID)';
+
+/** A typed Discord user ID: a snowflake, or empty for none. */
+const typedDiscordId = z
+  .union([z.string().regex(DISCORD_ID_PATTERN, discordIdMessage), z.literal(''), z.null()], { error: discordIdMessage })
+  .optional();
+
+export const customDataSchema = z
+  .object({
+    discord_user_id: typedDiscordId.meta({
+      description:
+        'The Discord user ID the role goes to, when the applicant did not sign in with Discord (a signed-in account replaces it).',
+      example: '80351110224678912',
+    }),
+    discordUserId: typedDiscordId.meta({ description: 'A synonym of `discord_user_id`.' }),
+  })
+  .catchall(customDataValue)
+  .superRefine((data, ctx) => {
+    const keys = Object.keys(data);
+    for (const key of keys) {
+      const r = customDataKey.safeParse(key);
+      if (!r.success) ctx.addIssue({ code: 'custom', path: [key], message: r.error.issues[0]!.message });
+    }
+    if (keys.length > CUSTOM_DATA_LIMITS.keys) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must have at most ${CUSTOM_DATA_LIMITS.keys} keys (it has ${keys.length})`,
+      });
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(data));
+    if (bytes > CUSTOM_DATA_LIMITS.bytes) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be at most ${CUSTOM_DATA_LIMITS.bytes} bytes as JSON (it is ${bytes})`,
+      });
+    }
+  })
+  .meta({
+    description: `Answers of the form, free-form but bounded: at most ${CUSTOM_DATA_LIMITS.keys} keys, values that are texts (up to ${CUSTOM_DATA_LIMITS.stringLength} characters, no control characters but tabs and line breaks), numbers, booleans, null, or one more level of arrays or objects of those (up to ${CUSTOM_DATA_LIMITS.entries} entries), ${CUSTOM_DATA_LIMITS.bytes} bytes as JSON in all.`,
+    override: {
+      maxProperties: CUSTOM_DATA_LIMITS.keys,
+      propertyNames: { minLength: 1, maxLength: CUSTOM_DATA_LIMITS.keyLength, pattern: SINGLE_LINE.source },
+    },
+  });
+
+// --- Requests ------------------------------------------------------------------------------------
+
+const email = z
+  .email({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be an email address') })
+  .max(320, 'must be at most 320 characters');
+
+export const loginRequest = z
+  .object({
+    // Compared in lower case: emails are stored so.
+    email: email.toLowerCase(),
+    password: z
+      .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+      .min(1, 'must not be empty')
+      .max(1024, 'must be at most 1024 characters'),
+  })
+  .meta({ id: 'LoginRequest', example: { email: 'admin@example.org', password: 'correct horse battery staple' } });
+
+export const applicationSubmission = z
+  .object({
+    applicant: z.object({
+      name: singleLineText(200, { required: true }),
+      email,
+    }),
+    custom_data: customDataSchema.default({}),
+  })
+  .meta({
+    id: 'ApplicationSubmission',
+    example: {
+      applicant: { name: 'Ada Lovelace', email: 'ada@example.org' },
+      custom_data: { discord_user_id: '80351110224678912' },
+    },
+  });
+
+export const reviewDecision = z.enum(['approve', 'reject']);
+
+export const reviewRequest = z
+  .object({
+    decision: reviewDecision,
+    note: multiLineText(2000).nullish().meta({ description: 'Why; shown to reviewers, never to the applicant.' }),
+  })
+  .meta({ id: 'ReviewRequest', example: { decision: 'approve', note: 'Known member of the club.' } });
+
+export const bulkReviewRequest = z
+  .object({
+    ids: z
+      .array(z.string().max(100).regex(SINGLE_LINE, NO_CONTROL_MESSAGE))
+      .min(1)
+      .max(MAX_BULK_REVIEW_IDS)
+      .meta({
+        description: `Application IDs, up to ${MAX_BULK_REVIEW_IDS}; unknown ones are refused one by one, not all at once.`,
+      }),
+    decision: reviewDecision,
+    note: multiLineText(2000).optional(),
+  })
+  .meta({ id: 'BulkReviewRequest' });
+
+export const listApplicationsQuery = z.object({
+  status: z.enum(applicationStatuses).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional().meta({ description: 'The `nextCursor` of the previous page.' }),
+});
+
+export const stuckAssignmentsQuery = z.object({
+  olderThanSeconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(300)
+    .meta({
+      description: 'How long an assignment must have been pending to count as stuck (failed ones always count).',
+    }),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const organizationSettingsPatch = z
+  .object({
+    requireDiscordSignIn: z.boolean().meta({ description: 'Applicants must sign in with Discord on the public form.' }),
+  })
+  .partial()
+  .strict()
+  .meta({ id: 'OrganizationSettingsPatch' });
+
+/** Idempotency keys are short enough that the key scoped by the user (`<user id>:<key>`) stays whole. */
+export const idempotencyKey = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,100}$/, 'must be 1 to 100 visible ASCII characters (a UUID, for example)');
+
+/** A public organization's address on the form. */
+export const organizationSlug = z
+  .string()
+  .max(63)
+  .regex(SLUG_PATTERN)
+  .meta({ description: 'Lowercase letters and digits in groups joined by single hyphens.', example: 'chess-club' });
+
+// --- Responses -----------------------------------------------------------------------------------
+
+const timestamp = z.iso.datetime({ offset: true });
+const nullableTimestamp = timestamp.nullable();
+
+export const errorResponse = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]]),
+      message: z.string().meta({ description: 'For people: what went wrong and what to do.' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const discordUser = z
+  .object({
+    id: z.string().regex(DISCORD_ID_PATTERN),
+    username: z.string().nullable(),
+    globalName: z.string().nullable(),
+    avatarUrl: z.url().nullable(),
+    accountCreatedAt: timestamp.meta({ description: 'From the ID: throwaway accounts are young.' }),
+  })
+  .meta({ id: 'DiscordUser' });
+
+export const application = z
+  .object({
+    id: z.uuid(),
+    organizationId: z.uuid(),
+    applicant: z.object({ name: z.string(), email: z.string() }),
+    custom_data: z.record(z.string(), z.unknown()),
+    discordUser: discordUser
+      .extend({ verified: z.boolean().meta({ description: 'The applicant signed in with this account.' }) })
+      .nullable()
+      .meta({ description: 'The account the role goes to; null without a usable ID.' }),
+    status: z.enum(applicationStatuses),
+    notes: z.string().nullable(),
+    reviewedBy: z.uuid().nullable(),
+    reviewedAt: nullableTimestamp,
+    roleAssignment: z.object({
+      status: z.enum(roleAssignmentStatuses),
+      error: z.string().nullable(),
+      errorType: z
+        .string()
+        .nullable()
+        .meta({ description: 'Why the last role change failed, as a stable snake_case type (`unknown_member`, ...).' }),
+      attemptedAt: nullableTimestamp,
+      retryCount: z.number().int().min(0),
+    }),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Application' });
+
+export const applicationCreated = z
+  .object({ id: z.uuid(), status: z.enum(applicationStatuses) })
+  .meta({ id: 'ApplicationCreated' });
+
+export const applicationPage = z
+  .object({
+    items: z.array(application),
+    nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last.' }),
+  })
+  .meta({ id: 'ApplicationPage' });
+
+export const bulkReviewAccepted = z.object({ bulkId: z.uuid() }).meta({ id: 'BulkReviewAccepted' });
+
+export const bulkReviewProgress = z
+  .object({
+    bulkId: z.uuid(),
+    decision: reviewDecision,
+    total: z.number().int(),
+    recorded: z.number().int().meta({ description: 'Reviews recorded so far.' }),
+    assigned: z
+      .number()
+      .int()
+      .meta({ description: 'Recorded and settled: role given (approve) or none needed (reject).' }),
+    failed: z.number().int(),
+    refusedCount: z.number().int(),
+    refused: z
+      .array(z.object({ id: z.string(), error: z.object({ code: z.string(), message: z.string() }) }))
+      .meta({ description: 'The first 100 refused IDs, each with why.' }),
+    done: z.boolean(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'BulkReviewProgress' });
+
+export const stuckAssignments = z.object({ items: z.array(application) }).meta({ id: 'StuckAssignments' });
+
+const organizationSummary = z.object({ id: z.uuid(), slug: z.string(), name: z.string() }).nullable();
+
+export const signedIn = z
+  .object({
+    user: z.object({ id: z.uuid(), email: z.string(), role: z.enum(['admin', 'reviewer']) }),
+    organization: organizationSummary,
+  })
+  .meta({ id: 'SignedIn' });
+
+export const applicantSignIn = z
+  .object({
+    organization: z.object({ name: z.string(), requireDiscordSignIn: z.boolean() }),
+    discordUser: discordUser
+      .nullable()
+      .meta({ description: 'Who is signed in with Discord on this browser, if anyone.' }),
+  })
+  .meta({ id: 'ApplicantSignIn' });
+
+const connectionState = z.enum(['disconnected', 'connecting', 'connected', 'error']);
+
+export const discordConnection = z
+  .object({
+    state: connectionState,
+    guild: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
+    role: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
+    error: z.string().nullable(),
+    canCheckAgain: z.boolean().meta({ description: 'Grants are paused and "Check again" can resume them.' }),
+    updatedAt: nullableTimestamp,
+  })
+  .meta({ id: 'DiscordConnection' });
+
+export const connectionCheck = z
+  .object({
+    state: connectionState,
+    error: z.string().nullable(),
+    outcome: z.enum(['connected', 'already_connected', 'failed', 'in_progress', 'still_running']),
+    message: z.string().nullable(),
+  })
+  .meta({ id: 'ConnectionCheck' });
+
+export const disconnectAccepted = z.object({ state: connectionState }).meta({ id: 'DisconnectAccepted' });
+
+export const organizationSettings = z
+  .object({ requireDiscordSignIn: z.boolean() })
+  .meta({ id: 'OrganizationSettings' });
+
+export const uiConfig = z
+  .object({
+    temporalUiUrl: z.string().nullable().meta({ description: "The Temporal Web UI's address, if configured." }),
+  })
+  .meta({ id: 'UiConfig' });
+
+export const liveness = z.object({ status: z.literal('ok') });
+
+export const readiness = z.object({
+  status: z.enum(['ready', 'degraded', 'unavailable']),
+  problems: z.record(z.string(), z.string()).optional(),
+});
