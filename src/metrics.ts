@@ -89,8 +89,6 @@ export function discordRouteLabel(method: string, path: string): string {
   return `${methodLabel(method)} ${route.length > 100 ? route.slice(0, 100) : route}`;
 }
 
-export type DiscordBlockReason = 'schedule_full' | 'failure_budget' | 'token_rejected' | 'organization_paused';
-
 export const discordBlockedTotal = new Counter({
   name: 'role_grants_discord_requests_blocked_total',
   help: 'Requests the guard did not send: held back (schedule_full, failure_budget; retried later) or paused (token_rejected, organization_paused; wait for a fix).',

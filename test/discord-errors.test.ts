@@ -3,7 +3,7 @@
  */
 import { DiscordAPIError, HTTPError, RateLimitError } from '@discordjs/rest';
 import { ApplicationFailure } from '@temporalio/common';
-import { PermissionFlagsBits } from 'discord-api-types/v10';
+import { PermissionFlagsBits, Routes, type RESTGetAPIGuildResult } from 'discord-api-types/v10';
 import { createDiscordApi, type DiscordApi } from '../src/discord/api.js';
 import { classifyDiscordError, toActivityFailure, type DiscordFailure } from '../src/discord/errors.js';
 import { createDiscordRest } from '../src/discord/rest.js';
@@ -19,15 +19,23 @@ useSandbox((s) => {
   sandbox = s;
 });
 
-/** A fresh client per test: @discordjs/rest keeps bucket state and forgets its token after a 401. */
-function client(options: { timeoutMs?: number; botToken?: string } = {}): DiscordApi {
-  return createDiscordApi(
-    createDiscordRest({
-      apiBaseUrl: sandbox.apiBaseUrl,
-      botToken: options.botToken ?? sandbox.botToken,
-      timeoutMs: options.timeoutMs,
-    }),
-  );
+/**
+ * A fresh client per test: @discordjs/rest keeps bucket state and forgets its token after a 401.
+ * Besides the product's routes, GET /guilds/{id} (which the product never calls), through the same
+ * REST instance: the simplest request to fail in every way.
+ */
+function client(
+  options: { timeoutMs?: number; botToken?: string } = {},
+): DiscordApi & { getGuild: (guildId: string) => Promise<RESTGetAPIGuildResult> } {
+  const rest = createDiscordRest({
+    apiBaseUrl: sandbox.apiBaseUrl,
+    botToken: options.botToken ?? sandbox.botToken,
+    timeoutMs: options.timeoutMs,
+  });
+  return {
+    ...createDiscordApi(rest),
+    getGuild: async (guildId) => (await rest.get(Routes.guild(guildId))) as RESTGetAPIGuildResult,
+  };
 }
 
 function setup(opts: { botPermissions?: bigint; botRolePosition?: number } = {}): {

@@ -2,7 +2,6 @@ import type { Pool, PoolClient } from './pool.js';
 import { isUuid } from '../domain/uuid.js';
 
 export type UserRole = 'admin' | 'reviewer';
-export const USER_ROLES: readonly UserRole[] = ['admin', 'reviewer'];
 
 export interface User {
   id: string;

@@ -5,7 +5,6 @@ import {
   Routes,
   type RESTGetAPICurrentUserResult,
   type RESTGetAPIGuildMemberResult,
-  type RESTGetAPIGuildResult,
   type RESTGetAPIGuildRolesResult,
   type RESTPostAPIGuildRoleJSONBody,
   type RESTPostAPIGuildRoleResult,
@@ -17,9 +16,6 @@ export function createDiscordApi(rest: REST) {
   return {
     /** After a 401 the instance forgot the bot token: a connection check gives it back to ask again. */
     restoreToken: (): void => restoreBotToken(rest),
-
-    getGuild: async (guildId: string): Promise<RESTGetAPIGuildResult> =>
-      (await rest.get(Routes.guild(guildId))) as RESTGetAPIGuildResult,
 
     listRoles: async (guildId: string): Promise<RESTGetAPIGuildRolesResult> =>
       (await rest.get(Routes.guildRoles(guildId))) as RESTGetAPIGuildRolesResult,

@@ -39,8 +39,6 @@ export interface ConnectInput {
   userId: string;
   code: string;
   redirectUri: string;
-  /** The guild_id of the redirect: a hint only, the token answer's guild is authoritative. */
-  guildIdHint?: string;
   approvedRoleName: string;
   /** Give up and report `error` after this long. (Default: 90 s) */
   attemptTimeoutMs?: number;

@@ -150,7 +150,7 @@ export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
       mute: body.mute ?? false,
       deaf: body.deaf ?? false,
     });
-    return { status: 201, body: state.memberPayload(guild, member) };
+    return { status: 201, body: state.memberPayload(member) };
   };
 
   return [
@@ -266,7 +266,7 @@ export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
         const guild = botGuild(ctx.params.guildId ?? '');
         const member = guild.members.get(ctx.params.userId ?? '');
         if (!member) throw discordError(UnknownMember);
-        return { status: 200, body: state.memberPayload(guild, member) };
+        return { status: 200, body: state.memberPayload(member) };
       },
     },
     {

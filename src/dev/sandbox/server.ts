@@ -218,7 +218,7 @@ export function createApp(deps: AppDeps): express.Express {
   }
 
   // Body parser failures and anything unexpected, answered the Discord way.
-  app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+  app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
     if (isBodyParseError(error)) {
       return send(res, errorReply(discordError(RESTJSONErrorCodes.RequestBodyContainsInvalidJSON)));

@@ -561,7 +561,7 @@ export class SandboxState {
     return payload;
   }
 
-  memberPayload(guild: GuildState, member: MemberState): APIGuildMember & { pending: boolean } {
+  memberPayload(member: MemberState): APIGuildMember & { pending: boolean } {
     return {
       user: structuredClone(this.ensureUser(member.userId)),
       nick: member.nick,
