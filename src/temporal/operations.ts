@@ -4,6 +4,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
+  type WorkflowOptions,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config.js';
@@ -32,13 +33,24 @@ import {
   type RoleWorkflowInput,
   type RoleWorkflowOptions,
 } from './shared.js';
+import type { bulkReviewWorkflow } from '../../workflows/bulk-review.js';
+import type {
+  checkDiscordConnectionWorkflow,
+  connectDiscordWorkflow,
+  disconnectDiscordWorkflow,
+} from '../../workflows/connection.js';
+import type { redriveAssignmentsWorkflow } from '../../workflows/redrive.js';
+import type { applicationRoleWorkflow } from '../../workflows/role-assignment.js';
 
-// Workflow types by name: the API process never loads workflow code.
+// Workflow types by name, each start typed by the workflow function's type (`import type`, erased):
+// the API process never loads workflow code, and the arguments and results are still checked.
 const CONNECT = 'connectDiscordWorkflow';
 const DISCONNECT = 'disconnectDiscordWorkflow';
 const CHECK = 'checkDiscordConnectionWorkflow';
 const ROLE = 'applicationRoleWorkflow';
 const BULK = 'bulkReviewWorkflow';
+const REDRIVE = 'redriveAssignmentsWorkflow';
+type RoleWorkflow = typeof applicationRoleWorkflow;
 
 export class ReviewRefusedError extends Error {
   constructor(
@@ -122,7 +134,7 @@ export async function reviewApplication(
   const expected = transition(lifecycleStateOf(app), reviewEvent(app, input.review.decision));
   const roleState = expected.ok ? expected.change.roleStatus : app.roleAssignment.status;
   for (let attempt = 1; ; attempt += 1) {
-    const start = new WithStartWorkflowOperation(ROLE, {
+    const start = new WithStartWorkflowOperation<RoleWorkflow>(ROLE, {
       ...roleWorkflowStart(deps, { applicationId: app.id, organizationId: app.organizationId }, roleState),
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
@@ -149,7 +161,7 @@ export async function requestRoleRetry(
   deps: TemporalDeps,
   input: { applicationId: string; organizationId: string; request: RetryRequest },
 ): Promise<void> {
-  await deps.temporal.workflow.signalWithStart(ROLE, {
+  await deps.temporal.workflow.signalWithStart<RoleWorkflow, [RetryRequest?]>(ROLE, {
     ...roleWorkflowStart(deps, input, 'failed'),
     signal: retrySignal,
     signalArgs: [input.request],
@@ -174,7 +186,7 @@ export async function handOffToRoleWorkflow(
     }
     return;
   }
-  await deps.temporal.workflow.signalWithStart(ROLE, {
+  await deps.temporal.workflow.signalWithStart<RoleWorkflow>(ROLE, {
     ...roleWorkflowStart(deps, input, input.roleStatus),
     signal: stateChangedSignal,
     signalArgs: [],
@@ -189,7 +201,7 @@ export async function startRedrive(
   deps: { temporal: Client; config: Pick<Config, 'temporal'> },
   input: { organizationId: string; reason: string },
 ): Promise<void> {
-  await deps.temporal.workflow.start('redriveAssignmentsWorkflow', {
+  await deps.temporal.workflow.start<typeof redriveAssignmentsWorkflow>(REDRIVE, {
     workflowId: `redrive-assignments:${input.organizationId}:${input.reason}`,
     taskQueue: deps.config.temporal.taskQueue,
     workflowIdConflictPolicy: 'USE_EXISTING',
@@ -203,7 +215,7 @@ export async function startBulkReview(
   deps: { temporal: Client; config: Pick<Config, 'temporal'> },
   input: BulkReviewInput,
 ): Promise<void> {
-  await deps.temporal.workflow.start(BULK, {
+  await deps.temporal.workflow.start<typeof bulkReviewWorkflow>(BULK, {
     workflowId: bulkReviewWorkflowId(input.bulkReviewId),
     taskQueue: deps.config.temporal.taskQueue,
     workflowIdConflictPolicy: 'USE_EXISTING',
@@ -217,7 +229,7 @@ export async function requestRoleRedrive(
   deps: { temporal: Client; config: Pick<Config, 'temporal'>; roleWorkflowOptions?: RoleWorkflowOptions },
   input: { applicationId: string; organizationId: string },
 ): Promise<void> {
-  await deps.temporal.workflow.signalWithStart(ROLE, {
+  await deps.temporal.workflow.signalWithStart<RoleWorkflow>(ROLE, {
     ...roleWorkflowStart(deps, input, 'failed'),
     signal: redriveSignal,
     signalArgs: [],
@@ -227,31 +239,32 @@ export async function requestRoleRedrive(
 export type StartConnectionResult = ConnectResult | { outcome: 'in_progress' } | { outcome: 'still_running' };
 
 /**
- * Starts a run of the organization's connection workflow ID, connecting or disconnecting: conflict
- * policy FAIL, so a concurrent attempt is refused (null), never raced.
+ * The options of a run of the organization's connection workflow ID, connecting or disconnecting:
+ * conflict policy FAIL, so a concurrent attempt is refused (see `unlessRunning`), never raced.
  */
-async function startConnectionRun(
-  { temporal, config }: TemporalDeps,
-  workflowType: typeof CONNECT | typeof DISCONNECT | typeof CHECK,
+function connectionRun(
+  { config }: TemporalDeps,
   organizationId: string,
-  args: Record<string, unknown>,
   connectionState: ConnectionState,
-) {
+): WorkflowOptions {
+  return {
+    workflowId: connectionWorkflowId(organizationId),
+    taskQueue: config.temporal.taskQueue,
+    workflowIdConflictPolicy: 'FAIL',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    // Ends a run stuck beyond its own 90 s deadline; the next attempt can start at once.
+    workflowExecutionTimeout: '2 minutes',
+    typedSearchAttributes: [
+      { key: OrganizationIdKey, value: organizationId },
+      { key: ConnectionStateKey, value: connectionState },
+    ],
+  };
+}
+
+/** The started run's handle, or null when a run of the same workflow ID is open. */
+async function unlessRunning<H>(start: Promise<H>): Promise<H | null> {
   try {
-    return await temporal.workflow.start(workflowType, {
-      workflowId: connectionWorkflowId(organizationId),
-      taskQueue: config.temporal.taskQueue,
-      workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      // Ends a run stuck beyond its own 90 s deadline; the next attempt can start at once.
-      workflowExecutionTimeout: '2 minutes',
-      // Connection work has a Discord queue of its own: never stuck behind a bulk's grants.
-      args: [{ ...args, discordTaskQueue: config.temporal.discordConnectionTaskQueue }],
-      typedSearchAttributes: [
-        { key: OrganizationIdKey, value: organizationId },
-        { key: ConnectionStateKey, value: connectionState },
-      ],
-    });
+    return await start;
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return null;
     throw err;
@@ -264,15 +277,21 @@ export async function startConnection(
   input: Omit<ConnectInput, 'approvedRoleName'>,
   waitMs = 5_000,
 ): Promise<StartConnectionResult> {
-  const handle = await startConnectionRun(
-    deps,
-    CONNECT,
-    input.organizationId,
-    { ...input, approvedRoleName: deps.config.discord.approvedRoleName },
-    'connecting',
+  const handle = await unlessRunning(
+    deps.temporal.workflow.start<typeof connectDiscordWorkflow>(CONNECT, {
+      ...connectionRun(deps, input.organizationId, 'connecting'),
+      // Connection work has a Discord queue of its own: never stuck behind a bulk's grants.
+      args: [
+        {
+          ...input,
+          approvedRoleName: deps.config.discord.approvedRoleName,
+          discordTaskQueue: deps.config.temporal.discordConnectionTaskQueue,
+        },
+      ],
+    }),
   );
   if (!handle) return { outcome: 'in_progress' };
-  return await within(handle.result() as Promise<ConnectResult>, waitMs, { outcome: 'still_running' } as const);
+  return await within(handle.result(), waitMs, { outcome: 'still_running' } as const);
 }
 
 /** Starts the disconnection under the same workflow ID as connecting, so the two cannot race. */
@@ -281,7 +300,12 @@ export async function startDisconnection(
   input: { organizationId: string; userId: string },
   waitMs = 5_000,
 ): Promise<'done' | 'in_progress' | 'still_running'> {
-  const handle = await startConnectionRun(deps, DISCONNECT, input.organizationId, input, 'connected');
+  const handle = await unlessRunning(
+    deps.temporal.workflow.start<typeof disconnectDiscordWorkflow>(DISCONNECT, {
+      ...connectionRun(deps, input.organizationId, 'connected'),
+      args: [{ ...input, discordTaskQueue: deps.config.temporal.discordConnectionTaskQueue }],
+    }),
+  );
   if (!handle) return 'in_progress';
   return await within(
     handle.result().then(() => 'done' as const),
@@ -296,9 +320,14 @@ export async function startConnectionCheck(
   input: { organizationId: string; userId: string },
   waitMs = 10_000,
 ): Promise<StartConnectionResult> {
-  const handle = await startConnectionRun(deps, CHECK, input.organizationId, input, 'error');
+  const handle = await unlessRunning(
+    deps.temporal.workflow.start<typeof checkDiscordConnectionWorkflow>(CHECK, {
+      ...connectionRun(deps, input.organizationId, 'error'),
+      args: [{ ...input, discordTaskQueue: deps.config.temporal.discordConnectionTaskQueue }],
+    }),
+  );
   if (!handle) return { outcome: 'in_progress' };
-  return await within(handle.result() as Promise<ConnectResult>, waitMs, { outcome: 'still_running' } as const);
+  return await within(handle.result(), waitMs, { outcome: 'still_running' } as const);
 }
 
 /** Whether the organization's connection workflow is running now. */

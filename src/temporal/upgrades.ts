@@ -4,6 +4,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import type { Config } from '../config.js';
 import { roleAssignmentStatuses, type RoleAssignmentStatus } from '../domain/application-lifecycle.js';
 import { roleWorkflowStart } from './operations.js';
+import type { applicationRoleWorkflow } from '../../workflows/role-assignment.js';
 import { ApplicationIdKey, OrganizationIdKey, RoleAssignmentStateKey } from './search-attributes.js';
 
 type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
@@ -53,7 +54,7 @@ export async function restartRoleWorkflows(
     const roleState: RoleAssignmentStatus = (roleAssignmentStatuses as readonly string[]).includes(state ?? '')
       ? (state as RoleAssignmentStatus)
       : 'pending';
-    await deps.temporal.workflow.start('applicationRoleWorkflow', {
+    await deps.temporal.workflow.start<typeof applicationRoleWorkflow>('applicationRoleWorkflow', {
       ...roleWorkflowStart(deps, { applicationId, organizationId }, roleState),
       workflowIdConflictPolicy: 'TERMINATE_EXISTING',
     });
