@@ -93,6 +93,64 @@ describe('public submission', () => {
     expect(await count(a.id)).toBe(before);
   });
 
+  const applicant = { name: 'x', email: 'x@example.com' };
+  const wide = Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`q${i}`, i]));
+  const heavy = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`q${i}`, 'x'.repeat(1_800)]));
+  test.each([
+    ['a NUL in the name', { applicant: { name: 'a\u0000b', email: 'x@example.com' } }, /^applicant\.name: .*control/],
+    ['a line break in the name', { applicant: { name: 'a\nb', email: 'x@example.com' } }, /^applicant\.name: /],
+    ['a NUL in an answer', { applicant, custom_data: { why: 'a\u0000b' } }, /^custom_data\.why: .*control/],
+    ['a NUL in a key', { applicant, custom_data: { 'w\u0000': 'a' } }, /^custom_data\."w\\u0000": keys .*control/],
+    ['a NUL deeper down', { applicant, custom_data: { more: { k: ['\u0000'] } } }, /^custom_data\.more: /],
+    ['an escape character', { applicant, custom_data: { why: '\u001b[31m' } }, /^custom_data\.why: /],
+    [
+      'half a surrogate pair',
+      { applicant, custom_data: { why: '\ud800' } },
+      /^custom_data\.why: must be valid Unicode/,
+    ],
+    ['31 keys', { applicant, custom_data: wide }, /^custom_data: must have at most 30 keys/],
+    ['4 levels', { applicant, custom_data: { a: { b: { c: 1 } } } }, /^custom_data\.a: .*3 levels/],
+    ['18 kB of answers', { applicant, custom_data: heavy }, /^custom_data: must be at most 16384 bytes/],
+    ['an array', { applicant, custom_data: ['a'] }, /^custom_data: must be an object/],
+  ])('refuses %s with 400 naming the field, and stores nothing', async (_label, body, message) => {
+    const before = await count(a.id);
+    const res = await submit(a.slug, body);
+    expect(res.status).toBe(400);
+    const err = (await res.json()) as { error: { code: string; message: string } };
+    expect(err.error.code).toBe('invalid_request');
+    expect(err.error.message).toMatch(message);
+    expect(await count(a.id)).toBe(before);
+  });
+
+  test('tabs and line breaks are fine in answers, and 3 levels with 30 keys of 500 characters', async () => {
+    const answers = Object.fromEntries(
+      Array.from({ length: 29 }, (_, i) => [`q${i}`, `line\n\tnext ${'x'.repeat(480)}`]),
+    );
+    const res = await submit(a.slug, { applicant, custom_data: { ...answers, more: { k: ['a', 1, true, null] } } });
+    expect(res.status).toBe(201);
+  });
+
+  test('a NUL in a slug, an ID or a query is a 4xx, never a 500', async () => {
+    const cookie = adminA;
+    const answers = await Promise.all([
+      stack.api('/api/public/organizations/a%00b/applications', { method: 'POST', body: { applicant } }),
+      stack.api('/api/public/organizations/a%00b/applicant'),
+      stack.api('/api/public/organizations/a%00b/discord/authorize'),
+      stack.api('/api/applications/a%00b', { cookie }),
+      stack.api('/api/applications?status=%00', { cookie }),
+      stack.api('/api/applications?cursor=%00', { cookie }),
+      stack.api('/api/bulk-reviews/%00', { cookie }),
+    ]);
+    expect(answers.map((r) => r.status)).toEqual([404, 404, 404, 404, 400, 400, 404]);
+    const bulk = await stack.api('/api/applications/bulk-review', {
+      method: 'POST',
+      cookie,
+      body: { ids: ['a\u0000'], decision: 'approve' },
+    });
+    expect(bulk.status).toBe(400);
+    expect(((await bulk.json()) as { error: { message: string } }).error.message).toMatch(/^ids\.0: /);
+  });
+
   test('an unknown organization answers 404', async () => {
     const res = await submit('no-such-org', { applicant: { name: 'x', email: 'x@example.com' } });
     expect(res.status).toBe(404);

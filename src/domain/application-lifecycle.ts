@@ -305,7 +305,9 @@ export function nextStep(state: LifecycleState): NextStep {
 export const isInFlight = (state: Pick<LifecycleState, 'roleStatus'>) => state.roleStatus === 'pending';
 
 /** Why a manual retry cannot apply now, or null when it can. */
-export function retryRefusal(state: Pick<LifecycleState, 'roleStatus' | 'retryCount'>): Refusal | null {
+export function retryRefusal(
+  state: Pick<LifecycleState, 'roleStatus' | 'retryCount'>,
+): (Refusal & { code: 'not_retryable' | 'retry_limit_reached' }) | null {
   if (state.roleStatus !== 'failed') return { code: 'not_retryable', message: NOT_RETRYABLE_MESSAGE };
   if (state.retryCount >= MAX_MANUAL_RETRIES) return { code: 'retry_limit_reached', message: RETRY_LIMIT_MESSAGE };
   return null;

@@ -22,6 +22,9 @@ const BULK_REVIEW_PATH = '/api/applications/bulk-review';
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // API answers are per user and change all the time: no ETag, no 304, and no cache keeps them
+  // (a route may say otherwise; the web UI's static files have their own caching).
+  app.set('etag', false);
   // TRUST_PROXY: by default nobody is believed, so X-Forwarded-For cannot pick a client's address.
   app.set('trust proxy', deps.config.trustProxy);
   app.use(httpMetrics());
@@ -60,6 +63,10 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  app.use('/api', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   // Bodies stay small, except a bulk review's (its route reads it, after the session check).
   const json = express.json({ limit: '100kb' });
   app.use((req, res, next) => (req.path === BULK_REVIEW_PATH ? next() : json(req, res, next)));

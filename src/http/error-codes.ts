@@ -34,8 +34,6 @@ export const errorCodes = {
   already_applied: { status: 409, meaning: 'This Discord account already has a live application here.' },
   invalid_transition: { status: 409, meaning: 'The application is no longer in a state this review applies to.' },
   not_retryable: { status: 409, meaning: 'The role assignment is not waiting for a manual retry.' },
-  stale_result: { status: 409, meaning: 'The application moved on meanwhile; the request no longer applies.' },
-  not_connected: { status: 409, meaning: 'The organization has no Discord connection to act on.' },
   connection_in_progress: { status: 409, meaning: 'A Discord connection attempt is running; wait for it to finish.' },
   payload_too_large: { status: 413, meaning: 'The body is over the limit (100 kB; 1 MB for a bulk review).' },
   idempotency_key_reused: {

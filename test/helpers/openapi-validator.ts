@@ -99,7 +99,8 @@ const DESCRIBED = /^\/(api(?!\/docs\/)|healthz$|readyz$)/;
 export function recordResponseViolations(violations: string[]): RequestHandler {
   return (req, res, next) => {
     const path = req.path;
-    if (!DESCRIBED.test(path)) return next();
+    // Express answers OPTIONS (and HEAD) of every route by itself: not API operations.
+    if (!DESCRIBED.test(path) || req.method === 'OPTIONS' || req.method === 'HEAD') return next();
     let body: unknown;
     const json = res.json.bind(res);
     res.json = ((value: unknown) => {

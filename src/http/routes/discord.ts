@@ -16,7 +16,7 @@ import {
   startDisconnection,
 } from '../../temporal/operations.js';
 import type { AppDeps } from '../deps.js';
-import { conflict } from '../errors.js';
+import { conflict, forbidden } from '../errors.js';
 import { refusalLimit } from '../middleware/rate-limit.js';
 import { requireAdmin, requireUser } from '../middleware/session.js';
 
@@ -117,7 +117,6 @@ export function discordRouter(deps: AppDeps): Router {
       userId: user.id,
       code,
       redirectUri: redirectUriOf(),
-      guildIdHint: str(q.guild_id),
     });
     switch (result.outcome) {
       case 'connected':
@@ -165,7 +164,7 @@ export function discordRouter(deps: AppDeps): Router {
   // "Check again": the circuit breaker paused the grants; see whether the admin's fix works.
   router.post('/connection/check', requireAdmin, async (req, res) => {
     const organizationId = req.auth!.user.organizationId;
-    if (!organizationId) throw conflict('not_connected', 'Your account belongs to no organization.');
+    if (!organizationId) throw forbidden('Your account belongs to no organization.');
     const result = await startConnectionCheck(deps, { organizationId, userId: req.auth!.user.id });
     if (result.outcome === 'in_progress') {
       throw conflict('connection_in_progress', 'A connection attempt is in progress. Please wait for it to finish.');
@@ -182,7 +181,7 @@ export function discordRouter(deps: AppDeps): Router {
 
   router.delete('/connection', requireAdmin, async (req, res) => {
     const organizationId = req.auth!.user.organizationId;
-    if (!organizationId) throw conflict('not_connected', 'Your account belongs to no organization.');
+    if (!organizationId) throw forbidden('Your account belongs to no organization.');
     const outcome = await startDisconnection(deps, { organizationId, userId: req.auth!.user.id });
     if (outcome === 'in_progress') {
       throw conflict('connection_in_progress', 'A connection attempt is in progress. Please wait for it to finish.');

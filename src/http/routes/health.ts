@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { pingDatabase } from '../../db/pool.js';
 import { botTokenStatus } from '../../discord/guard.js';
 import type { AppDeps } from '../deps.js';
 
@@ -23,7 +24,7 @@ export function healthRouter({ pool, temporal }: AppDeps): Router {
   });
   router.get('/readyz', async (_req, res) => {
     const checks = await Promise.allSettled([
-      withTimeout(pool.query('SELECT 1'), 2_000, 'Postgres'),
+      withTimeout(pingDatabase(pool), 2_000, 'Postgres'),
       withTimeout(temporal.workflowService.getSystemInfo({}), 2_000, 'Temporal'),
     ]);
     const [pg, tp] = checks;
