@@ -89,6 +89,24 @@ test('every error code is explained, and each route says which ones it may answe
   expect(doc.info.description).toMatch(/## CSRF[\s\S]*Origin/);
 });
 
+test('every example in the description is valid by its own schema', async () => {
+  const { Ajv2020 } = await import('ajv/dist/2020.js');
+  const addFormats = (await import('ajv-formats')).default as unknown as (a: InstanceType<typeof Ajv2020>) => void;
+  const ajv = new Ajv2020({ strict: false });
+  addFormats(ajv);
+  const schemas = (doc as unknown as { components: { schemas: Record<string, { example?: unknown }> } }).components
+    .schemas;
+  ajv.addSchema(doc, 'openapi');
+  const withExamples = Object.entries(schemas).filter(([, schema]) => schema.example !== undefined);
+  expect(withExamples.map(([name]) => name)).toEqual(
+    expect.arrayContaining(['Application', 'ApplicationSubmission', 'Error', 'LoginRequest', 'ReviewRequest']),
+  );
+  for (const [name, schema] of withExamples) {
+    const validate = ajv.compile({ $ref: `openapi#/components/schemas/${name}` });
+    expect([name, validate(schema.example), validate.errors ?? null]).toEqual([name, true, null]);
+  }
+});
+
 test('answers that break the description are caught (the check every test app runs)', async () => {
   const { responseViolation } = await import('./helpers/openapi-validator.js');
   expect(

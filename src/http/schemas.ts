@@ -257,7 +257,10 @@ export const errorResponse = z
       message: z.string().meta({ description: 'For people: what went wrong and what to do.' }),
     }),
   })
-  .meta({ id: 'Error' });
+  .meta({
+    id: 'Error',
+    example: { error: { code: 'invalid_request', message: 'applicant.email: must be an email address' } },
+  });
 
 export const discordUser = z
   .object({
@@ -296,7 +299,36 @@ export const application = z
     createdAt: timestamp,
     updatedAt: timestamp,
   })
-  .meta({ id: 'Application' });
+  .meta({
+    id: 'Application',
+    example: {
+      id: '6f1c6a4e-3c7b-4e6b-9a63-1b2b7d3c9f10',
+      organizationId: '0b6e7c2a-5d4f-4e1b-8a9c-3d2e1f0a9b8c',
+      applicant: { name: 'Ada Lovelace', email: 'ada@example.org' },
+      custom_data: { why: 'I play every Tuesday.' },
+      discordUser: {
+        id: '80351110224678912',
+        username: 'ada',
+        globalName: 'Ada',
+        avatarUrl: null,
+        accountCreatedAt: '2015-08-16T19:36:40.320Z',
+        verified: true,
+      },
+      status: 'approved_role_failed',
+      notes: 'Known member of the club.',
+      reviewedBy: '2c9d8e7f-6a5b-4c3d-9e2f-1a0b9c8d7e6f',
+      reviewedAt: '2026-11-27T10:15:00.000Z',
+      roleAssignment: {
+        status: 'failed',
+        error: "The bot's role is below the role it should give: move it higher in Server Settings → Roles.",
+        errorType: 'missing_permissions',
+        attemptedAt: '2026-11-27T10:15:01.000Z',
+        retryCount: 1,
+      },
+      createdAt: '2026-11-26T18:20:28.123Z',
+      updatedAt: '2026-11-27T10:15:01.000Z',
+    },
+  });
 
 export const applicationCreated = z
   .object({ id: z.uuid(), status: z.enum(applicationStatuses) })
