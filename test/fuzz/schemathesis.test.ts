@@ -28,7 +28,7 @@ import { formatSummary, parseJunit, PHASES, summarize, type RunSummary } from '.
 
 /** Fixed, so a run can be repeated exactly: the seed is printed with the command. */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
-/** Per operation and phase. Sized so that the file takes about 2 to 3 minutes on 2 shared cores. */
+/** Per operation and phase: the file takes 1 to 2½ minutes on 2 shared cores (20 s more to install Schemathesis). */
 const MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? 25);
 const SCHEMA_FILE = process.env.FUZZ_OPENAPI_FILE;
 /** One run of `st` may take this long before it is killed (and the test fails). */
