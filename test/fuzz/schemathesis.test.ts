@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { connectDiscord, seedApplication } from '../helpers/flows.js';
+import { bulkReview, connectDiscord, seedApplication } from '../helpers/flows.js';
 import { startStack, type Org, type Stack } from '../helpers/stack.js';
 import { installSchemathesis, SCHEMATHESIS_VERSION, type Schemathesis } from './install-schemathesis.js';
 import { formatSummary, parseJunit, PHASES, summarize, type RunSummary } from './reports.js';
@@ -58,7 +59,8 @@ const EXCLUDED_CHECKS = ['unsupported_method', 'allow_header_conformance'];
 let st: Schemathesis;
 let stack: Stack;
 let org: Org;
-let applicationIds: string[];
+/** The seeded applications' IDs and a bulk review's: `{id}` of /api/applications/{id}/… and /api/bulk-reviews/{id}. */
+let ids: string[];
 let cursor: string;
 let cookie: string;
 let workDir: string;
@@ -80,7 +82,7 @@ beforeAll(async () => {
   `);
   // The public form takes applications without a Discord sign-in, so valid ones are accepted (201).
   org = await stack.createOrg('Fuzz Org', { requireDiscordSignIn: false });
-  applicationIds = [
+  ids = [
     await seedApplication(stack, org, {}),
     await seedApplication(stack, org, { discord_user_id: '80351110224678912', motivation: 'I like fuzzing' }),
     await seedApplication(stack, org, { discord_user_id: '123' }),
@@ -90,6 +92,10 @@ beforeAll(async () => {
   // the connection's routes answer about a real connection (until the fuzzer disconnects it).
   const guildId = stack.sandbox.createGuild({ name: 'Fuzz Guild' }).id;
   expect(await connectDiscord(stack, cookie, guildId)).toMatch(/success=bot_connected/);
+  // A bulk review of an application that does not exist: it changes none of the seeded ones.
+  const bulk = await bulkReview(stack, cookie, [randomUUID()], 'reject');
+  expect(bulk.status).toBe(202);
+  ids.push(bulk.body.bulkId!);
   const res = await stack.api('/api/applications?limit=1', { cookie });
   cursor = ((await res.json()) as { nextCursor: string }).nextCursor;
   expect(cursor).toEqual(expect.any(String));
@@ -141,14 +147,14 @@ async function writeConfig(dir: string, auth: { scheme: string; token: string } 
   const file = path.join(dir, 'schemathesis.toml');
   const list = (values: string[]) => `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
   const lines = [
-    // Half the slugs and IDs are the seeded ones, so handlers get past "no such organization/application".
+    // Half the slugs and IDs are the seeded ones, so handlers get past "no such organization/application/bulk review".
     '[dictionaries.slugs]',
     `values = ${list([org.slug])}`,
-    '[dictionaries.application-ids]',
-    `values = ${list(applicationIds)}`,
+    '[dictionaries.ids]',
+    `values = ${list(ids)}`,
     '[parameters]',
     '"path.slug" = { dictionary = "slugs", probability = 0.5 }',
-    '"path.id" = { dictionary = "application-ids", probability = 0.5 }',
+    '"path.id" = { dictionary = "ids", probability = 0.5 }',
     // A cursor is opaque: one the API did not give out is rightly refused (400 invalid_cursor), which
     // the document cannot describe, so "schema-valid request rejected" is all a made-up one teaches.
     // Every request with a cursor parameter sends one the API gave out.
