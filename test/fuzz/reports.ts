@@ -133,7 +133,7 @@ export function formatSummary(
   },
 ): string {
   const lines = [
-    `Schemathesis ${options.version} on ${options.location}: seed ${options.seed}, at most ${options.maxExamples} examples per operation and phase, ${options.workers} workers.`,
+    `Schemathesis ${options.version} on ${options.location}: seed ${options.seed}, at most ${options.maxExamples} examples per operation and phase, ${options.workers} worker${options.workers === 1 ? '' : 's'}.`,
     '',
     pad(['identity', 'operations tested', ...PHASES, 'test cases', 'stateful scenarios', 'failures', 'errors', 'time']),
     pad(['---', '---:', ...PHASES.map(() => '---:'), '---:', '---:', '---:', '---:', '---:']),
