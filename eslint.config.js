@@ -3,9 +3,9 @@ import tseslint from 'typescript-eslint';
 
 // --- Layers ---------------------------------------------------------------------------------------
 // Who may import whom, checked on the import's text (sources import each other by relative path).
-// Each group of files below gets one `@typescript-eslint/no-restricted-imports` setting holding
-// every restriction that applies to it: a later setting of a rule replaces an earlier one, so the
-// groups do not overlap. Regular expressions rather than globs: a glob can exclude, but not
+// Each group of files below gets one `@typescript-eslint/no-restricted-imports` and one
+// `no-restricted-syntax` setting holding every restriction that applies to it (the latter for SQL
+// and `import()`): a later setting of a rule replaces an earlier one, so the groups do not overlap. Regular expressions rather than globs: a glob can exclude, but not
 // re-include what a broader glob excluded. test/eslint-layering.test.ts proves each rule.
 
 /** `import x from '...'` resolving into src/<dir>/ from anywhere under src/, activities/ or workflows/. */
@@ -23,17 +23,29 @@ const NO_HTTP = {
   message:
     'src/http is the top layer: nothing below it (db, auth, discord, temporal, activities, workflows) imports it.',
 };
-const DB_IMPORTS_DOWNWARD_ONLY = {
-  regex: `${into(['auth', 'temporal', 'http', 'discord', 'dev', 'bin'])}|^(\\.\\./)+(activities|workflows)(/|$)`,
+const NO_WORKFLOWS = {
+  regex: '^(\\.\\.?/)+workflows(/|$)',
+  caseSensitive: true,
+  allowTypeImports: true,
+  message:
+    "workflows/ runs only inside the worker's workflow bundle, which Temporal loads by path (src/temporal/workflow-bundle.ts): the product imports it as `import type` only (typed workflow starts).",
+};
+/**
+ * src/db is the bottom layer: at run time and in types it imports only itself (`./x.js`), the pure
+ * src/domain and packages (npm, `node:`). Anything else (config, logger, metrics, auth, ...) is
+ * passed in by the caller.
+ */
+const DB_ALLOWLIST = {
+  regex: '^(?!\\./[\\w-]+\\.js$|\\.\\./domain/[\\w-]+\\.js$|[@\\w])',
   caseSensitive: true,
   message:
-    'src/db is the bottom layer: it imports src/domain and itself only (a shared type goes into src/domain; hashing happens in the caller).',
+    'src/db is the bottom layer: it imports only src/db itself, src/domain and packages (a shared type goes into src/domain; configuration, logging and hashing stay with the caller).',
 };
 
 /**
  * Workflow code runs in Temporal's deterministic sandbox and is bundled whole: at run time it may
- * import only the workflow SDK, the other files of workflows/, the pure src/domain, and the
- * contract modules of src/temporal (IDs, signals, queries, search attributes). Types cost nothing
+ * import only the workflow SDK, async-mutex, the other files of workflows/, the pure src/domain,
+ * and the contract modules of src/temporal (IDs, signals, queries, search attributes). Types cost nothing
  * at run time: the activities' signatures are how the proxies are typed.
  */
 const WORKFLOW_ALLOWLIST = {
@@ -51,7 +63,7 @@ const WORKFLOW_ALLOWLIST = {
   caseSensitive: true,
   allowTypeImports: true,
   message:
-    'Workflow code is deterministic and bundled whole: at run time it imports only @temporalio/workflow, workflows/, src/domain and the contract modules src/temporal/shared.ts and search-attributes.ts (`import type` for anything else).',
+    'Workflow code is deterministic and bundled whole: at run time it imports only @temporalio/workflow, async-mutex, workflows/, src/domain and the contract modules src/temporal/shared.ts and search-attributes.ts (`import type` for anything else).',
 };
 /** The contract modules the workflows import: pure as well. */
 const CONTRACT_ALLOWLIST = {
@@ -68,18 +80,76 @@ const DOMAIN_ALLOWLIST = {
   message: 'src/domain is pure (the workflows and the web UI import it): at run time it imports only src/domain.',
 };
 
-const WORKFLOW_FILES = ['workflows/**/*.ts', 'src/dev/bench/workflows.ts'];
+/** The bench's no-op workflow is bundled alone (src/dev/bench/main.ts): the workflow SDK only, no `./` sibling. */
+const BENCH_WORKFLOW_ALLOWLIST = {
+  regex: '^(?!@temporalio/workflow$)',
+  caseSensitive: true,
+  allowTypeImports: true,
+  message:
+    'src/dev/bench/workflows.ts is bundled alone as workflow code: at run time it imports only @temporalio/workflow (its neighbours in src/dev/bench do I/O).',
+};
+
+const WORKFLOW_FILES = ['workflows/**/*.ts'];
+const BENCH_WORKFLOW_FILES = ['src/dev/bench/workflows.ts'];
 const CONTRACT_FILES = ['src/temporal/shared.ts', 'src/temporal/search-attributes.ts'];
 
-/** SQL goes through src/db: a query in a string anywhere else in the product is refused. */
-const SQL = '/^\\s*(SELECT|INSERT\\s+INTO|UPDATE|DELETE\\s+FROM|WITH\\s+\\w+\\s+AS)\\s/';
+/**
+ * SQL goes through src/db: a query in a string anywhere else in the product is refused. The string
+ * (or a template's first part) must start like a statement, in any case: `select` followed by what
+ * a select list looks like (`*`, a number, `$1`, `distinct`, `exists`, a call, a subquery, `x AS y,`,
+ * or a list of names then `from`), `insert into`, `update x set`, `delete from x` then `where`/the
+ * end, `truncate x`, `with recursive`, `with x as (`, DDL, `merge into`, `lock table`; and a
+ * template starting with an upper-case `SELECT ` then an interpolation (src/db's `SELECT ${COLUMNS}`;
+ * `Select ${n} applications` is English). English such as "Select a server from the list", "Update
+ * your settings" or "Truncated to 100 characters" does not look like that.
+ */
+const SQL =
+  '/^\\s*(' +
+  [
+    '\\(\\s*select\\b',
+    'select\\s+(\\*|\\d|\\$\\d|distinct\\b|exists\\b|\\w+\\(|[\\s\\S]*\\(\\s*select\\b|[\\w.*"]+(::\\w+)?\\s+as\\s+\\w+\\s*,|[\\w.*"]+(\\s+as\\s+\\w+)?(\\s*,\\s*[\\w.*"()]+(\\s+as\\s+\\w+)?)*\\s+from\\s)',
+    'insert\\s+into\\s',
+    'update\\s+[\\w."]+(\\s+(as\\s+)?\\w+)?\\s+set\\s',
+    'delete\\s+from\\s+[\\w."]+\\s*(where\\b|using\\b|returning\\b|;|$)',
+    'truncate\\s+(table\\s+)?[\\w."]+\\s*(,|;|$|restart\\b|continue\\b|cascade\\b|restrict\\b)',
+    'with\\s+recursive\\b',
+    'with\\s+\\w+(\\s*\\([\\w\\s,]*\\))?\\s+as\\s+(not\\s+)?(materialized\\s+)?\\(',
+    '(create|alter|drop)\\s+(table|index|unique\\s+index|view|materialized\\s+view|sequence|type|schema|database|extension|function|trigger)\\b',
+    'merge\\s+into\\s',
+    'lock\\s+table\\s',
+  ].join('|') +
+  ')/i';
 const NO_SQL = [
   { selector: `Literal[value=${SQL}]`, message: 'SQL belongs in src/db: add a function there and call it.' },
   {
     selector: `TemplateLiteral > TemplateElement:first-child[value.raw=${SQL}]`,
     message: 'SQL belongs in src/db: add a function there and call it.',
   },
+  {
+    selector:
+      'TemplateLiteral[expressions.length>0] > TemplateElement:first-child[value.raw=/^\\s*\\(?\\s*SELECT\\s+$/]',
+    message: 'SQL belongs in src/db: add a function there and call it.',
+  },
 ];
+
+/** Code bundled into the workflows (workflow files, src/domain, the contract modules) imports statically. */
+const NO_DYNAMIC_IMPORT = {
+  selector: 'ImportExpression',
+  message: 'This file is bundled into the deterministic workflow code: import statically (it is bundled whole).',
+};
+/**
+ * `await import(...)` is held to the same patterns as a static import: its source must be a string
+ * literal (so the rules can read it), and it must not match the pattern. (`typeof import('...')` is a
+ * type, not an ImportExpression.) `\x2F` is `/`: a selector's regular expression cannot hold one.
+ */
+const NON_LITERAL_IMPORT = {
+  selector: "ImportExpression[source.type!='Literal']",
+  message: 'import() takes a string literal here, so the layering rules can check it.',
+};
+const dynamicImport = ({ regex, message }) => ({
+  selector: `ImportExpression[source.value=/${regex.replaceAll('/', '\\x2F')}/]`,
+  message,
+});
 
 const restrict = (...patterns) => ['error', { patterns }];
 
@@ -101,45 +171,62 @@ export default tseslint.config(
     files: ['src/**/*.{ts,tsx}', 'activities/**/*.ts'],
     ignores: ['src/dev/**', 'src/http/**', 'src/bin/**', 'src/web/**', 'src/db/**', 'src/domain/**', ...CONTRACT_FILES],
     rules: {
-      '@typescript-eslint/no-restricted-imports': restrict(NO_DEV, NO_HTTP),
-      'no-restricted-syntax': ['error', ...NO_SQL],
+      '@typescript-eslint/no-restricted-imports': restrict(NO_DEV, NO_HTTP, NO_WORKFLOWS),
+      'no-restricted-syntax': [
+        'error',
+        ...NO_SQL,
+        NON_LITERAL_IMPORT,
+        ...[NO_DEV, NO_HTTP, NO_WORKFLOWS].map(dynamicImport),
+      ],
     },
   },
   {
     files: ['src/http/**/*.ts', 'src/bin/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': restrict(NO_DEV),
-      'no-restricted-syntax': ['error', ...NO_SQL],
+      '@typescript-eslint/no-restricted-imports': restrict(NO_DEV, NO_WORKFLOWS),
+      'no-restricted-syntax': ['error', ...NO_SQL, NON_LITERAL_IMPORT, ...[NO_DEV, NO_WORKFLOWS].map(dynamicImport)],
     },
   },
-  { files: ['src/web/**/*.{ts,tsx}'], rules: { '@typescript-eslint/no-restricted-imports': restrict(NO_DEV) } },
+  {
+    files: ['src/web/**/*.{ts,tsx}'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict(NO_DEV, NO_WORKFLOWS),
+      'no-restricted-syntax': ['error', NON_LITERAL_IMPORT, ...[NO_DEV, NO_WORKFLOWS].map(dynamicImport)],
+    },
+  },
   {
     files: ['src/db/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': restrict(DB_IMPORTS_DOWNWARD_ONLY) },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict(DB_ALLOWLIST),
+      'no-restricted-syntax': ['error', NON_LITERAL_IMPORT, dynamicImport(DB_ALLOWLIST)],
+    },
   },
   {
     files: ['src/domain/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': restrict(DOMAIN_ALLOWLIST),
-      'no-restricted-syntax': ['error', ...NO_SQL],
+      'no-restricted-syntax': ['error', ...NO_SQL, NO_DYNAMIC_IMPORT],
     },
   },
   {
     files: CONTRACT_FILES,
     rules: {
       '@typescript-eslint/no-restricted-imports': restrict(CONTRACT_ALLOWLIST),
-      'no-restricted-syntax': ['error', ...NO_SQL],
+      'no-restricted-syntax': ['error', ...NO_SQL, NO_DYNAMIC_IMPORT],
     },
   },
   {
     files: WORKFLOW_FILES,
     rules: {
       '@typescript-eslint/no-restricted-imports': restrict(WORKFLOW_ALLOWLIST),
-      'no-restricted-syntax': [
-        'error',
-        ...NO_SQL,
-        { selector: 'ImportExpression', message: 'Workflow code imports statically (it is bundled whole).' },
-      ],
+      'no-restricted-syntax': ['error', ...NO_SQL, NO_DYNAMIC_IMPORT],
+    },
+  },
+  {
+    files: BENCH_WORKFLOW_FILES,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict(BENCH_WORKFLOW_ALLOWLIST),
+      'no-restricted-syntax': ['error', ...NO_SQL, NO_DYNAMIC_IMPORT],
     },
   },
 );
