@@ -112,6 +112,16 @@ describe('public submission', () => {
     ['4 levels', { applicant, custom_data: { a: { b: { c: 1 } } } }, /^custom_data\.a: .*3 levels/],
     ['18 kB of answers', { applicant, custom_data: heavy }, /^custom_data: must be at most 16384 bytes/],
     ['an array', { applicant, custom_data: ['a'] }, /^custom_data: must be an object/],
+    [
+      'half a surrogate pair as a key',
+      { applicant, custom_data: { '\udc00': 1 } },
+      /^custom_data\."\\udc00": keys must be valid Unicode/,
+    ],
+    [
+      'a __proto__ key (it would vanish)',
+      { applicant, custom_data: JSON.parse('{"more": {"__proto__": "x"}}') as unknown },
+      /^custom_data\.more\.__proto__: keys must not be __proto__/,
+    ],
   ])('refuses %s with 400 naming the field, and stores nothing', async (_label, body, message) => {
     const before = await count(a.id);
     const res = await submit(a.slug, body);
@@ -124,10 +134,13 @@ describe('public submission', () => {
 
   test('tabs and line breaks are fine in answers, and 3 levels with 30 keys of 500 characters', async () => {
     const answers = Object.fromEntries(
-      Array.from({ length: 29 }, (_, i) => [`q${i}`, `line\n\tnext ${'x'.repeat(480)}`]),
+      Array.from({ length: 28 }, (_, i) => [`q${i}`, `line\n\tnext ${'x'.repeat(480)}`]),
     );
-    const res = await submit(a.slug, { applicant, custom_data: { ...answers, more: { k: ['a', 1, true, null] } } });
+    const custom_data = { ...answers, more: { k: 'a', n: 1 }, list: ['a', 1, true, null] };
+    const res = await submit(a.slug, { applicant, custom_data });
     expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    expect((await getApplication(stack, adminA, id)).custom_data).toEqual(custom_data);
   });
 
   test('a NUL in a slug, an ID or a query is a 4xx, never a 500', async () => {
@@ -142,6 +155,18 @@ describe('public submission', () => {
       stack.api('/api/bulk-reviews/%00', { cookie }),
     ]);
     expect(answers.map((r) => r.status)).toEqual([404, 404, 404, 404, 400, 400, 404]);
+    // A cursor made up with a time Postgres cannot read is not one this API gave out.
+    for (const createdAt of ['2026-13-45 25:61:61+00', '0000-01-01 00:00:00+00']) {
+      const forged = Buffer.from(JSON.stringify({ createdAt, id: '6f1c6a4e-3c7b-4e6b-9a63-1b2b7d3c9f10' })).toString(
+        'base64url',
+      );
+      const res = await stack.api(`/api/applications?cursor=${forged}`, { cookie });
+      expect([createdAt, res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([
+        createdAt,
+        400,
+        'invalid_cursor',
+      ]);
+    }
     const bulk = await stack.api('/api/applications/bulk-review', {
       method: 'POST',
       cookie,

@@ -91,6 +91,17 @@ test('a review while Temporal is unreachable answers 503 temporal_unavailable wi
     expect(res.headers.get('retry-after')).toBe('5');
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('temporal_unavailable');
     expect((await findApplication(db.pool, application.id))!.status).toBe('Pending');
+
+    // Discord's redirect back to us lands while Temporal is away: the browser is sent back to
+    // Settings with an error it can show, not a JSON error page.
+    const connect = await fetch(`${baseUrl}/api/discord/connect`, { headers: { cookie }, redirect: 'manual' });
+    const state = new URL(connect.headers.get('location')!).searchParams.get('state')!;
+    const callback = await fetch(
+      `${baseUrl}/api/discord/bot-callback?${new URLSearchParams({ state, code: 'a-code', guild_id: '1' })}`,
+      { headers: { cookie }, redirect: 'manual' },
+    );
+    expect(callback.status).toBe(302);
+    expect(callback.headers.get('location')).toBe(`${baseUrl}/settings?error=temporarily_unavailable`);
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -18,6 +18,8 @@ import { webRouter } from './routes/web.js';
 
 /** The Express app: one router per resource, one error handler, no stack traces in answers. */
 const BULK_REVIEW_PATH = '/api/applications/bulk-review';
+/** The methods whose requests carry a body here: a GET's or a DELETE's is never read. */
+const BODY_METHODS = new Set(['POST', 'PATCH', 'PUT']);
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -63,16 +65,19 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  // The API's description and its reference page need no session, and their files may be cached:
+  // before the session lookup and the no-store default below.
+  app.use(docsRouter());
   app.use('/api', (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
   // Bodies stay small, except a bulk review's (its route reads it, after the session check).
   const json = express.json({ limit: '100kb' });
-  app.use((req, res, next) => (req.path === BULK_REVIEW_PATH ? next() : json(req, res, next)));
+  app.use((req, res, next) =>
+    !BODY_METHODS.has(req.method) || req.path.toLowerCase() === BULK_REVIEW_PATH ? next() : json(req, res, next),
+  );
   app.use(healthRouter(deps));
-  // The API's description needs no session: before the session lookup.
-  app.use(docsRouter());
   // Prometheus's scrapes carry no session: before the session and CSRF checks (token rule inside).
   app.use(metricsRouter(deps));
   app.use(sessionMiddleware(deps));
@@ -85,7 +90,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api', organizationRouter(deps));
   app.use(webRouter(deps));
 
-  app.use('/api', (_req, _res, next) => next(new HttpError(404, 'not_found', 'No such API route.')));
+  app.use('/api', (_req, _res, next) => next(new HttpError('not_found', 'No such API route.')));
   app.use(errorHandler(deps));
   return app;
 }

@@ -1,23 +1,25 @@
 import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import type { ErrorCode } from './error-codes.js';
+import type { Request, RequestHandler, Response } from 'express';
+import { errorCodes, type ErrorCode } from './error-codes.js';
 
-/** An error the API answers as `{"error":{"code","message"}}` with `status`. */
+/** An error the API answers as `{"error":{"code","message"}}`, with its code's status. */
 export class HttpError extends Error {
+  readonly status: number;
   constructor(
-    readonly status: number,
     readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
     this.name = 'HttpError';
+    this.status = errorCodes[code].status;
   }
 }
 
-export const badRequest = (message: string, code: ErrorCode = 'invalid_request') => new HttpError(400, code, message);
-export const unauthorized = (message = 'Sign in first.') => new HttpError(401, 'unauthorized', message);
-export const forbidden = (message = 'You are not allowed to do this.') => new HttpError(403, 'forbidden', message);
-export const notFound = (message = 'Not found.') => new HttpError(404, 'not_found', message);
-export const conflict = (code: ErrorCode, message: string) => new HttpError(409, code, message);
+export const badRequest = (message: string, code: ErrorCode = 'invalid_request') => new HttpError(code, message);
+export const unauthorized = (message = 'Sign in first.') => new HttpError('unauthorized', message);
+export const forbidden = (message = 'You are not allowed to do this.') => new HttpError('forbidden', message);
+export const notFound = (message = 'Not found.') => new HttpError('not_found', message);
+export const conflict = (code: ErrorCode, message: string) => new HttpError(code, message);
 
 /** gRPC codes of a Temporal server that is down, restarting or overloaded: try again shortly. */
 const UNAVAILABLE_CODES = new Set([
@@ -38,11 +40,33 @@ export function temporalUnavailable(err: unknown): HttpError | undefined {
       (isGrpcServiceError(e) && UNAVAILABLE_CODES.has(e.code))
     ) {
       return new HttpError(
-        503,
         'temporal_unavailable',
         'The workflow service is unavailable for a moment; nothing was changed. Try again in a few seconds.',
       );
     }
   }
   return undefined;
+}
+
+/**
+ * An OAuth callback is a browser's redirect from Discord: it answers with a redirect back to the
+ * app whatever happens, never a JSON error page. A failure the handler did not expect sends the
+ * browser to `failureUrl('temporarily_unavailable')` when Temporal cannot be reached (try again in
+ * a moment), else to `failureUrl('unexpected_error')`.
+ */
+export function redirectingFailures(
+  handler: (req: Request, res: Response) => Promise<void>,
+  failureUrl: (code: 'temporarily_unavailable' | 'unexpected_error') => string,
+): RequestHandler {
+  return async (req, res) => {
+    try {
+      await handler(req, res);
+    } catch (err) {
+      if (res.headersSent) throw err;
+      const code = temporalUnavailable(err) ? 'temporarily_unavailable' : 'unexpected_error';
+      // The error only: the callback's query (its code and state) stays out of the logs.
+      req.log.error({ err, reason: code }, 'OAuth callback failed');
+      res.redirect(302, failureUrl(code));
+    }
+  };
 }

@@ -25,12 +25,12 @@ function errors(byStatus: Partial<Record<Status, ErrorCode[]>>): ZodOpenApiRespo
     out[status] = {
       description: codes.map((code) => `\`${code}\`: ${errorCodes[code].meaning}`).join('\n\n'),
       ...(status === '429' || status === '503' ? { headers: z.object({ 'Retry-After': retryAfter }) } : {}),
-      content: { 'application/json': { schema: s.errorResponse } },
+      content: { 'application/json': { schema: s.errorResponseWith(codes) } },
     };
   }
   out['500'] = {
     description: `\`internal_error\`: ${errorCodes.internal_error.meaning}`,
-    content: { 'application/json': { schema: s.errorResponse } },
+    content: { 'application/json': { schema: s.errorResponseWith(['internal_error']) } },
   };
   return out;
 }
@@ -50,6 +50,8 @@ const redirect = (description: string) => ({
 const UNREADABLE: ErrorCode[] = ['bad_request'];
 /** Routes that read a JSON body. */
 const BODY: ErrorCode[] = ['invalid_request', 'invalid_json', 'bad_request'];
+/** POST routes that read no body: one sent is still parsed, so it must be JSON. */
+const BODY_IGNORED: ErrorCode[] = ['invalid_json', 'bad_request'];
 /** Signed-in routes. */
 const SESSION = { '401': ['unauthorized'] } as const satisfies Partial<Record<Status, ErrorCode[]>>;
 /** State-changing signed-in routes: the CSRF check too. */
@@ -125,7 +127,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       summary: 'Sign in with email and password',
       description:
         'Sets the `sid` session cookie (HttpOnly, SameSite=Lax, Secure in production). Failed attempts are limited per address and email (10 / 15 min), per address (50 / 15 min) and per account from any address (20 / 15 min: `account_locked`).',
-      requestBody: { content: { 'application/json': { schema: s.loginRequest } } },
+      requestBody: { required: true, content: { 'application/json': { schema: s.loginRequest } } },
       responses: {
         '200': json(
           'Signed in.',
@@ -149,7 +151,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       description: 'Ends the session, if any, and clears the cookie. Always 204.',
       responses: {
         '204': { description: 'Signed out.' },
-        ...errors({ '400': BODY, '403': ['csrf_rejected'], '413': ['payload_too_large'] }),
+        ...errors({ '400': BODY_IGNORED, '403': ['csrf_rejected'], '413': ['payload_too_large'] }),
       },
     },
   },
@@ -171,7 +173,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       description:
         'Anyone may apply; organizations that require it accept only applicants signed in with Discord on this browser (the `applicant_session` cookie set by the sign-in below), and the role then goes to that account only. At most one live application per Discord account. Limited to 30 per minute per client address.',
       requestParams: { path: slug },
-      requestBody: { content: { 'application/json': { schema: s.applicationSubmission } } },
+      requestBody: { required: true, content: { 'application/json': { schema: s.applicationSubmission } } },
       responses: {
         '201': json('Stored; a reviewer will decide.', s.applicationCreated),
         ...errors({
@@ -204,11 +206,11 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
         "Redirects to Discord's consent page (`identify guilds.join`) with a signed, expiring, single-use state bound to this browser by the `applicant_login` cookie. With `application`, re-authorizes an application whose grant waits for a new sign-in.",
       requestParams: {
         path: slug,
-        query: z.object({ application: z.uuid().optional().meta({ description: 'An application to re-authorize.' }) }),
+        query: s.applicantAuthorizeQuery,
       },
       responses: {
         '302': redirect("To Discord's consent page."),
-        ...errors({ '400': UNREADABLE, '404': ['not_found'], '429': ['too_many_requests'] }),
+        ...errors({ '400': ['invalid_request', 'bad_request'], '404': ['not_found'], '429': ['too_many_requests'] }),
       },
     },
   },
@@ -217,7 +219,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       tags: [tags.public],
       summary: "Discord's redirect after an applicant's sign-in",
       description:
-        'Always a redirect back to the form: `?verified=1`, `?reauthorized=1`, or `?error=` one of `invalid_state`, `access_denied`, `token_exchange_failed`, `wrong_account`, `too_many_attempts`.',
+        'Always a redirect back to the form: `?verified=1`, `?reauthorized=1`, or `?error=` one of `invalid_state`, `access_denied`, `token_exchange_failed`, `wrong_account`, `too_many_attempts`, `temporarily_unavailable` (Temporal unreachable: sign in again in a moment), `unexpected_error`.',
       requestParams: {
         query: z.object({
           state: z.string().optional(),
@@ -260,7 +262,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
         "Recorded by the application's workflow; an approval then grants the role in the background (`roleAssignment.status` `pending`, then `success` or `failed`). Approving an approved application, or rejecting a rejected one, is answered with the stored application and changes nothing.",
       security: session,
       requestParams: { path: applicationId, header: idempotencyHeader },
-      requestBody: { content: { 'application/json': { schema: s.reviewRequest } } },
+      requestBody: { required: true, content: { 'application/json': { schema: s.reviewRequest } } },
       responses: {
         '200': json('The application after the review.', s.application),
         ...errors({
@@ -283,7 +285,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
         'Answered at once with 202; the reviews are recorded in the background. Follow `Location` (`GET /api/bulk-reviews/{id}`) for progress. The body may be up to 1 MB.',
       security: session,
       requestParams: { header: idempotencyHeader },
-      requestBody: { content: { 'application/json': { schema: s.bulkReviewRequest } } },
+      requestBody: { required: true, content: { 'application/json': { schema: s.bulkReviewRequest } } },
       responses: {
         '202': json(
           'Accepted.',
@@ -323,7 +325,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       responses: {
         '202': json('The retry is on its way.', s.application),
         ...errors({
-          '400': [...BODY, 'invalid_idempotency_key'],
+          '400': [...BODY_IGNORED, 'invalid_idempotency_key'],
           ...SESSION_WRITE,
           '404': ['not_found'],
           '409': ['not_retryable'],
@@ -360,7 +362,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       tags: [tags.organization],
       summary: 'Change settings (admins)',
       security: session,
-      requestBody: { content: { 'application/json': { schema: s.organizationSettingsPatch } } },
+      requestBody: { required: true, content: { 'application/json': { schema: s.organizationSettingsPatch } } },
       responses: {
         '200': json('The settings now.', s.organizationSettings),
         ...errors({ '400': BODY, ...SESSION_WRITE, '413': ['payload_too_large'] }),
@@ -385,7 +387,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       tags: [tags.discord],
       summary: "Discord's redirect after the bot authorization",
       description:
-        'Always a redirect to Settings: `?success=bot_connected`, `?status=connecting`, or `?error=` one of `access_denied`, `invalid_state`, `unauthorized`, `forbidden`, `user_not_found`, `already_connected`, `connection_in_progress`, `too_many_attempts`, `token_exchange_failed`, `missing_permissions`, `unsafe_role`, `role_creation_failed`, `save_config_failed`, `unexpected_error`.',
+        'Always a redirect to Settings: `?success=bot_connected`, `?status=connecting`, or `?error=` one of `access_denied`, `invalid_state`, `unauthorized`, `forbidden`, `user_not_found`, `already_connected`, `connection_in_progress`, `too_many_attempts`, `token_exchange_failed`, `missing_permissions`, `unsafe_role`, `role_creation_failed`, `save_config_failed`, `unexpected_error`, `temporarily_unavailable` (Temporal unreachable: connect again in a moment).',
       requestParams: {
         query: z.object({
           state: z.string().optional(),
@@ -411,13 +413,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       security: session,
       responses: {
         '202': json('Disconnecting, or done.', s.disconnectAccepted),
-        ...errors({
-          '400': BODY,
-          ...SESSION_WRITE,
-          '409': ['connection_in_progress'],
-          '413': ['payload_too_large'],
-          ...TEMPORAL,
-        }),
+        ...errors({ '400': UNREADABLE, ...SESSION_WRITE, '409': ['connection_in_progress'], ...TEMPORAL }),
       },
     },
   },
@@ -429,7 +425,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       responses: {
         '200': json('What the check found.', s.connectionCheck),
         ...errors({
-          '400': BODY,
+          '400': BODY_IGNORED,
           ...SESSION_WRITE,
           '409': ['connection_in_progress'],
           '413': ['payload_too_large'],
@@ -462,7 +458,7 @@ ${Object.entries(errorCodes)
 
 ## Text
 
-Texts are trimmed; control characters are refused everywhere (tabs and line breaks are allowed in notes and form answers), as is text that is not valid Unicode.`;
+Names and notes are trimmed; control characters are refused everywhere (tabs and line breaks are allowed in notes and form answers), as is text that is not valid Unicode.`;
 
 let cached: ReturnType<typeof createDocument> | undefined;
 
@@ -477,6 +473,8 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
     },
     tags: Object.values(tags).map((name) => ({ name })),
     components: {
+      // Every error answer has this shape; each route's lists the codes it may carry.
+      schemas: { Error: s.errorResponse },
       securitySchemes: {
         session: {
           type: 'apiKey',

@@ -46,14 +46,15 @@ export const singleLineText = (max: number, options: { required?: boolean } = {}
   return (options.required ? text.regex(NOT_ONLY_SPACE, 'is required') : text).trim();
 };
 
-/** Text of at most `max` characters that may span lines; trimmed. */
-export const multiLineText = (max: number) =>
-  z
+/** Text of at most `max` characters that may span lines; trimmed unless told. */
+export const multiLineText = (max: number, options: { trim?: boolean } = {}) => {
+  const text = z
     .string()
     .max(max, `must be at most ${max} characters`)
     .regex(MULTI_LINE, NO_CONTROL_MULTILINE_MESSAGE)
-    .refine(wellFormed, WELL_FORMED_MESSAGE)
-    .trim();
+    .refine(wellFormed, WELL_FORMED_MESSAGE);
+  return options.trim === false ? text : text.trim();
+};
 
 // --- custom_data ----------------------------------------------------------------------------------
 
@@ -71,11 +72,24 @@ export const CUSTOM_DATA_LIMITS = {
   bytes: 16 * 1024,
 } as const;
 
+/** `__proto__` would vanish from the stored object (it is an object's prototype, not a key). */
+const FORBIDDEN_KEY = '__proto__';
+
+const customDataKeyRule = {
+  minLength: 1,
+  maxLength: CUSTOM_DATA_LIMITS.keyLength,
+  pattern: SINGLE_LINE.source,
+  not: { const: FORBIDDEN_KEY },
+};
+
 const customDataKey = z
   .string()
   .min(1, 'keys must not be empty')
   .max(CUSTOM_DATA_LIMITS.keyLength, `keys must be at most ${CUSTOM_DATA_LIMITS.keyLength} characters`)
-  .regex(SINGLE_LINE, `keys ${NO_CONTROL_MESSAGE}`);
+  .regex(SINGLE_LINE, `keys ${NO_CONTROL_MESSAGE}`)
+  .refine(wellFormed, `keys ${WELL_FORMED_MESSAGE}`)
+  .refine((key) => key !== FORBIDDEN_KEY, `keys must not be ${FORBIDDEN_KEY}`)
+  .meta({ override: { not: { const: FORBIDDEN_KEY } } });
 
 const customDataScalar = z.union([
   z
@@ -112,7 +126,18 @@ const typedDiscordId = z
   .union([z.string().regex(DISCORD_ID_PATTERN, discordIdMessage), z.literal(''), z.null()], { error: discordIdMessage })
   .optional();
 
-export const customDataSchema = z
+/** Where, in a parsed JSON value, a `__proto__` key is (zod skips such keys without a word). */
+function forbiddenKeyPath(value: unknown, depth = 0): string[] | null {
+  if (typeof value !== 'object' || value === null || depth > CUSTOM_DATA_LIMITS.depth) return null;
+  for (const key of Object.keys(value)) {
+    if (key === FORBIDDEN_KEY) return [key];
+    const below = forbiddenKeyPath((value as Record<string, unknown>)[key], depth + 1);
+    if (below) return [key, ...below];
+  }
+  return null;
+}
+
+const customDataObject = z
   .object({
     discord_user_id: typedDiscordId.meta({
       description:
@@ -146,9 +171,15 @@ export const customDataSchema = z
     description: `Answers of the form, free-form but bounded: at most ${CUSTOM_DATA_LIMITS.keys} keys, values that are texts (up to ${CUSTOM_DATA_LIMITS.stringLength} characters, no control characters but tabs and line breaks), numbers, booleans, null, or one more level of arrays or objects of those (up to ${CUSTOM_DATA_LIMITS.entries} entries), ${CUSTOM_DATA_LIMITS.bytes} bytes as JSON in all.`,
     override: {
       maxProperties: CUSTOM_DATA_LIMITS.keys,
-      propertyNames: { minLength: 1, maxLength: CUSTOM_DATA_LIMITS.keyLength, pattern: SINGLE_LINE.source },
+      propertyNames: customDataKeyRule,
     },
   });
+
+export const customDataSchema = z.preprocess((input, ctx) => {
+  const path = forbiddenKeyPath(input);
+  if (path) ctx.addIssue({ code: 'custom', path, message: `keys must not be ${FORBIDDEN_KEY}`, input });
+  return input;
+}, customDataObject);
 
 // --- Requests ------------------------------------------------------------------------------------
 
@@ -195,14 +226,15 @@ export const reviewRequest = z
 export const bulkReviewRequest = z
   .object({
     ids: z
-      .array(z.string().max(100).regex(SINGLE_LINE, NO_CONTROL_MESSAGE))
+      .array(z.string().max(100).regex(SINGLE_LINE, NO_CONTROL_MESSAGE).refine(wellFormed, WELL_FORMED_MESSAGE))
       .min(1)
       .max(MAX_BULK_REVIEW_IDS)
       .meta({
         description: `Application IDs, up to ${MAX_BULK_REVIEW_IDS}; unknown ones are refused one by one, not all at once.`,
       }),
     decision: reviewDecision,
-    note: multiLineText(2000).optional(),
+    // Not trimmed: the note is part of the request's digest, which a repeated request must match.
+    note: multiLineText(2000, { trim: false }).optional(),
   })
   .meta({ id: 'BulkReviewRequest' });
 
@@ -233,6 +265,10 @@ export const organizationSettingsPatch = z
   .strict()
   .meta({ id: 'OrganizationSettingsPatch' });
 
+export const applicantAuthorizeQuery = z.object({
+  application: z.uuid().optional().meta({ description: 'An application to re-authorize.' }),
+});
+
 /** Idempotency keys are short enough that the key scoped by the user (`<user id>:<key>`) stays whole. */
 export const idempotencyKey = z
   .string()
@@ -250,17 +286,21 @@ export const organizationSlug = z
 const timestamp = z.iso.datetime({ offset: true });
 const nullableTimestamp = timestamp.nullable();
 
-export const errorResponse = z
-  .object({
+/** The error answer of one status of one route: `code` is one of `codes`. */
+export const errorResponseWith = (codes: readonly ErrorCode[]) =>
+  z.object({
     error: z.object({
-      code: z.enum(Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]]),
-      message: z.string().meta({ description: 'For people: what went wrong and what to do.' }),
+      code: z.enum(codes as [ErrorCode, ...ErrorCode[]]),
+      message: z
+        .string()
+        .meta({ description: 'For people: what went wrong and what to do; names the field at fault.' }),
     }),
-  })
-  .meta({
-    id: 'Error',
-    example: { error: { code: 'invalid_request', message: 'applicant.email: must be an email address' } },
   });
+
+export const errorResponse = errorResponseWith(Object.keys(errorCodes) as ErrorCode[]).meta({
+  id: 'Error',
+  example: { error: { code: 'invalid_request', message: 'applicant.email: must be an email address' } },
+});
 
 export const discordUser = z
   .object({

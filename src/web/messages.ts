@@ -21,6 +21,8 @@ export const CALLBACK_ERROR_MESSAGES: Record<string, string> = {
   save_config_failed: 'The connection worked but could not be saved. Please try again.',
   unexpected_error: 'Something unexpected went wrong while connecting. Please try again.',
   too_many_attempts: 'Too many failed connection attempts. Wait a few minutes and try again.',
+  temporarily_unavailable:
+    'The service was briefly unavailable and nothing was connected. Please connect again in a minute.',
 };
 
 /** What the applicant sign-in's redirect parameters (`/apply/<slug>?error=`) mean, in plain words. */
@@ -32,6 +34,8 @@ export const APPLICANT_SIGN_IN_MESSAGES: Record<string, string> = {
   too_many_attempts: 'Too many failed sign-in attempts from here. Wait a few minutes and try again.',
   wrong_account:
     'That is not the Discord account this application was made with. Sign in with the account you applied with.',
+  temporarily_unavailable: 'The service was briefly unavailable. Please sign in with Discord again in a minute.',
+  unexpected_error: 'Something unexpected went wrong with the Discord sign-in. Please try again.',
 };
 
 /** The notice for the `success`, `status` and `error` parameters of the callback redirect, if any. */

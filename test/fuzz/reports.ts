@@ -25,8 +25,6 @@ export interface RunSummary {
   /** Failures and errors from the JUnit report, each with Schemathesis's text (its curl reproduction). */
   failures: Array<{ operation: string; text: string }>;
   errors: Array<{ operation: string; text: string }>;
-  /** How many of the failures are findings already reported (set by the test). */
-  known?: number;
   ms: number;
 }
 
@@ -148,7 +146,7 @@ export function formatSummary(
         ...PHASES.map((p) => run.casesByPhase[p]),
         total,
         run.statefulScenarios,
-        run.known ? `${run.failures.length} (${run.known} known)` : run.failures.length,
+        run.failures.length,
         run.errors.length,
         `${(run.ms / 1000).toFixed(1)} s`,
       ]),

@@ -125,13 +125,6 @@ afterAll(async () => {
     // Its message: a heading line, then one line per answer.
     const appCheck = closed?.message.startsWith('Answers that break') ? closed.message.split('\n').length - 1 : 0;
     process.stderr.write(`\n${formatSummary(summaries, { ...options, appCheck })}\n\n`);
-    for (const k of KNOWN) {
-      process.stderr.write(
-        knownSeen.has(k.what)
-          ? `[schemathesis] known finding, still there: ${k.what}\n`
-          : `[schemathesis] known finding NOT seen in this run (fixed? delete it from KNOWN): ${k.what}\n`,
-      );
-    }
   }
   if (workDir && !process.env.FUZZ_KEEP_REPORTS) await fs.rm(workDir, { recursive: true, force: true });
   else if (workDir) process.stderr.write(`[schemathesis] reports kept in ${workDir}\n`);
@@ -291,48 +284,15 @@ async function runSchemathesis(identity: 'anonymous' | 'admin'): Promise<Run> {
   return { summary, output, command };
 }
 
-/**
- * Findings reported and not fixed yet: the runs print them but do not fail on them. Each matches
- * failing test cases whose every failed check is `check` and whose text matches `text`. Delete an
- * entry once it is fixed (the summary says when one is no longer seen).
- */
-const KNOWN: Array<{ what: string; check: string; text: RegExp }> = [
-  {
-    what: 'The description does not mark the JSON request bodies as required (requestBody.required: true) of POST /api/auth/login, POST /api/public/organizations/{slug}/applications, POST /api/applications/{id}/review, POST /api/applications/bulk-review and PATCH /api/organization/settings; the API rightly answers a request without one 400 "body: is required".',
-    check: 'Schema-valid request rejected',
-    text: /"body: is required"/,
-  },
-];
-const knownSeen = new Set<string>();
-
-/** The known finding this failing test case is, if any. */
-function knownFinding(text: string): string | undefined {
-  const checks = [...text.matchAll(/^- (?:ST\d+ )?(.+)$/gm)].map((m) => m[1]!.trim());
-  const known = KNOWN.find((k) => checks.length > 0 && checks.every((c) => c === k.check) && k.text.test(text));
-  if (known) knownSeen.add(known.what);
-  return known?.what;
-}
-
 function expectClean(run: Run): void {
   const { summary } = run;
-  const known = summary.failures.filter((f) => knownFinding(f.text));
-  summary.known = known.length;
-  if (known.length > 0) {
-    process.stderr.write(
-      `[schemathesis] ${summary.identity}: ${known.length} failing test case(s) of known findings, not counted:\n` +
-        known
-          .map((f) => `  ${f.operation}: ${f.text.split('\n')[0]} (${knownFinding(f.text)!.slice(0, 80)}…)`)
-          .join('\n') +
-        '\n',
-    );
-  }
   const problems = [
-    ...summary.failures.filter((f) => !knownFinding(f.text)).map((f) => `FAILURE in ${f.operation}:\n${f.text}`),
+    ...summary.failures.map((f) => `FAILURE in ${f.operation}:\n${f.text}`),
     ...summary.errors.map((e) => `ERROR in ${e.operation}:\n${e.text}`),
   ];
   if (problems.length > 0) {
     throw new Error(
-      `Schemathesis (${summary.identity}, seed ${SEED}) found ${problems.length} failure(s) and error(s) (${known.length} more of known findings).\n` +
+      `Schemathesis (${summary.identity}, seed ${SEED}) found ${problems.length} failure(s) and error(s).\n` +
         `Command: ${run.command}\n\n${problems.join('\n\n')}`,
     );
   }

@@ -29,7 +29,6 @@ export function csrfMiddleware({ config }: AppDeps): RequestHandler {
     if (accepted) return next();
     next(
       new HttpError(
-        403,
         'csrf_rejected',
         origin !== undefined
           ? 'This request comes from another site and was refused. Use the app at its own address.'

@@ -23,9 +23,10 @@ import { discordUserOf } from '../../domain/discord-user.js';
 import { buildApplicantAuthorizeUrl, exchangeUserCode, fetchCurrentUser } from '../../discord/oauth.js';
 import { requestRoleRedrive } from '../../temporal/operations.js';
 import type { AppDeps } from '../deps.js';
-import { notFound } from '../errors.js';
+import { notFound, redirectingFailures } from '../errors.js';
 import { refusalLimit, sharedRateLimit } from '../middleware/rate-limit.js';
-import { isUuid } from '../../domain/uuid.js';
+import { applicantAuthorizeQuery } from '../schemas.js';
+import { parseInput } from '../validation.js';
 
 /**
  * An application its applicant may sign in for again: a verified one whose grant is still to come
@@ -84,10 +85,10 @@ export function applicantsRouter(deps: AppDeps): Router {
   router.get('/public/organizations/:slug/discord/authorize', limiter, async (req, res) => {
     const org = await publicOrganization(deps, String(req.params.slug));
     // To re-authorize an application submitted earlier (its grant's authorization expired).
-    const applicationParam = typeof req.query.application === 'string' ? req.query.application : undefined;
+    const { application: applicationParam } = parseInput(applicantAuthorizeQuery, req.query);
     let applicationId: string | null = null;
     if (applicationParam !== undefined) {
-      const app = isUuid(applicationParam) ? await findApplication(pool, applicationParam, org.id) : null;
+      const app = await findApplication(pool, applicationParam, org.id);
       if (!awaitsReauthorization(app)) throw notFound('No application waits for a new sign-in here.');
       applicationId = app.id;
     }
@@ -108,7 +109,7 @@ export function applicantsRouter(deps: AppDeps): Router {
     );
   });
 
-  router.get('/public/discord/callback', async (req: Request, res: Response) => {
+  const callback = async (req: Request, res: Response) => {
     const q = req.query as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     const cookies = req.headers.cookie ? parseCookies(req.headers.cookie) : {};
@@ -187,7 +188,11 @@ export function applicantsRouter(deps: AppDeps): Router {
       applicantSessionCookie(session.token, session.expiresAt, config),
     ]);
     res.redirect(302, applyUrl(org.slug, { verified: '1' }));
-  });
+  };
+  router.get(
+    '/public/discord/callback',
+    redirectingFailures(callback, (error) => applyUrl(null, { error })),
+  );
 
   router.get('/public/organizations/:slug/applicant', async (req, res) => {
     const org = await publicOrganization(deps, String(req.params.slug));

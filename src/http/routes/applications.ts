@@ -46,18 +46,19 @@ const cursorSchema = z.object({
   createdAt: z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/),
   id: uuid,
 });
+const invalidCursor = () => badRequest('cursor: is not a cursor this API gave out', 'invalid_cursor');
 const encodeCursor = (key: PageKey) => Buffer.from(JSON.stringify(key)).toString('base64url');
 function decodeCursor(cursor: string): PageKey {
   try {
     return cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch {
-    throw badRequest('cursor: is not a cursor this API gave out', 'invalid_cursor');
+    throw invalidCursor();
   }
 }
 
 function organizationOf(req: Request): string {
   const organizationId = req.auth?.user.organizationId;
-  if (!organizationId) throw new HttpError(403, 'forbidden', 'Your account belongs to no organization.');
+  if (!organizationId) throw new HttpError('forbidden', 'Your account belongs to no organization.');
   return organizationId;
 }
 
@@ -71,7 +72,6 @@ async function ownApplication(deps: AppDeps, req: Request): Promise<Application>
 
 function alreadyApplied(live: Application): HttpError {
   return new HttpError(
-    409,
     'already_applied',
     `You already applied here with this Discord account: that application is ${
       live.status === 'Pending' ? 'waiting for review' : 'approved'
@@ -82,9 +82,8 @@ function alreadyApplied(live: Application): HttpError {
 function reviewError(err: unknown): HttpError {
   if (err instanceof ReviewRefusedError) {
     if (err.type === 'not_found') return notFound('No such application.');
-    if (err.type === 'idempotency_key_reused') return new HttpError(422, err.type, err.message);
-    if (err.type === 'database_unavailable') return new HttpError(503, err.type, err.message);
-    return new HttpError(409, isErrorCode(err.type) ? err.type : 'invalid_transition', err.message);
+    // idempotency_key_reused, database_unavailable, invalid_transition: each with its own status.
+    return new HttpError(isErrorCode(err.type) ? err.type : 'invalid_transition', err.message);
   }
   throw err;
 }
@@ -123,7 +122,6 @@ export function applicationsRouter(deps: AppDeps): Router {
       const signIn = await lookupApplicantSession(deps.pool, cookieToken, org.id);
       if (!signIn && org.requireDiscordSignIn) {
         throw new HttpError(
-          403,
           'discord_sign_in_required',
           'Sign in with Discord first: this organization gives its role only to the account that applied.',
         );
@@ -157,12 +155,12 @@ export function applicationsRouter(deps: AppDeps): Router {
           const live = await findLiveApplicationOfAccount(deps.pool, org.id, signIn.account.id);
           throw live
             ? alreadyApplied(live)
-            : new HttpError(409, 'already_applied', 'You already applied here with this Discord account.');
+            : new HttpError('already_applied', 'You already applied here with this Discord account.');
         }
         if (err instanceof ApplicantSignInUnusableError && signIn) {
           await endApplicantSession(deps.pool, signIn);
           res.setHeader('Set-Cookie', clearedApplicantSessionCookie(deps.config));
-          throw new HttpError(403, 'discord_sign_in_required', 'Your Discord sign-in has expired: sign in again.');
+          throw new HttpError('discord_sign_in_required', 'Your Discord sign-in has expired: sign in again.');
         }
         throw err;
       }
@@ -179,6 +177,10 @@ export function applicationsRouter(deps: AppDeps): Router {
       status: q.status,
       limit: q.limit + 1,
       after: q.cursor ? decodeCursor(q.cursor) : undefined,
+    }).catch((err: { code?: string }) => {
+      // A made-up cursor whose time Postgres cannot read (month 13, year 0): not one we gave out.
+      if (err.code === '22007' || err.code === '22008' || err.code === '22009') throw invalidCursor();
+      throw err;
     });
     // One more than asked says whether a next page exists, without counting.
     const page = rows.slice(0, q.limit);
@@ -240,7 +242,6 @@ export function applicationsRouter(deps: AppDeps): Router {
         bulk.requestDigest !== bulkRequestDigest({ ids: body.ids, decision: body.decision, note: body.note ?? null })
       ) {
         throw new HttpError(
-          422,
           'idempotency_key_reused',
           'This Idempotency-Key was already used for a different bulk review.',
         );
@@ -267,7 +268,7 @@ export function applicationsRouter(deps: AppDeps): Router {
       return;
     }
     const refusal = retryRefusal(lifecycleStateOf(app));
-    if (refusal) throw new HttpError(refusal.code === 'retry_limit_reached' ? 422 : 409, refusal.code, refusal.message);
+    if (refusal) throw new HttpError(refusal.code, refusal.message);
     await requestRoleRetry(deps, {
       applicationId: app.id,
       organizationId: app.organizationId,

@@ -27,7 +27,7 @@ export const LOGIN_ADDRESS_LIMIT = { limit: 50, windowMs: 15 * 60_000 };
 
 type LoginBody = z.infer<typeof loginRequest>;
 
-const invalidCredentials = () => new HttpError(401, 'invalid_credentials', 'The email or the password is wrong.');
+const invalidCredentials = () => new HttpError('invalid_credentials', 'The email or the password is wrong.');
 
 const validateLogin: RequestHandler = (req, res, next) => {
   if (typeof req.body !== 'object' || req.body === null) {
@@ -40,7 +40,7 @@ const validateLogin: RequestHandler = (req, res, next) => {
 };
 
 const tooManyFailures: Partial<Options>['handler'] = (_req, _res, next) =>
-  next(new HttpError(429, 'too_many_requests', 'Too many failed sign-ins. Wait a few minutes and try again.'));
+  next(new HttpError('too_many_requests', 'Too many failed sign-ins. Wait a few minutes and try again.'));
 
 /** Per address, whatever the email: one client trying one password on many accounts. */
 function loginAddressLimit(pool: Pool): RequestHandler {
@@ -83,7 +83,6 @@ export function accountLockout(pool: Pool) {
 
 const accountLocked = (until: Date) =>
   new HttpError(
-    429,
     'account_locked',
     `Too many failed sign-ins for this account from several places: it is locked until ${until.toISOString().slice(11, 16)} UTC. Wait until then, or ask whoever runs this service to unlock it.`,
   );

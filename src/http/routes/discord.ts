@@ -16,7 +16,7 @@ import {
   startDisconnection,
 } from '../../temporal/operations.js';
 import type { AppDeps } from '../deps.js';
-import { conflict, forbidden } from '../errors.js';
+import { conflict, forbidden, redirectingFailures } from '../errors.js';
 import { refusalLimit } from '../middleware/rate-limit.js';
 import { requireAdmin, requireUser } from '../middleware/session.js';
 
@@ -61,7 +61,7 @@ export function discordRouter(deps: AppDeps): Router {
     res.redirect(302, settingsUrl({ error: 'too_many_attempts' }));
   };
 
-  router.get('/bot-callback', async (req: Request, res: Response) => {
+  const botCallback = async (req: Request, res: Response) => {
     if (await refusals.exhausted(req)) return tooManyAttempts(req, res);
     const q = req.query as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -133,7 +133,11 @@ export function discordRouter(deps: AppDeps): Router {
       case 'failed':
         return fail(result.errorCode);
     }
-  });
+  };
+  router.get(
+    '/bot-callback',
+    redirectingFailures(botCallback, (error) => settingsUrl({ error })),
+  );
 
   router.get('/connection', requireUser, async (req, res) => {
     const organizationId = req.auth!.user.organizationId;

@@ -13,13 +13,13 @@ export function organizationRouter(deps: AppDeps): Router {
   const router = Router();
 
   const organizationIdOf = (organizationId: string | null) => {
-    if (!organizationId) throw new HttpError(403, 'forbidden', 'Your account belongs to no organization.');
+    if (!organizationId) throw new HttpError('forbidden', 'Your account belongs to no organization.');
     return organizationId;
   };
 
   router.get('/organization/settings', requireAdmin, async (req, res) => {
     const org = await findOrganizationByIdOrSlug(deps.pool, organizationIdOf(req.auth!.user.organizationId));
-    if (!org) throw new HttpError(404, 'not_found', 'No such organization.');
+    if (!org) throw new HttpError('not_found', 'No such organization.');
     res.json({ requireDiscordSignIn: org.requireDiscordSignIn });
   });
 
