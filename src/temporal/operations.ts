@@ -44,12 +44,14 @@ import type { applicationRoleWorkflow } from '../../workflows/role-assignment.js
 
 // Workflow types by name, each start typed by the workflow function's type (`import type`, erased):
 // the API process never loads workflow code, and the arguments and results are still checked.
-const CONNECT = 'connectDiscordWorkflow';
-const DISCONNECT = 'disconnectDiscordWorkflow';
-const CHECK = 'checkDiscordConnectionWorkflow';
-const ROLE = 'applicationRoleWorkflow';
-const BULK = 'bulkReviewWorkflow';
-const REDRIVE = 'redriveAssignmentsWorkflow';
+// Each name is checked against what the workflow bundle exports.
+type WorkflowName = keyof typeof import('../../workflows/index.js');
+const CONNECT = 'connectDiscordWorkflow' satisfies WorkflowName;
+const DISCONNECT = 'disconnectDiscordWorkflow' satisfies WorkflowName;
+const CHECK = 'checkDiscordConnectionWorkflow' satisfies WorkflowName;
+const ROLE = 'applicationRoleWorkflow' satisfies WorkflowName;
+const BULK = 'bulkReviewWorkflow' satisfies WorkflowName;
+const REDRIVE = 'redriveAssignmentsWorkflow' satisfies WorkflowName;
 type RoleWorkflow = typeof applicationRoleWorkflow;
 
 export class ReviewRefusedError extends Error {
