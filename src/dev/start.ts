@@ -249,6 +249,7 @@ try {
   // Since this process started, module loading included.
   say(`Ready in ${process.uptime().toFixed(1)} s.`);
   say(`  App and API:       ${config.publicBaseUrl}`);
+  say(`  API reference:     ${config.publicBaseUrl}/api/docs  (OpenAPI: /api/openapi.json)`);
   say(`  Temporal Web UI:   ${config.temporal.uiUrl ?? '(not embedded: see TEMPORAL_UI_URL)'}`);
   if (sandbox) say(`  Discord sandbox:   ${sandbox.url}  (no Discord credentials set)`);
   if (postgres) {
