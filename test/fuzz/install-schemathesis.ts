@@ -40,14 +40,41 @@ export async function schemathesisDir(): Promise<string> {
  */
 const commandOf = (dir: string): Schemathesis['command'] => [path.join(dir, 'bin', 'python'), '-m', 'schemathesis.cli'];
 
-/** The installed CLI runs and is the pinned version. */
+/** The venv cannot work as it is: its interpreter is gone, or its Schemathesis is missing or another version. */
+class BrokenVenv extends Error {}
+
+/**
+ * The installed CLI runs and is the pinned version. Throws BrokenVenv when the venv cannot work as it
+ * is, any other error when running it failed for a reason that may pass (a timeout on busy cores).
+ */
 async function check(dir: string): Promise<void> {
   const [python, ...args] = commandOf(dir);
-  const { stdout } = await execFileAsync(python, [...args, '--version'], { timeout: 60_000 }).catch((err: Error) => {
-    throw new Error(`Schemathesis in ${dir} does not run (${err.message.split('\n')[0]})`);
-  });
+  const { stdout } = await execFileAsync(python, [...args, '--version'], { timeout: 60_000 }).catch(
+    (err: NodeJS.ErrnoException & { killed?: boolean; stderr?: string }) => {
+      const reason = err.message.split('\n')[0];
+      // ENOENT: no interpreter (a pyenv version removed, say; the venv's python is a link to it).
+      if (err.code === 'ENOENT' || /No module named/.test(err.stderr ?? '')) {
+        throw new BrokenVenv(`Schemathesis in ${dir} does not run (${reason})`);
+      }
+      throw new Error(`Schemathesis in ${dir} did not answer ${err.killed ? 'in time' : 'its --version'} (${reason})`);
+    },
+  );
   if (!stdout.includes(`version ${SCHEMATHESIS_VERSION}`)) {
-    throw new Error(`Schemathesis in ${dir} is not version ${SCHEMATHESIS_VERSION} (it says "${stdout.trim()}")`);
+    throw new BrokenVenv(`Schemathesis in ${dir} is not version ${SCHEMATHESIS_VERSION} (it says "${stdout.trim()}")`);
+  }
+}
+
+/**
+ * check(dir), once more after a failure that may pass: a venv is discarded only when it cannot work
+ * (BrokenVenv), never because it was slow to answer, as it may be in use by another process.
+ */
+async function checkTwice(dir: string, log: (line: string) => void): Promise<void> {
+  try {
+    await check(dir);
+  } catch (err) {
+    if (err instanceof BrokenVenv) throw err;
+    log(`${(err as Error).message}; trying again`);
+    await check(dir);
   }
 }
 
@@ -102,11 +129,13 @@ export async function installSchemathesis(
     )
   ) {
     try {
-      await check(dir);
+      await checkTwice(dir, log);
       return { dir, command: commandOf(dir), installed: false };
     } catch (err) {
+      // Any other failure (twice too slow) leaves the venv, which may be in use, where it is.
+      if (!(err instanceof BrokenVenv)) throw err;
       // Its Python is gone (a pyenv version removed, say): set it aside and install again.
-      log(`${(err as Error).message}; installing it again`);
+      log(`${err.message}; installing it again`);
       const aside = `${dir}.broken-${process.pid}-${randomBytes(4).toString('hex')}`;
       await fs.rename(dir, aside).catch(() => undefined);
       await fs.rm(aside, { recursive: true, force: true });
@@ -127,7 +156,7 @@ export async function installSchemathesis(
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
       log('Another process installed it first: using that one.');
-      await check(dir);
+      await checkTwice(dir, log);
       return { dir, command: commandOf(dir), installed: false };
     }
     log(`Schemathesis ${SCHEMATHESIS_VERSION} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -15,9 +15,17 @@ export interface RunSummary {
   identity: string;
   /** Operations the document has, and how many of them this run selected (`--exclude-path` and the like). */
   operations: { total: number; selected: number };
-  /** Test cases sent (requests with their checks), by operation and phase; stateful steps under their operation. */
+  /**
+   * Test cases sent (requests with their checks), by operation and phase; stateful steps under their
+   * operation. Only requests with the operation's own method: the coverage phase's probes of a
+   * path with methods the document does not list on it (DELETE, PUT, TRACE, ...) are `otherMethods`.
+   */
   cases: Record<string, Partial<Record<Phase, number>>>;
   casesByPhase: Record<Phase, number>;
+  /** The coverage phase's requests with a method the operation does not have, in all. */
+  otherMethods: number;
+  /** The status codes answered, by operation (the cases counted in `cases`); `none` when no answer came. */
+  statuses: Record<string, Record<string, number>>;
   /** The names of the checks that ran on at least one answer. */
   checks: string[];
   /** Stateful scenarios (sequences of calls that follow the document's links). */
@@ -60,7 +68,7 @@ interface NdjsonScenario {
     label?: string;
     cases?: Record<string, { value?: { method?: string; path?: string } }>;
     checks?: Record<string, Array<{ name: string; status: string }>>;
-    interactions?: Record<string, unknown>;
+    interactions?: Record<string, { response?: { status_code?: number } | null }>;
   };
 }
 
@@ -74,6 +82,8 @@ function splitCases(text: string): string[] {
 export function summarize(identity: string, junit: JunitCase[], ndjson: string, ms: number): RunSummary {
   const cases: RunSummary['cases'] = {};
   const casesByPhase = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
+  const statuses: RunSummary['statuses'] = {};
+  let otherMethods = 0;
   const checks = new Set<string>();
   let operations = { total: 0, selected: 0 };
   let statefulScenarios = 0;
@@ -87,16 +97,23 @@ export function summarize(identity: string, junit: JunitCase[], ndjson: string, 
     const phase = scenario.phase as Phase;
     if (!PHASES.includes(phase)) continue;
     if (phase === 'stateful') statefulScenarios += 1;
-    for (const recorded of Object.values(scenario.recorder.cases)) {
+    const label = scenario.recorder.label ?? '?';
+    for (const [id, recorded] of Object.entries(scenario.recorder.cases)) {
       // A stateful scenario's steps are each an operation's; the other phases' scenarios are one
-      // operation each (the coverage phase's requests with methods the path does not have included).
+      // operation each, whose label is `METHOD /path`.
       const value = recorded.value;
-      const operation =
-        phase === 'stateful' && value?.method && value.path
-          ? `${value.method} ${value.path}`
-          : (scenario.recorder.label ?? '?');
+      const operation = phase === 'stateful' && value?.method && value.path ? `${value.method} ${value.path}` : label;
+      // The coverage phase also sends the path other methods (to see that they are refused): those
+      // are no test of this operation.
+      if (value?.method && value.method.toUpperCase() !== operation.split(' ')[0]) {
+        otherMethods += 1;
+        continue;
+      }
       (cases[operation] ??= {})[phase] = (cases[operation][phase] ?? 0) + 1;
       casesByPhase[phase] += 1;
+      const status = String(scenario.recorder.interactions?.[id]?.response?.status_code ?? 'none');
+      const byStatus = (statuses[operation] ??= {});
+      byStatus[status] = (byStatus[status] ?? 0) + 1;
     }
     for (const list of Object.values(scenario.recorder.checks ?? {})) for (const c of list) checks.add(c.name);
   }
@@ -105,6 +122,8 @@ export function summarize(identity: string, junit: JunitCase[], ndjson: string, 
     operations,
     cases,
     casesByPhase,
+    otherMethods,
+    statuses,
     checks: [...checks].sort(),
     statefulScenarios,
     failures: junit.flatMap((c) =>
@@ -133,8 +152,18 @@ export function formatSummary(
   const lines = [
     `Schemathesis ${options.version} on ${options.location}: seed ${options.seed}, at most ${options.maxExamples} examples per operation and phase, ${options.workers} worker${options.workers === 1 ? '' : 's'}.`,
     '',
-    pad(['identity', 'operations tested', ...PHASES, 'test cases', 'stateful scenarios', 'failures', 'errors', 'time']),
-    pad(['---', '---:', ...PHASES.map(() => '---:'), '---:', '---:', '---:', '---:', '---:']),
+    pad([
+      'identity',
+      'operations tested',
+      ...PHASES,
+      'test cases',
+      'other methods',
+      'stateful scenarios',
+      'failures',
+      'errors',
+      'time',
+    ]),
+    pad(['---', '---:', ...PHASES.map(() => '---:'), '---:', '---:', '---:', '---:', '---:', '---:']),
   ];
   for (const run of runs) {
     const tested = Object.keys(run.cases).length;
@@ -145,6 +174,7 @@ export function formatSummary(
         `${tested} of ${run.operations.selected}${run.operations.selected < run.operations.total ? ` (${run.operations.total} in the document)` : ''}`,
         ...PHASES.map((p) => run.casesByPhase[p]),
         total,
+        run.otherMethods,
         run.statefulScenarios,
         run.failures.length,
         run.errors.length,
@@ -166,6 +196,10 @@ export function formatSummary(
     );
   }
   const checks = [...new Set(runs.flatMap((r) => r.checks))].sort();
+  lines.push(
+    '',
+    "Test cases: requests with the operation's own method. Other methods: the coverage phase's requests to its path with methods it does not have, counted apart.",
+  );
   lines.push('', `Checks: ${checks.join(', ')}.`);
   if (options.appCheck !== undefined) {
     lines.push(`startTestApp's check of every answer against the description: ${options.appCheck} that break it.`);

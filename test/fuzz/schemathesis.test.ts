@@ -10,11 +10,14 @@ import { formatSummary, parseJunit, PHASES, summarize, type RunSummary } from '.
 
 /**
  * Schemathesis against the real API (real Postgres, Temporal and worker, the Discord sandbox): every
- * operation of the OpenAPI document the API serves, in all four phases (the document's examples,
+ * operation of the OpenAPI document the API serves (fetched, saved to a file and given to `st` with
+ * `--url`: loaded from its own URL, Schemathesis leaves `GET /api/openapi.json` out), in all four phases (the document's examples,
  * the coverage phase's boundary and invalid values, random fuzzing, and stateful sequences that
  * follow its links), once as an anonymous client and once as a signed-in admin. The target: no 5xx,
  * and no answer that breaks the description (status, content type, headers, body schema), with
- * data the description forbids rejected.
+ * data the description forbids rejected, and `st` exiting with 0. The answers' status codes (from the
+ * NDJSON report) show that the admin run was signed in (2xx on the operations behind the session) and
+ * the anonymous one was not (401 only on the reads behind it).
  *
  * Schemathesis comes from PyPI, pinned with hashes (test/fuzz/requirements.txt), into a cached venv
  * (test/fuzz/install-schemathesis.ts). The file seeds an organization with a public slug, its
@@ -27,7 +30,11 @@ import { formatSummary, parseJunit, PHASES, summarize, type RunSummary } from '.
  * instead of the served one; FUZZ_KEEP_REPORTS=1 keeps the reports (JUnit, NDJSON, st's output).
  */
 
-/** Fixed, so a run can be repeated exactly: the seed is printed with the command. */
+/**
+ * Fixed, so a run can be repeated: the seed is printed with the command. The same seed generates the
+ * same test cases (the case counts reproduce), but not byte for byte the same requests: the IDs the
+ * API hands out (applications, bulk reviews) differ from run to run, and so do the requests built on them.
+ */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
 /** Per operation and phase: the file takes 1 to 2½ minutes on 2 shared cores (20 s more to install Schemathesis). */
 const MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? 25);
@@ -35,8 +42,8 @@ const SCHEMA_FILE = process.env.FUZZ_OPENAPI_FILE;
 /** One run of `st` may take this long before it is killed (and the test fails). */
 const RUN_TIMEOUT_MS = 6 * 60_000;
 /**
- * One: requests in one order, so a seed replays a run exactly (the operations share state: the
- * seeded applications get reviewed), and CPython 3.11's parser is not called from two threads at once
+ * One: requests in one order, so a seed sends the same sequence again (the operations share state:
+ * the seeded applications get reviewed), and CPython 3.11's parser is not called from two threads at once
  * (Hypothesis describes filters by parsing their source: "SystemError: AST constructor recursion
  * depth mismatch" in runs with two workers).
  */
@@ -66,6 +73,9 @@ let cookie: string;
 let workDir: string;
 /** Whether the document has examples (`example`, `examples`): without any, the examples phase sends nothing. */
 let hasExamples = false;
+/** The document's operations (`GET /api/me`), and those behind the session cookie's security scheme. */
+let documentOperations: string[] = [];
+let sessionOperations: string[] = [];
 const summaries: RunSummary[] = [];
 
 beforeAll(async () => {
@@ -114,7 +124,7 @@ afterAll(async () => {
     await stack.db.drop().catch(() => undefined);
   }
   if (summaries.length > 0) {
-    const location = SCHEMA_FILE ? path.basename(SCHEMA_FILE) : 'GET /api/openapi.json';
+    const location = SCHEMA_FILE ? path.basename(SCHEMA_FILE) : 'the document of GET /api/openapi.json, from a file';
     const options = {
       version: SCHEMATHESIS_VERSION,
       location,
@@ -173,7 +183,7 @@ function hasKey(value: unknown, test: (key: string) => boolean): boolean {
 }
 
 /** The document's security scheme for the session cookie (`sid`), if it has one. */
-function sessionScheme(document: { components?: { securitySchemes?: Record<string, unknown> } }): string | undefined {
+function sessionScheme(document: OpenApiDocument): string | undefined {
   for (const [name, scheme] of Object.entries(document.components?.securitySchemes ?? {})) {
     const s = scheme as { type?: string; in?: string; name?: string };
     if (s.type === 'apiKey' && s.in === 'cookie' && s.name === 'sid') return name;
@@ -185,19 +195,55 @@ interface Run {
   summary: RunSummary;
   output: string;
   command: string;
+  /** `st`'s exit code. */
+  code: number | null;
+}
+
+/** Signing out would leave the rest of the admin run anonymous: the admin run leaves logout out. */
+const ADMIN_EXCLUDED_PATH = '/api/auth/logout';
+
+/**
+ * The document to fuzz and the file `st` reads it from: FUZZ_OPENAPI_FILE, or the one the API serves,
+ * saved in the work folder. (Given the URL of `GET /api/openapi.json`, Schemathesis leaves that
+ * operation out of the run.)
+ */
+async function loadDocument(): Promise<{ location: string; document: OpenApiDocument }> {
+  if (SCHEMA_FILE) return { location: SCHEMA_FILE, document: JSON.parse(await fs.readFile(SCHEMA_FILE, 'utf8')) };
+  const url = `${stack.app.baseUrl}/api/openapi.json`;
+  const res = await fetch(url);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${text.slice(0, 500)}`);
+  const location = path.join(workDir, 'openapi.json');
+  await fs.writeFile(location, text);
+  return { location, document: JSON.parse(text) as OpenApiDocument };
+}
+
+interface OpenApiDocument {
+  security?: Array<Record<string, unknown>>;
+  paths?: Record<string, Record<string, { security?: Array<Record<string, unknown>> }>>;
+  components?: { securitySchemes?: Record<string, unknown> };
+}
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+/** The document's operations, `GET /api/me`; with `scheme`, only those whose security requires it. */
+function operationsOf(document: OpenApiDocument, scheme?: string): string[] {
+  return Object.entries(document.paths ?? {}).flatMap(([p, item]) =>
+    Object.entries(item)
+      .filter(([method]) => HTTP_METHODS.includes(method))
+      .filter(([, op]) => !scheme || (op.security ?? document.security ?? []).some((req) => scheme in req))
+      .map(([method]) => `${method.toUpperCase()} ${p}`),
+  );
 }
 
 async function runSchemathesis(identity: 'anonymous' | 'admin'): Promise<Run> {
   const dir = path.join(workDir, identity);
   await fs.mkdir(dir, { recursive: true });
-  const location = SCHEMA_FILE ?? `${stack.app.baseUrl}/api/openapi.json`;
-  const document = SCHEMA_FILE
-    ? JSON.parse(await fs.readFile(SCHEMA_FILE, 'utf8'))
-    : await fetch(location).then(async (res) => {
-        if (!res.ok) throw new Error(`GET ${location} answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
-        return res.json();
-      });
+  const { location, document } = await loadDocument();
   hasExamples = hasKey(document, (key) => key === 'example' || key === 'examples');
+  documentOperations = operationsOf(document);
+  const scheme = sessionScheme(document);
+  sessionOperations = scheme ? operationsOf(document, scheme) : [];
   const extra: string[] = [];
   const excluded = [...EXCLUDED_CHECKS];
   let auth: { scheme: string; token: string } | undefined;
@@ -205,8 +251,7 @@ async function runSchemathesis(identity: 'anonymous' | 'admin'): Promise<Run> {
     // The CSRF check wants our own Origin on unsafe methods that carry the session cookie.
     extra.push('--header', `Origin: ${stack.app.config.publicBaseUrl}`);
     // Signing out would leave the rest of the run anonymous: the admin run does not call logout.
-    extra.push('--exclude-path=/api/auth/logout');
-    const scheme = sessionScheme(document);
+    extra.push(`--exclude-path=${ADMIN_EXCLUDED_PATH}`);
     if (scheme) {
       // The session as the document's credentials: Schemathesis then knows it for what it is, and its
       // negative cases without it (or with a wrong one) expect the 401 they get.
@@ -229,7 +274,8 @@ async function runSchemathesis(identity: 'anonymous' | 'admin'): Promise<Run> {
     config,
     'run',
     location,
-    ...(SCHEMA_FILE ? ['--url', stack.app.baseUrl] : []),
+    '--url',
+    stack.app.baseUrl,
     `--phases=${PHASES.join(',')}`,
     '--checks=all',
     `--exclude-checks=${excluded.join(',')}`,
@@ -254,7 +300,7 @@ async function runSchemathesis(identity: 'anonymous' | 'admin'): Promise<Run> {
     `[schemathesis] ${identity} (seed ${SEED}): ${command}\n  config ${config}:\n${await fs.readFile(config, 'utf8')}\n`,
   );
   const started = Date.now();
-  const output = await new Promise<string>((resolve, reject) => {
+  const { output, code } = await new Promise<{ output: string; code: number | null }>((resolve, reject) => {
     // cwd: a folder of its own, so no schemathesis.toml or .hypothesis of the clone is read or written.
     const child = spawn(python, [...prefix, ...args], {
       cwd: dir,
@@ -272,7 +318,7 @@ async function runSchemathesis(identity: 'anonymous' | 'admin'): Promise<Run> {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (signal) reject(new Error(`st was killed (${signal}) after ${RUN_TIMEOUT_MS} ms:\n${text.slice(-5000)}`));
-      else resolve(`${text}\n(exit code ${code})`);
+      else resolve({ output: `${text}\n(exit code ${code})`, code });
     });
   });
   await fs.writeFile(path.join(dir, 'output.txt'), output);
@@ -281,7 +327,7 @@ async function runSchemathesis(identity: 'anonymous' | 'admin'): Promise<Run> {
   });
   const summary = summarize(identity, parseJunit(junit), await fs.readFile(ndjsonPath, 'utf8'), Date.now() - started);
   summaries.push(summary);
-  return { summary, output, command };
+  return { summary, output, command, code };
 }
 
 function expectClean(run: Run): void {
@@ -290,18 +336,25 @@ function expectClean(run: Run): void {
     ...summary.failures.map((f) => `FAILURE in ${f.operation}:\n${f.text}`),
     ...summary.errors.map((e) => `ERROR in ${e.operation}:\n${e.text}`),
   ];
-  if (problems.length > 0) {
+  if (problems.length > 0 || run.code !== 0) {
     throw new Error(
-      `Schemathesis (${summary.identity}, seed ${SEED}) found ${problems.length} failure(s) and error(s).\n` +
-        `Command: ${run.command}\n\n${problems.join('\n\n')}`,
+      `Schemathesis (${summary.identity}, seed ${SEED}) exited with ${run.code} and found ${problems.length} failure(s) and error(s).\n` +
+        `Command: ${run.command}\n\n${problems.join('\n\n')}` +
+        // Nothing in the JUnit report: what st printed says why it did not exit with 0.
+        (problems.length === 0 ? `st's output:\n${run.output.slice(-5000)}` : ''),
     );
   }
-  // It tested something: every selected operation in the coverage and fuzzing phases (examples
-  // only exist for some operations, stateful steps only for those that links lead to), and every
-  // phase some operations.
-  expect(summary.operations.selected).toBeGreaterThan(0);
+  // It tested every operation of the document (but logout for the admin): Schemathesis selected
+  // them all, and each one ran in the coverage and fuzzing phases (examples only exist for some
+  // operations, stateful steps only for those that links lead to), and every phase ran some.
+  const excluded =
+    summary.identity === 'admin' ? documentOperations.filter((op) => op.endsWith(` ${ADMIN_EXCLUDED_PATH}`)) : [];
+  expect(summary.operations).toEqual({
+    total: documentOperations.length,
+    selected: documentOperations.length - excluded.length,
+  });
   const operations = Object.keys(summary.cases).filter((label) => /^[A-Z]+ \//.test(label));
-  expect(operations).toHaveLength(summary.operations.selected);
+  expect(operations.sort()).toEqual(documentOperations.filter((op) => !excluded.includes(op)).sort());
   expect(operations.filter((op) => !summary.cases[op]!.coverage || !summary.cases[op]!.fuzzing)).toEqual([]);
   expect(PHASES.filter((p) => summary.casesByPhase[p] === 0)).toEqual(
     // The examples phase needs examples in the document: without any it has nothing to send.
@@ -309,12 +362,57 @@ function expectClean(run: Run): void {
   );
 }
 
+/** The status codes `operation` was answered with, in the run's counted cases. */
+const statusesOf = (summary: RunSummary, operation: string) => Object.keys(summary.statuses[operation] ?? {}).sort();
+const succeeded = (statuses: string[]) => statuses.some((s) => /^[23]\d\d$/.test(s));
+
+/** Operations that must be reachable signed in, and are refused with 401 without the session. */
+const SIGNED_IN_READS = ['GET /api/me', 'GET /api/applications', 'GET /api/organization/settings'];
+
+/**
+ * The session was applied: 401s are in the description, so a run whose session never went out
+ * would pass every check (Schemathesis only warns, "Authentication failed"). `GET /api/me` answered
+ * 200 at least once, and the operations behind the session a 2xx or 3xx: the three reads above,
+ * and at least three in four of them all (some need state that the run may use up first).
+ */
+function expectSignedIn(summary: RunSummary): void {
+  expect(sessionOperations).toEqual(expect.arrayContaining(SIGNED_IN_READS));
+  expect({ 'GET /api/me': statusesOf(summary, 'GET /api/me') }).toEqual({
+    'GET /api/me': expect.arrayContaining(['200']),
+  });
+  const tested = sessionOperations.filter((op) => summary.statuses[op]);
+  const refused = Object.fromEntries(
+    tested.filter((op) => !succeeded(statusesOf(summary, op))).map((op) => [op, summary.statuses[op]]),
+  );
+  expect(SIGNED_IN_READS.filter((op) => op in refused)).toEqual([]);
+  if (Object.keys(refused).length * 4 > tested.length) {
+    throw new Error(
+      `Signed in, ${Object.keys(refused).length} of ${tested.length} operations behind the session got no 2xx or 3xx: ${JSON.stringify(refused)}`,
+    );
+  }
+}
+
+/**
+ * The anonymous run was anonymous: the reads behind the session (whose answers no CSRF or body check
+ * comes before) got 401 and nothing else, and no operation behind it got a 2xx or 3xx.
+ */
+function expectAnonymous(summary: RunSummary): void {
+  const reads = sessionOperations.filter((op) => op.startsWith('GET '));
+  expect(reads).toEqual(expect.arrayContaining(SIGNED_IN_READS));
+  expect(Object.fromEntries(reads.map((op) => [op, statusesOf(summary, op)]))).toEqual(
+    Object.fromEntries(reads.map((op) => [op, ['401']])),
+  );
+  expect(sessionOperations.filter((op) => succeeded(statusesOf(summary, op)))).toEqual([]);
+}
+
 const TEST_TIMEOUT_MS = RUN_TIMEOUT_MS + 60_000;
 
 test(
   `Schemathesis ${SCHEMATHESIS_VERSION}, anonymous client: no 5xx, no answer that breaks the description`,
   async () => {
-    expectClean(await runSchemathesis('anonymous'));
+    const run = await runSchemathesis('anonymous');
+    expectClean(run);
+    expectAnonymous(run.summary);
   },
   TEST_TIMEOUT_MS,
 );
@@ -322,7 +420,9 @@ test(
 test(
   `Schemathesis ${SCHEMATHESIS_VERSION}, signed-in admin: no 5xx, no answer that breaks the description`,
   async () => {
-    expectClean(await runSchemathesis('admin'));
+    const run = await runSchemathesis('admin');
+    expectClean(run);
+    expectSignedIn(run.summary);
   },
   TEST_TIMEOUT_MS,
 );
