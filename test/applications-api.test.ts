@@ -389,4 +389,21 @@ describe('bulk review', () => {
     expect(done).toMatchObject({ total: 10_000, recorded: 0, refusedCount: 10_000 });
     expect(done.refused).toHaveLength(100);
   }, 150_000);
+
+  test('the bulk route reads its larger body however its path is spelt (case, trailing slash)', async () => {
+    // About 130 kB: over the 100 kB of every other route.
+    const ids = Array.from({ length: 3_000 }, (_, i) => `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`);
+    const res = await stack.api('/api/applications/Bulk-Review/', {
+      method: 'POST',
+      cookie: adminA,
+      body: { ids, decision: 'reject' },
+    });
+    expect(res.status).toBe(202);
+    // Without a session, such a body is never read: 401, not 413.
+    const anonymous = await stack.api('/api/applications/bulk-review/', {
+      method: 'POST',
+      body: { ids, decision: 'reject' },
+    });
+    expect(anonymous.status).toBe(401);
+  });
 });

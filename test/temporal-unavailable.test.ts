@@ -102,6 +102,9 @@ test('a review while Temporal is unreachable answers 503 temporal_unavailable wi
     );
     expect(callback.status).toBe(302);
     expect(callback.headers.get('location')).toBe(`${baseUrl}/settings?error=temporarily_unavailable`);
+    // Only the callback's own GET is answered so: another method is still a plain 404.
+    const post = await fetch(`${baseUrl}/api/discord/bot-callback`, { method: 'POST', redirect: 'manual' });
+    expect(post.status).toBe(404);
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
-import { HttpError, temporalUnavailable } from './errors.js';
+import { HttpError, oauthCallbackFailures, temporalUnavailable } from './errors.js';
 import type { AppDeps } from './deps.js';
 import { docsRouter } from './routes/docs.js';
 import { healthRouter } from './routes/health.js';
@@ -10,14 +10,15 @@ import { httpMetrics, metricsRouter } from './routes/metrics.js';
 import { authRouter, meRouter } from './routes/auth.js';
 import { sessionMiddleware } from './middleware/session.js';
 import { csrfMiddleware } from './middleware/csrf.js';
-import { discordRouter } from './routes/discord.js';
+import { discordRouter, settingsUrlOf } from './routes/discord.js';
 import { applicationsRouter } from './routes/applications.js';
-import { applicantsRouter } from './routes/applicants.js';
+import { applicantsRouter, applyUrlOf } from './routes/applicants.js';
 import { organizationRouter } from './routes/organization.js';
 import { webRouter } from './routes/web.js';
 
 /** The Express app: one router per resource, one error handler, no stack traces in answers. */
-const BULK_REVIEW_PATH = '/api/applications/bulk-review';
+// As Express routes it: any case, with or without a trailing slash.
+const BULK_REVIEW_PATH = /^\/api\/applications\/bulk-review\/?$/i;
 /** The methods whose requests carry a body here: a GET's or a DELETE's is never read. */
 const BODY_METHODS = new Set(['POST', 'PATCH', 'PUT']);
 
@@ -75,7 +76,7 @@ export function createApp(deps: AppDeps): Express {
   // Bodies stay small, except a bulk review's (its route reads it, after the session check).
   const json = express.json({ limit: '100kb' });
   app.use((req, res, next) =>
-    !BODY_METHODS.has(req.method) || req.path.toLowerCase() === BULK_REVIEW_PATH ? next() : json(req, res, next),
+    !BODY_METHODS.has(req.method) || BULK_REVIEW_PATH.test(req.path) ? next() : json(req, res, next),
   );
   app.use(healthRouter(deps));
   // Prometheus's scrapes carry no session: before the session and CSRF checks (token rule inside).
@@ -91,6 +92,17 @@ export function createApp(deps: AppDeps): Express {
   app.use(webRouter(deps));
 
   app.use('/api', (_req, _res, next) => next(new HttpError('not_found', 'No such API route.')));
+  // The OAuth callbacks answer every failure with a redirect (see oauthCallbackFailures).
+  app.use(
+    '/api/discord/bot-callback',
+    oauthCallbackFailures((error) => settingsUrlOf(deps.config, { error })),
+  );
+  app.use(
+    '/api/public/discord/callback',
+    oauthCallbackFailures((error, res) =>
+      applyUrlOf(deps.config, res.locals.applySlug as string | undefined, { error }),
+    ),
+  );
   app.use(errorHandler(deps));
   return app;
 }
@@ -98,6 +110,8 @@ export function createApp(deps: AppDeps): Express {
 function errorHandler(deps: AppDeps): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof HttpError) {
+      // Unavailable for a moment (the database did not answer a review): when to try again.
+      if (err.status === 503) res.setHeader('Retry-After', '5');
       res.status(err.status).json({ error: { code: err.code, message: err.message } });
       return;
     }

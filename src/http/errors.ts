@@ -1,5 +1,5 @@
 import { isGrpcServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import type { Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
 import { errorCodes, type ErrorCode } from './error-codes.js';
 
 /** An error the API answers as `{"error":{"code","message"}}`, with its code's status. */
@@ -49,24 +49,20 @@ export function temporalUnavailable(err: unknown): HttpError | undefined {
 }
 
 /**
- * An OAuth callback is a browser's redirect from Discord: it answers with a redirect back to the
- * app whatever happens, never a JSON error page. A failure the handler did not expect sends the
- * browser to `failureUrl('temporarily_unavailable')` when Temporal cannot be reached (try again in
- * a moment), else to `failureUrl('unexpected_error')`.
+ * An OAuth callback is a browser's redirect from Discord: whatever fails in it (in its route or in
+ * the session lookup before it), the browser is sent back to the app with an error it can show,
+ * never a JSON error page: `temporarily_unavailable` when Temporal cannot be reached (try again in
+ * a moment), else `unexpected_error`.
  */
-export function redirectingFailures(
-  handler: (req: Request, res: Response) => Promise<void>,
-  failureUrl: (code: 'temporarily_unavailable' | 'unexpected_error') => string,
-): RequestHandler {
-  return async (req, res) => {
-    try {
-      await handler(req, res);
-    } catch (err) {
-      if (res.headersSent) throw err;
-      const code = temporalUnavailable(err) ? 'temporarily_unavailable' : 'unexpected_error';
-      // The error only: the callback's query (its code and state) stays out of the logs.
-      req.log.error({ err, reason: code }, 'OAuth callback failed');
-      res.redirect(302, failureUrl(code));
-    }
+export function oauthCallbackFailures(
+  failureUrl: (code: 'temporarily_unavailable' | 'unexpected_error', res: Response) => string,
+): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    // Only the callback itself (a GET that failed); a refusal of ours (HttpError) is answered as usual.
+    if (res.headersSent || req.method !== 'GET' || err instanceof HttpError) return next(err);
+    const code = temporalUnavailable(err) ? 'temporarily_unavailable' : 'unexpected_error';
+    // The error only: the callback's query (its code and state) stays out of the logs.
+    req.log?.error({ err, reason: code }, 'OAuth callback failed');
+    res.redirect(302, failureUrl(code, res));
   };
 }

@@ -219,7 +219,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       tags: [tags.public],
       summary: "Discord's redirect after an applicant's sign-in",
       description:
-        'Always a redirect back to the form: `?verified=1`, `?reauthorized=1`, or `?error=` one of `invalid_state`, `access_denied`, `token_exchange_failed`, `wrong_account`, `too_many_attempts`, `temporarily_unavailable` (Temporal unreachable: sign in again in a moment), `unexpected_error`.',
+        'Always a redirect back to the form: `?verified=1`, `?reauthorized=1`, or `?error=` one of `invalid_state`, `access_denied`, `token_exchange_failed`, `wrong_account`, `too_many_attempts`, `temporarily_unavailable` (Temporal unreachable: sign in again in a moment), `unexpected_error` (a fault on our side). Back to `/apply` without the organization when the state does not name one.',
       requestParams: {
         query: z.object({
           state: z.string().optional(),
@@ -227,7 +227,8 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
           error: z.string().optional(),
         }),
       },
-      responses: { '302': redirect('Back to the application form.'), ...errors({ '400': UNREADABLE }) },
+      // Every failure too is a redirect (src/http/errors.ts, oauthCallbackFailures).
+      responses: { '302': redirect('Back to the application form.') },
     },
   },
   '/api/applications': {
@@ -397,7 +398,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
           permissions: z.string().optional(),
         }),
       },
-      responses: { '302': redirect('To Settings.'), ...errors({ '400': UNREADABLE }) },
+      responses: { '302': redirect('To Settings.') },
     },
   },
   '/api/discord/connection': {
@@ -458,7 +459,7 @@ ${Object.entries(errorCodes)
 
 ## Text
 
-Names and notes are trimmed; control characters are refused everywhere (tabs and line breaks are allowed in notes and form answers), as is text that is not valid Unicode.`;
+Names and a single review's note are trimmed; control characters are refused everywhere (tabs and line breaks are allowed in notes and form answers), as is text that is not valid Unicode.`;
 
 let cached: ReturnType<typeof createDocument> | undefined;
 

@@ -31,7 +31,8 @@ function load() {
   // Literal paths before templated ones: /api/applications/bulk-review is not /api/applications/{id}.
   const templates = Object.keys(document.paths).sort((a, b) => a.split('{').length - b.split('{').length);
   for (const template of templates) {
-    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    // As Express routes: any case, with or without a trailing slash.
+    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}/?$`, 'i');
     for (const [method, op] of Object.entries(document.paths[template]!)) {
       operations.push({ method: method.toUpperCase(), template, pattern, responses: op.responses });
     }

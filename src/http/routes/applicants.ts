@@ -22,8 +22,9 @@ import { findOrganizationByIdOrSlug, isValidSlug, type Organization } from '../.
 import { discordUserOf } from '../../domain/discord-user.js';
 import { buildApplicantAuthorizeUrl, exchangeUserCode, fetchCurrentUser } from '../../discord/oauth.js';
 import { requestRoleRedrive } from '../../temporal/operations.js';
+import type { Config } from '../../config.js';
 import type { AppDeps } from '../deps.js';
-import { notFound, redirectingFailures } from '../errors.js';
+import { notFound } from '../errors.js';
 import { refusalLimit, sharedRateLimit } from '../middleware/rate-limit.js';
 import { applicantAuthorizeQuery } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -58,12 +59,18 @@ export const applicantCookieOf = (req: Request) =>
  * state, bound to this browser by an HttpOnly cookie; the exact redirect URI), and the tokens never
  * leave this process unencrypted.
  */
+/** The public form, where the applicant sign-in sends the browser back (to `/apply` when no form is known). */
+export const applyUrlOf = (
+  config: Pick<Config, 'publicBaseUrl'>,
+  slug: string | null | undefined,
+  params: Record<string, string>,
+) => `${config.publicBaseUrl}/apply${slug ? `/${encodeURIComponent(slug)}` : ''}?${new URLSearchParams(params)}`;
+
 export function applicantsRouter(deps: AppDeps): Router {
   const { config, pool } = deps;
   const router = Router();
   const redirectUriOf = () => `${config.publicBaseUrl}/api/public/discord/callback`;
-  const applyUrl = (slug: string | null, params: Record<string, string>) =>
-    `${config.publicBaseUrl}/apply${slug ? `/${encodeURIComponent(slug)}` : ''}?${new URLSearchParams(params)}`;
+  const applyUrl = (slug: string | null, params: Record<string, string>) => applyUrlOf(config, slug, params);
   const oauth = () => ({
     apiBaseUrl: config.discord.apiBaseUrl,
     clientId: config.discord.clientId ?? '',
@@ -109,7 +116,7 @@ export function applicantsRouter(deps: AppDeps): Router {
     );
   });
 
-  const callback = async (req: Request, res: Response) => {
+  router.get('/public/discord/callback', async (req: Request, res: Response) => {
     const q = req.query as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     const cookies = req.headers.cookie ? parseCookies(req.headers.cookie) : {};
@@ -140,6 +147,8 @@ export function applicantsRouter(deps: AppDeps): Router {
     }
     const org = await findOrganizationByIdOrSlug(pool, claims.organizationId);
     if (!org) return await fail('invalid_state', null, { why: 'no_organization' });
+    // A failure from here on sends the browser back to this organization's form.
+    res.locals.applySlug = org.slug;
     // 2. The applicant cancelled on Discord.
     if (str(q.error))
       return await fail(q.error === 'access_denied' ? 'access_denied' : 'token_exchange_failed', org.slug);
@@ -188,11 +197,7 @@ export function applicantsRouter(deps: AppDeps): Router {
       applicantSessionCookie(session.token, session.expiresAt, config),
     ]);
     res.redirect(302, applyUrl(org.slug, { verified: '1' }));
-  };
-  router.get(
-    '/public/discord/callback',
-    redirectingFailures(callback, (error) => applyUrl(null, { error })),
-  );
+  });
 
   router.get('/public/organizations/:slug/applicant', async (req, res) => {
     const org = await publicOrganization(deps, String(req.params.slug));

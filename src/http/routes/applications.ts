@@ -179,7 +179,7 @@ export function applicationsRouter(deps: AppDeps): Router {
       after: q.cursor ? decodeCursor(q.cursor) : undefined,
     }).catch((err: { code?: string }) => {
       // A made-up cursor whose time Postgres cannot read (month 13, year 0): not one we gave out.
-      if (err.code === '22007' || err.code === '22008' || err.code === '22009') throw invalidCursor();
+      if (q.cursor && ['22007', '22008', '22009'].includes(err.code ?? '')) throw invalidCursor();
       throw err;
     });
     // One more than asked says whether a next page exists, without counting.

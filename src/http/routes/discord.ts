@@ -15,8 +15,9 @@ import {
   startConnectionCheck,
   startDisconnection,
 } from '../../temporal/operations.js';
+import type { Config } from '../../config.js';
 import type { AppDeps } from '../deps.js';
-import { conflict, forbidden, redirectingFailures } from '../errors.js';
+import { conflict, forbidden } from '../errors.js';
 import { refusalLimit } from '../middleware/rate-limit.js';
 import { requireAdmin, requireUser } from '../middleware/session.js';
 
@@ -26,13 +27,16 @@ const REFUSALS = new Set(['invalid_state', 'unauthorized', 'forbidden', 'user_no
 const MAX_REFUSALS = 20;
 const REFUSAL_WINDOW_MS = 10 * 60_000;
 
+/** Settings, where the bot callback sends the admin back (with `success`, `status` or `error`). */
+export const settingsUrlOf = (config: Pick<Config, 'publicBaseUrl'>, params: Record<string, string>) =>
+  `${config.publicBaseUrl}/settings?${new URLSearchParams(params)}`;
+
 export function discordRouter(deps: AppDeps): Router {
   const { config, pool } = deps;
   const router = Router();
   // Read per request: PUBLIC_BASE_URL is only known once a test server has its port.
   const redirectUriOf = () => `${config.publicBaseUrl}/api/discord/bot-callback`;
-  const settingsUrl = (params: Record<string, string>) =>
-    `${config.publicBaseUrl}/settings?${new URLSearchParams(params)}`;
+  const settingsUrl = (params: Record<string, string>) => settingsUrlOf(config, params);
 
   router.get('/connect', requireAdmin, async (req, res) => {
     const auth = req.auth!;
@@ -61,7 +65,7 @@ export function discordRouter(deps: AppDeps): Router {
     res.redirect(302, settingsUrl({ error: 'too_many_attempts' }));
   };
 
-  const botCallback = async (req: Request, res: Response) => {
+  router.get('/bot-callback', async (req: Request, res: Response) => {
     if (await refusals.exhausted(req)) return tooManyAttempts(req, res);
     const q = req.query as Record<string, unknown>;
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -133,11 +137,7 @@ export function discordRouter(deps: AppDeps): Router {
       case 'failed':
         return fail(result.errorCode);
     }
-  };
-  router.get(
-    '/bot-callback',
-    redirectingFailures(botCallback, (error) => settingsUrl({ error })),
-  );
+  });
 
   router.get('/connection', requireUser, async (req, res) => {
     const organizationId = req.auth!.user.organizationId;
