@@ -47,6 +47,9 @@ function load() {
   return compiled;
 }
 
+/** A validator of the schema at `ref` in the description (a JSON pointer without `#/`, such as `components/schemas/Error`). */
+export const descriptionValidator = (ref: string): ValidateFunction => load().validator(ref);
+
 /** What an answer breaks in the description, or null when it conforms. */
 export function responseViolation(
   method: string,
