@@ -19,7 +19,18 @@ import {
   findIdempotentResponse,
   saveIdempotentResponse,
 } from '../src/db/idempotency-keys.js';
+import { pauseConnectedOrganizations } from '../src/db/discord-guard.js';
 import { withTransaction, type Pool } from '../src/db/pool.js';
+import {
+  beginReconciliationRun,
+  countSubjectUsers,
+  findReconciliationRun,
+  finishReconciliationRun,
+  recordRunFindings,
+  type MemberSource,
+  type ReconciliationTrigger,
+} from '../src/db/reconciliation.js';
+import type { HealthFinding } from '../src/domain/bot-health.js';
 import { deleteOldAuthorizationFailures } from '../src/discord/guard.js';
 import { findUserById } from '../src/db/users.js';
 import { countRoleChange } from '../src/metrics.js';
@@ -57,6 +68,18 @@ export interface HousekeepingResult {
   rateLimitHits: number;
 }
 
+/** What a reconciliation run found and did, as its workflow returns it. */
+export interface ReconciliationSummary {
+  membersChecked: number;
+  requests: number;
+  driftFound: number;
+  repaired: number;
+  reported: number;
+  membersLeft: number;
+  failed: number;
+  findings: HealthFinding[];
+}
+
 /** What a workflow step's write answers: the machine's refusal (if it refused), and the state stored now. */
 export interface StepResult {
   refusal: Refusal | null;
@@ -74,7 +97,7 @@ export function storedStateOf(app: Application): StoredRoleState {
  * the first answer if the key was used already (refusing the key if the request differs), otherwise
  * asks the machine, writes the change with its audit entry, and records the answer under the key.
  */
-async function applyEvent(
+export async function applyEvent(
   pool: Pool,
   input: {
     key: string;
@@ -228,6 +251,88 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
         });
         return true;
       });
+    },
+
+    // --- Reconciliation ---
+
+    /**
+     * Records the start of a reconciliation run (once per run ID) and returns the connection as it
+     * is, with the database's clock: members a full listing has not seen since then are gone.
+     */
+    async beginReconciliation(input: {
+      runId: string;
+      organizationId: string;
+      trigger: ReconciliationTrigger;
+      workflowId: string;
+      firstRunId: string;
+    }): Promise<{ state: string; guildId: string | null; startedAt: string }> {
+      const config = await findDiscordConfig(pool, input.organizationId);
+      await beginReconciliationRun(pool, {
+        id: input.runId,
+        organizationId: input.organizationId,
+        trigger: input.trigger,
+        workflowId: input.workflowId,
+        runId: input.firstRunId,
+        guildId: config?.guildId ?? null,
+      });
+      const run = await findReconciliationRun(pool, input.runId);
+      return {
+        state: config?.connectionState ?? 'disconnected',
+        guildId: config?.guildId ?? null,
+        startedAt: (run?.startedAt ?? new Date()).toISOString(),
+      };
+    },
+
+    /** How many Discord users a one-by-one comparison has to check (to spread it over the period). */
+    async countReconciliationMembers(input: { organizationId: string }): Promise<number> {
+      return await countSubjectUsers(pool, input.organizationId);
+    },
+
+    async recordHealth(input: { runId: string; findings: HealthFinding[] }): Promise<void> {
+      await recordRunFindings(pool, { id: input.runId, findings: input.findings });
+    },
+
+    /**
+     * A health check found what pauses grants: the connection goes to `error` with the first
+     * finding's sentence (unless it is not `connected` now). Returns whether it paused it now.
+     */
+    async pauseForHealth(input: { organizationId: string; guildId: string; message: string }): Promise<boolean> {
+      return await withTransaction(pool, async (tx) => {
+        const paused = await pauseConnectedOrganizations(tx, { organizationId: input.organizationId }, input.message);
+        if (paused === 0) return false;
+        await appendAuditLog(tx, {
+          organizationId: input.organizationId,
+          actorUserId: null,
+          action: 'discord.paused',
+          subjectType: 'discord_guild',
+          subjectId: input.guildId,
+          details: { reason: input.message },
+        });
+        return true;
+      });
+    },
+
+    async finishReconciliation(input: {
+      runId: string;
+      error?: string | null;
+      memberSource?: MemberSource | null;
+    }): Promise<ReconciliationSummary> {
+      const run = await finishReconciliationRun(pool, {
+        id: input.runId,
+        error: input.error ?? null,
+        memberSource: input.memberSource ?? null,
+      });
+      if (!run) throw notFound('This reconciliation run');
+      return {
+        membersChecked: run.membersChecked,
+        requests: run.requests,
+        driftFound: run.driftFound,
+        repaired: run.repaired,
+        reported: run.reported,
+        membersLeft: run.membersLeft,
+        failed: run.failed,
+        findings: run.findings,
+      };
     },
 
     async markDisconnected(input: {

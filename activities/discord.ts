@@ -4,7 +4,7 @@ import { PermissionFlagsBits, RESTJSONErrorCodes, type APIRole } from 'discord-a
 import { applicationBinding, saveTokensForApplication } from '../src/auth/applicant-sessions.js';
 import { decryptToken, TokenDecryptionError } from '../src/auth/token-crypto.js';
 import { findApplicantTokens } from '../src/db/applicant-tokens.js';
-import { findApplication, mayTakeRoleBack, recordRoleHeldBefore } from '../src/db/applications.js';
+import { findApplication, observeRolesHeldBefore, rolesToTakeBack } from '../src/db/applications.js';
 import { findDiscordConfig } from '../src/db/discord-configs.js';
 import { findOrganizationByIdOrSlug } from '../src/db/organizations.js';
 import type { Pool } from '../src/db/pool.js';
@@ -59,8 +59,11 @@ export type RoleChange =
       addedToServer?: boolean;
       /** A grant: the member waits for the server's rules screening. */
       memberPending?: boolean;
-      /** A reversal: why the role was left on the member. */
+      /** A reversal: why the roles were left on the member. */
       kept?: 'held_before' | 'never_granted' | 'other_application';
+      /** The roles this attempt added (a grant) or took back (a grant's removed roles, or a reversal). */
+      rolesAdded?: string[];
+      rolesRemoved?: string[];
     };
 
 /** A permanent failure with its admin sentence, as the workflow reads it back (`summarizeFailure`). */
@@ -332,28 +335,34 @@ export function createDiscordActivities({
     if (config?.connectionState === 'error' && config.connectionError) {
       throw permanent('grants_paused', config.connectionError);
     }
-    if (config?.connectionState !== 'connected' || !config.guildId || !config.approvedRoleId) {
+    if (config?.connectionState !== 'connected' || !config.guildId || config.addRoleIds.length === 0) {
       throw permanent('discord_not_connected', NOT_CONNECTED_MESSAGE);
     }
-    const { guildId, approvedRoleId: roleId } = config;
+    const { guildId, addRoleIds, removeRoleIds } = config;
 
     if (input.action === 'revoke') {
-      const verdict = await mayTakeRoleBack(pool, app.id);
-      if (!verdict.takeBack) return { skipped: false, kept: verdict.kept };
-      try {
-        await discord.removeMemberRole(guildId, userId, roleId, `Application ${app.id} rejected`);
-      } catch (err) {
-        // A member who left the server holds no role: nothing to take back.
-        if (classifyDiscordError(err).type !== 'unknown_member') throw toActivityFailure(err);
+      const verdict = await rolesToTakeBack(pool, app.id);
+      if (verdict.takeBack.length === 0) return { skipped: false, kept: verdict.kept ?? 'never_granted' };
+      for (const roleId of verdict.takeBack) {
+        try {
+          await discord.removeMemberRole(guildId, userId, roleId, `Application ${app.id} rejected`);
+        } catch (err) {
+          const type = classifyDiscordError(err).type;
+          // A member who left the server holds no role; a deleted role is held by no one.
+          if (type === 'unknown_member') break;
+          if (type !== 'unknown_role') throw toActivityFailure(err);
+        }
       }
-      return { skipped: false };
+      return { skipped: false, rolesRemoved: verdict.takeBack };
     }
 
-    await grantableRole(app.organizationId, guildId, roleId);
+    for (const roleId of addRoleIds) await grantableRole(app.organizationId, guildId, roleId);
     let member = await discord.getMember(guildId, userId).catch((err: unknown) => {
       if (classifyDiscordError(err).type === 'unknown_member') return null;
       throw toActivityFailure(err);
     });
+    /** Roles this attempt observed for the first time as not held (the member was not in the server). */
+    let observedAbsent: string[] = [];
     if (!member) {
       const accessToken = await applicantAccessToken(app);
       if (!accessToken) {
@@ -362,10 +371,13 @@ export function createDiscordActivities({
         throw knownFailure(RESTJSONErrorCodes.UnknownMember);
       }
       // Before the add (whose answer may be lost): a role found later on them came from this grant.
-      const { firstObservation } = await recordRoleHeldBefore(pool, app.id, false);
+      ({ firstObserved: observedAbsent } = await observeRolesHeldBefore(pool, app.id, {
+        roleIds: addRoleIds,
+        heldNow: [],
+      }));
       let added;
       try {
-        added = await discord.addGuildMember(guildId, userId, { access_token: accessToken, roles: [roleId] });
+        added = await discord.addGuildMember(guildId, userId, { access_token: accessToken, roles: addRoleIds });
       } catch (err) {
         const failure = classifyDiscordError(err);
         if (failure.type === 'applicant_authorization_expired') throw await reauthorizeFailure(app);
@@ -373,21 +385,42 @@ export function createDiscordActivities({
           throw permanent('missing_permissions', MISSING_CREATE_INVITE_MESSAGE);
         throw toActivityFailure(err);
       }
-      if (added.added) return { skipped: false, heldBefore: false, addedToServer: true, memberPending: added.pending };
-      // A member after all (they joined meanwhile): the role as for any member, and what they
+      if (added.added) {
+        return {
+          skipped: false,
+          heldBefore: false,
+          addedToServer: true,
+          memberPending: added.pending,
+          rolesAdded: addRoleIds,
+        };
+      }
+      // A member after all (they joined meanwhile): the roles as for any member, and what they
       // hold now is their own unless an earlier attempt of this grant may have added them.
       member = await call(() => discord.getMember(guildId, userId));
-      if (firstObservation) {
-        await recordRoleHeldBefore(pool, app.id, member.roles.includes(roleId), { replace: true });
-      }
     }
-    const hasRole = member.roles.includes(roleId);
-    // Held before: the member's own role (not one another application of theirs here gave).
-    const { heldBefore } = await recordRoleHeldBefore(pool, app.id, hasRole);
-    if (!hasRole) {
+    const held = new Set(member.roles);
+    // Held before: the member's own roles (not ones another application of theirs here gave).
+    const { heldBefore } = await observeRolesHeldBefore(pool, app.id, {
+      roleIds: addRoleIds,
+      heldNow: addRoleIds.filter((r) => held.has(r)),
+      replace: observedAbsent,
+    });
+    const rolesAdded = addRoleIds.filter((r) => !held.has(r));
+    for (const roleId of rolesAdded) {
       await call(() => discord.addMemberRole(guildId, userId, roleId, `Application ${app.id} approved`));
     }
-    return { skipped: false, heldBefore, addedToServer: false, memberPending: member.pending === true };
+    const rolesRemoved = removeRoleIds.filter((r) => held.has(r) && !addRoleIds.includes(r));
+    for (const roleId of rolesRemoved) {
+      await call(() => discord.removeMemberRole(guildId, userId, roleId, `Application ${app.id} approved`));
+    }
+    return {
+      skipped: false,
+      heldBefore: addRoleIds.every((r) => heldBefore.includes(r)),
+      addedToServer: false,
+      memberPending: member.pending === true,
+      rolesAdded,
+      rolesRemoved,
+    };
   }
 }
 

@@ -1,25 +1,38 @@
 import { createBulkReviewActivities, type BulkReviewActivityDeps } from './bulk-reviews.js';
 import { createDatabaseActivities, type DatabaseActivityDeps } from './database.js';
 import { createDiscordActivities, type DiscordActivityDeps } from './discord.js';
+import { createReconciliationActivities, type ReconciliationActivityDeps } from './reconciliation.js';
 import { createRoleWorkflowActivities, type RoleWorkflowActivityDeps } from './role-workflows.js';
 
 export type { BulkReviewActivities } from './bulk-reviews.js';
-export type { DatabaseActivities, HousekeepingResult, RoleAction, StepResult } from './database.js';
+export type {
+  DatabaseActivities,
+  HousekeepingResult,
+  ReconciliationSummary,
+  RoleAction,
+  StepResult,
+} from './database.js';
+export type { BatchResult, ReconciliationActivities } from './reconciliation.js';
 export type { DiscordActivities, RoleChange } from './discord.js';
 export type { RoleWorkflowActivities } from './role-workflows.js';
 
 /**
  * All activities, closing over their dependencies (the activities-dependency-injection pattern):
  * `database`, `roleWorkflows` and `bulkReviews` for the workflows' task queue, `discord` for the rate-limited
- * Discord queue.
+ * Discord queues, `reconciliation` for the background Discord queue (and the connection queue's checks).
  */
 export function createActivities(
-  deps: DatabaseActivityDeps & DiscordActivityDeps & RoleWorkflowActivityDeps & BulkReviewActivityDeps,
+  deps: DatabaseActivityDeps &
+    DiscordActivityDeps &
+    RoleWorkflowActivityDeps &
+    BulkReviewActivityDeps &
+    ReconciliationActivityDeps,
 ) {
   return {
     bulkReviews: createBulkReviewActivities(deps),
     database: createDatabaseActivities(deps),
     discord: createDiscordActivities(deps),
+    reconciliation: createReconciliationActivities(deps),
     roleWorkflows: createRoleWorkflowActivities(deps),
   };
 }

@@ -67,6 +67,9 @@ const envSchema = z.object({
   /** Task queue of the activities that call Discord, rate limited for all workers together. (Default: role-grants-discord) */
   TEMPORAL_DISCORD_TASK_QUEUE: z.string().trim().min(1).default('role-grants-discord'),
   TEMPORAL_DISCORD_CONNECTION_TASK_QUEUE: z.string().trim().min(1).default('role-grants-discord-connections'),
+  TEMPORAL_DISCORD_BACKGROUND_TASK_QUEUE: z.string().trim().min(1).default('role-grants-discord-background'),
+  /** How often each connected organization's reconciliation runs (its Temporal Schedule). */
+  DISCORD_RECONCILE_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
   /** Discord calls per second across all workers; Discord allows 50 per bot. (Default: 40) */
   DISCORD_MAX_REQUESTS_PER_SECOND: z.coerce
     .number()
@@ -152,6 +155,8 @@ export interface Config {
     discordTaskQueue: string;
     /** The Discord activities of connections and checks: never behind a bulk's backlog of grants. */
     discordConnectionTaskQueue: string;
+    /** Reconciliations' Discord activities: a few slots of their own, never taking a grant's. */
+    discordBackgroundTaskQueue: string;
     uiUrl: string | undefined;
     /** TLS to the Temporal frontend; undefined for plain TCP. */
     tls: TemporalTls | undefined;
@@ -167,6 +172,8 @@ export interface Config {
     authorizeUrl: string;
     approvedRoleName: string;
     maxRequestsPerSecond: number;
+    /** Each connected organization's reconciliation runs this often. */
+    reconcileIntervalMinutes: number;
   };
   stateSigningSecret: string;
   /** Encrypts applicants' Discord tokens at rest (AES-256-GCM). */
@@ -378,6 +385,7 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       discordTaskQueue: e.TEMPORAL_DISCORD_TASK_QUEUE,
       discordConnectionTaskQueue: e.TEMPORAL_DISCORD_CONNECTION_TASK_QUEUE,
+      discordBackgroundTaskQueue: e.TEMPORAL_DISCORD_BACKGROUND_TASK_QUEUE,
       uiUrl: e.TEMPORAL_UI_URL,
       tls,
       apiKey: e.TEMPORAL_API_KEY,
@@ -391,6 +399,7 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
       authorizeUrl: e.DISCORD_AUTHORIZE_URL,
       approvedRoleName: e.DISCORD_APPROVED_ROLE_NAME,
       maxRequestsPerSecond: e.DISCORD_MAX_REQUESTS_PER_SECOND,
+      reconcileIntervalMinutes: e.DISCORD_RECONCILE_INTERVAL_MINUTES,
     },
     stateSigningSecret: secret ?? randomBytes(48).toString('base64'),
     stateSigningSecretGenerated: !secret,

@@ -8,6 +8,9 @@ import { createDiscordRest } from './discord/rest.js';
 import { buildId } from './build-info.js';
 import { handOffToRoleWorkflow, requestRoleRedrive, startRedrive } from './temporal/operations.js';
 import { organizationsWithHeldBackGrants } from './db/applications.js';
+import { listConnectedOrganizations } from './db/discord-configs.js';
+import { forEachConcurrently } from './concurrency.js';
+import { deleteReconciliationSchedule, ensureReconciliationSchedule } from './temporal/schedules.js';
 import { addTaskQueueBacklogSource, BACKLOG_TIMEOUT_MS, type TaskQueueBacklog } from './metrics.js';
 import type { Config } from './config.js';
 import type { DiscordApi } from './discord/api.js';
@@ -41,6 +44,8 @@ const MAX_CACHED_WORKFLOWS = 150;
 
 /** Discord activities a worker runs at once: each waits for its request slots, about 1 s ahead at most. */
 const DISCORD_ACTIVITY_SLOTS = 20;
+/** Reconciliation batches a worker runs at once (each one organization's page of members). */
+const BACKGROUND_ACTIVITY_SLOTS = 4;
 
 /**
  * Sets the Discord task queues' dispatch limit on the Temporal server, where no worker's options
@@ -169,6 +174,11 @@ export async function createWorkers({
     );
   await setDiscordQueueRateLimit(connection, config, rate);
   await resumeAfterTokenFixed({ pool, logger, guard, discord, temporal, config });
+  // Connections made before reconciliations existed (or while a worker was down) get their schedule;
+  // an existing one takes this configuration's period.
+  await forEachConcurrently(await listConnectedOrganizations(pool), 8, (organizationId) =>
+    ensureReconciliationSchedule(temporal, config, organizationId),
+  );
   const activities = createActivities({
     pool,
     discord,
@@ -176,6 +186,10 @@ export async function createWorkers({
     handOff: (item) => handOffToRoleWorkflow({ temporal, config }, item),
     redrive: (app) =>
       requestRoleRedrive({ temporal, config }, { applicationId: app.id, organizationId: app.organizationId }),
+    reconciliationSchedule: {
+      ensure: (organizationId) => ensureReconciliationSchedule(temporal, config, organizationId),
+      remove: (organizationId) => deleteReconciliationSchedule(temporal, organizationId),
+    },
     oauth: { apiBaseUrl: config.discord.apiBaseUrl, clientId: clientId ?? '', clientSecret: clientSecret ?? '' },
     publicBaseUrl: config.publicBaseUrl,
     tokenEncryptionKey: config.tokenEncryptionKey,
@@ -203,12 +217,19 @@ export async function createWorkers({
       Worker.create({
         ...common,
         taskQueue,
-        activities: activities.discord,
+        activities: { ...activities.discord, ...activities.reconciliation },
         maxConcurrentActivityTaskExecutions: DISCORD_ACTIVITY_SLOTS,
       }),
     ),
   );
-  const all = [main, ...discordWorkers];
+  // Reconciliations' comparisons: a few slots of their own, so they never hold a grant's.
+  const background = await Worker.create({
+    ...common,
+    taskQueue: config.temporal.discordBackgroundTaskQueue,
+    activities: activities.reconciliation,
+    maxConcurrentActivityTaskExecutions: BACKGROUND_ACTIVITY_SLOTS,
+  });
+  const all = [main, ...discordWorkers, background];
   const removeBacklogSource = addTaskQueueBacklogSource(() => taskQueueBacklogs(connection, config));
   return {
     run: async () => {

@@ -215,10 +215,10 @@ test("attack: approve then reject a current member's application. A reversal tak
   expect(stack.sandbox.memberRoles(guildId, granted.id)).not.toContain(roleId);
 
   const held = await stack.db.pool.query(
-    `SELECT id, discord_role_held_before FROM applications WHERE id = ANY($1) ORDER BY created_at`,
+    `SELECT id, discord_roles_held_before FROM applications WHERE id = ANY($1) ORDER BY created_at`,
     [[a1, a2, a3]],
   );
-  expect(held.rows.map((r) => r.discord_role_held_before)).toEqual([true, false, false]);
+  expect(held.rows.map((r) => r.discord_roles_held_before.length > 0)).toEqual([true, false, false]);
   const audit = await stack.db.pool.query(
     `SELECT details FROM audit_log WHERE subject_id = $1 AND action = 'application.role_grant_succeeded'`,
     [a1],
@@ -369,7 +369,7 @@ test('the typed-ID path, when an organization allows it, is marked unverified', 
     cookie: openCookie,
     body: { requireDiscordSignIn: true },
   });
-  expect(await patch.json()).toEqual({ requireDiscordSignIn: true });
+  expect(await patch.json()).toEqual({ requireDiscordSignIn: true, driftRepair: 'restore' });
   const closed = await submitApplication(stack, open.slug, { applicant: applicant('Typed Again') });
   expect(closed.status).toBe(403);
   const badPatch = await stack.api('/api/organization/settings', {

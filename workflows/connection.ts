@@ -8,9 +8,15 @@ import {
   setHandler,
   startChild,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DatabaseActivities, DiscordActivities } from '../activities/index.js';
+import type {
+  DatabaseActivities,
+  DiscordActivities,
+  ReconciliationActivities,
+  RoleWorkflowActivities,
+} from '../activities/index.js';
 import { MISSING_PERMISSIONS_MESSAGE } from '../src/domain/discord-messages.js';
 import { ConnectionStateKey, OrganizationIdKey } from '../src/temporal/search-attributes.js';
 import {
@@ -28,6 +34,12 @@ import { redriveAssignmentsWorkflow } from './redrive.js';
 const db = proxyLocalActivities<DatabaseActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10 },
+});
+
+/** Schedules are created and deleted through the Temporal client, from the workflows' own queue. */
+const scheduling = proxyActivities<RoleWorkflowActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
 });
 
 const discordActivities = (taskQueue: string) =>
@@ -168,6 +180,10 @@ export async function connectDiscordWorkflow(
   if (result.outcome === 'connected' && patched('redrive-after-reconnect')) {
     await startRedrive(input.organizationId);
   }
+  // From now on the organization is reconciled on a schedule (runs started before this step skip it).
+  if (result.outcome === 'connected' && patched('reconciliation-schedule')) {
+    await scheduling.ensureReconciliationSchedule({ organizationId: input.organizationId });
+  }
   return result;
 }
 
@@ -188,16 +204,20 @@ export async function disconnectDiscordWorkflow(input: DisconnectInput & { disco
     }
   }
   await db.markDisconnected({ organizationId: input.organizationId, userId: input.userId, guildId, note });
+  if (patched('reconciliation-schedule')) {
+    await scheduling.deleteReconciliationSchedule({ organizationId: input.organizationId });
+  }
   progress.state = 'disconnected';
   progress.step = 'done';
   upsertSearchAttributes([{ key: ConnectionStateKey, value: 'disconnected' }]);
 }
 
 /**
- * "Check again" (same workflow ID as connecting, so the two cannot race): the circuit breaker put
- * the connection in `error`; when Discord now shows the bot's access fixed (the token works, the
- * bot manages roles, the Approved role exists, is safe and sits below the bot), the connection is
- * `connected` again and the paused assignments are re-driven, without spending manual retries.
+ * "Check now" (same workflow ID as connecting, so the two cannot race): the bot's health check of
+ * reconciliations (the token works, the bot is in the server and manages roles, every chosen role
+ * exists, is safe and sits below the bot), recorded as a run. A connection in `error` (the circuit
+ * breaker, or a health check) found fixed is `connected` again and its paused assignments are
+ * re-driven, without spending manual retries; a connected one found broken goes to `error`.
  */
 export async function checkDiscordConnectionWorkflow(
   input: DisconnectInput & { discordTaskQueue: string },
@@ -220,12 +240,38 @@ export async function checkDiscordConnectionWorkflow(
     let problem: string | null;
     /** The check could not finish (Discord or the database did not answer): it changes nothing. */
     let inconclusive: string | null = null;
-    try {
-      ({ problem } = await discord.checkBotAccess({ guildId, roleId }));
-    } catch (err) {
-      const failure = summarizeFailure(err);
-      problem = failure.message;
-      if (!DEFINITE_ACCESS_FAILURES.includes(failure.type)) inconclusive = failure.message;
+    if (patched('bot-health')) {
+      // The health check of reconciliations, recorded as a run Settings shows (trigger `check`).
+      const health = proxyActivities<ReconciliationActivities>({
+        taskQueue: input.discordTaskQueue,
+        startToCloseTimeout: '60s',
+        retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
+      });
+      const runId = uuid4();
+      await db.beginReconciliation({
+        runId,
+        organizationId: input.organizationId,
+        trigger: 'check',
+        workflowId: workflowInfo().workflowId,
+        firstRunId: workflowInfo().runId,
+      });
+      try {
+        const { findings } = await health.checkBotHealth({ organizationId: input.organizationId });
+        await db.recordHealth({ runId, findings });
+        problem = findings[0]?.message ?? null;
+        await db.finishReconciliation({ runId });
+      } catch (err) {
+        problem = inconclusive = summarizeFailure(err).message;
+        await db.finishReconciliation({ runId, error: `The check could not finish: ${inconclusive}` });
+      }
+    } else {
+      try {
+        ({ problem } = await discord.checkBotAccess({ guildId, roleId }));
+      } catch (err) {
+        const failure = summarizeFailure(err);
+        problem = failure.message;
+        if (!DEFINITE_ACCESS_FAILURES.includes(failure.type)) inconclusive = failure.message;
+      }
     }
     if (inconclusive !== null) {
       result = {
@@ -241,7 +287,9 @@ export async function checkDiscordConnectionWorkflow(
       };
     } else {
       checked = true;
-      const message = `Grants are still paused: ${problem ?? 'the connection changed meanwhile.'}`;
+      const message = problem?.startsWith('Grants are paused: ')
+        ? problem
+        : `Grants are still paused: ${problem ?? 'the connection changed meanwhile.'}`;
       await db.failConnection({ organizationId: input.organizationId, message });
       result = { outcome: 'failed', errorCode: 'missing_permissions', message };
     }

@@ -3,3 +3,4 @@ export { applicationRoleWorkflow } from './role-assignment.js';
 export { redriveAssignmentsWorkflow } from './redrive.js';
 export { housekeepingWorkflow } from './housekeeping.js';
 export { bulkReviewWorkflow } from './bulk-review.js';
+export { guildRolesWorkflow, reconcileOrganizationWorkflow } from './reconciliation.js';

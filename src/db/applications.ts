@@ -245,64 +245,74 @@ export async function listAssignmentsToRedrive(
 }
 
 /**
- * An application of the same member in the same organization whose grant gave the role and may
- * still hold it: assigned, being assigned or retried, or a reversal not finished.
+ * Records what a grant saw of the roles it is for before it changed anything: which of them the
+ * member already held on their own (an admin gave them, or they had them before this project).
+ * A role that another application of theirs here gave does not count as their own: this
+ * application shares it. Each role is observed once, the first time a grant of this application
+ * looks with that role among the organization's add roles (a retry after a grant that landed sees
+ * the role, and must not take it for the member's own); `replace` observes those roles again (the
+ * member turned out to be in the server after all).
+ *
+ * Returns the roles observed for the first time now, and every role held before.
  */
-const OTHER_GRANT_MAY_HOLD = `
-  SELECT 1 FROM applications o
-  WHERE o.organization_id = a.organization_id AND o.discord_user_id = a.discord_user_id AND o.id <> a.id
-    AND o.discord_role_held_before IS FALSE
-    AND (o.status IN ('approved_role_assigned', 'approved_pending_role', 'approved_role_failed')
-         OR (o.status = 'Rejected' AND o.discord_role_assignment_status IN ('pending', 'failed')))`;
-
-/**
- * Records what the grant saw before it first changed anything: whether the member already held
- * the role on their own (an admin gave it, or they had it before this project). A role that
- * another application of theirs here gave does not count as their own: this application shares
- * it. Only the first observation counts (a retry after a grant that landed sees the role).
- */
-export async function recordRoleHeldBefore(
+export async function observeRolesHeldBefore(
   db: Db,
   id: string,
-  sawRole: boolean,
-  options: { replace?: boolean } = {},
-): Promise<{ firstObservation: boolean; heldBefore: boolean }> {
-  const { rows } = await db.query<{ first: boolean; held_before: boolean }>(
-    `UPDATE applications a
-     SET discord_role_held_before = CASE WHEN $3 OR a.discord_role_held_before IS NULL
-       THEN $2 AND NOT EXISTS (${OTHER_GRANT_MAY_HOLD}) ELSE a.discord_role_held_before END
-     FROM (SELECT discord_role_held_before IS NULL AS was_unknown FROM applications WHERE id = $1 FOR UPDATE) b
-     WHERE a.id = $1
-     RETURNING b.was_unknown AS first, a.discord_role_held_before AS held_before`,
-    [id, sawRole, options.replace ?? false],
+  input: { roleIds: string[]; heldNow: string[]; replace?: string[] },
+): Promise<{ firstObserved: string[]; heldBefore: string[] }> {
+  const { rows } = await db.query<{ first: string[]; held_before: string[] }>(
+    `WITH b AS (
+       SELECT a.id, coalesce(a.discord_role_ids, '{}') AS known, coalesce(a.discord_roles_held_before, '{}') AS held
+       FROM applications a WHERE a.id = $1 FOR UPDATE
+     ), observed AS (
+       SELECT r FROM unnest($2::text[]) r, b WHERE NOT r = ANY(b.known) OR r = ANY($4::text[])
+     ), own AS (
+       -- Held now, and not given by another live grant of the same member here.
+       SELECT r FROM observed
+       WHERE r = ANY($3::text[]) AND NOT EXISTS (
+         SELECT 1 FROM applications o, applications a
+         WHERE a.id = $1 AND o.organization_id = a.organization_id AND o.discord_user_id = a.discord_user_id
+           AND o.id <> a.id AND r = ANY(o.discord_role_ids) AND NOT r = ANY(o.discord_roles_held_before)
+           AND (o.status IN ('approved_role_assigned', 'approved_pending_role', 'approved_role_failed')
+                OR (o.status = 'Rejected' AND o.discord_role_assignment_status IN ('pending', 'failed'))))
+     )
+     UPDATE applications a
+     SET discord_role_ids = ARRAY(SELECT DISTINCT x FROM unnest(b.known || ARRAY(SELECT r FROM observed)) x ORDER BY x),
+         discord_roles_held_before = ARRAY(
+           SELECT DISTINCT x FROM unnest(b.held) x WHERE NOT x = ANY(ARRAY(SELECT r FROM observed))
+           UNION SELECT r FROM own ORDER BY 1)
+     FROM b WHERE a.id = b.id
+     RETURNING ARRAY(SELECT r FROM observed WHERE NOT r = ANY(b.known)) AS first, a.discord_roles_held_before AS held_before`,
+    [id, input.roleIds, input.heldNow, input.replace ?? []],
   );
-  return { firstObservation: rows[0]?.first === true, heldBefore: rows[0]?.held_before === true };
+  return { firstObserved: rows[0]?.first ?? [], heldBefore: rows[0]?.held_before ?? [] };
 }
 
 /**
- * Whether a reversal may take the role back, and if not why: only a role this organization's
- * grants gave (the member did not hold it on their own), and only when no other application of the
- * member here still holds it (assigned, or being assigned).
+ * Which roles a reversal may take back, and why any other is kept: only roles this application's
+ * grant gave (the member did not hold them on their own), and only those no other approval of the
+ * member here still holds (assigned, or being assigned).
  */
-export async function mayTakeRoleBack(
+export async function rolesToTakeBack(
   db: Db,
   id: string,
-): Promise<{ takeBack: true } | { takeBack: false; kept: 'held_before' | 'never_granted' | 'other_application' }> {
-  const { rows } = await db.query<{ held_before: boolean | null; other: boolean }>(
-    `SELECT a.discord_role_held_before AS held_before,
-            EXISTS (
-              SELECT 1 FROM applications o
+): Promise<{ takeBack: string[]; kept: 'held_before' | 'never_granted' | 'other_application' | null }> {
+  const { rows } = await db.query<{ role_ids: string[] | null; held_before: string[] | null; others: string[] }>(
+    `SELECT a.discord_role_ids AS role_ids, a.discord_roles_held_before AS held_before,
+            ARRAY(
+              SELECT DISTINCT unnest(o.discord_role_ids) FROM applications o
               WHERE o.organization_id = a.organization_id AND o.discord_user_id = a.discord_user_id
                 AND o.id <> a.id AND o.status IN ('approved_role_assigned', 'approved_pending_role')
-            ) AS other
+            ) AS others
      FROM applications a WHERE a.id = $1`,
     [id],
   );
   const row = rows[0];
-  if (!row || row.held_before === null) return { takeBack: false, kept: 'never_granted' };
-  if (row.held_before) return { takeBack: false, kept: 'held_before' };
-  if (row.other) return { takeBack: false, kept: 'other_application' };
-  return { takeBack: true };
+  if (!row?.role_ids || row.role_ids.length === 0) return { takeBack: [], kept: 'never_granted' };
+  const given = row.role_ids.filter((r) => !(row.held_before ?? []).includes(r));
+  if (given.length === 0) return { takeBack: [], kept: 'held_before' };
+  const takeBack = given.filter((r) => !row.others.includes(r));
+  return { takeBack, kept: takeBack.length === 0 ? 'other_application' : null };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { withTransaction, type Pool, type PoolClient } from './pool.js';
 import { createUser, type User } from './users.js';
 import { isUuid } from '../domain/uuid.js';
+import type { DriftRepairMode } from '../domain/drift.js';
 
 export interface Organization {
   id: string;
@@ -8,12 +9,15 @@ export interface Organization {
   name: string;
   /** Applicants must sign in with Discord on the public form (new organizations: yes). */
   requireDiscordSignIn: boolean;
+  /** What a reconciliation does with an approved member missing a granted role. */
+  driftRepair: DriftRepairMode;
   createdAt: Date;
 }
 
 /** What an organization's admins can change in Settings. */
 export interface OrganizationSettings {
   requireDiscordSignIn: boolean;
+  driftRepair: DriftRepairMode;
 }
 
 /** Lowercase letters and digits in groups joined by single hyphens, at most 63 characters. */
@@ -49,16 +53,18 @@ interface OrganizationRow {
   slug: string;
   name: string;
   require_discord_sign_in: boolean;
+  drift_repair: DriftRepairMode;
   created_at: Date;
 }
 
-const COLUMNS = 'id, slug, name, require_discord_sign_in, created_at';
+const COLUMNS = 'id, slug, name, require_discord_sign_in, drift_repair, created_at';
 
 const toOrganization = (row: OrganizationRow): Organization => ({
   id: row.id,
   slug: row.slug,
   name: row.name,
   requireDiscordSignIn: row.require_discord_sign_in,
+  driftRepair: row.drift_repair,
   createdAt: row.created_at,
 });
 
@@ -137,15 +143,16 @@ export async function updateOrganizationSettings(
   organizationId: string,
   settings: Partial<OrganizationSettings>,
 ): Promise<OrganizationSettings> {
-  const { rows } = await db.query<{ require_discord_sign_in: boolean }>(
+  const { rows } = await db.query<{ require_discord_sign_in: boolean; drift_repair: DriftRepairMode }>(
     `UPDATE organizations
-     SET require_discord_sign_in = COALESCE($2, require_discord_sign_in), updated_at = now()
+     SET require_discord_sign_in = COALESCE($2, require_discord_sign_in),
+         drift_repair = COALESCE($3, drift_repair), updated_at = now()
      WHERE id = $1
-     RETURNING require_discord_sign_in`,
-    [organizationId, settings.requireDiscordSignIn ?? null],
+     RETURNING require_discord_sign_in, drift_repair`,
+    [organizationId, settings.requireDiscordSignIn ?? null, settings.driftRepair ?? null],
   );
   if (!rows[0]) throw new Error(`organization ${organizationId} does not exist`);
-  return { requireDiscordSignIn: rows[0].require_discord_sign_in };
+  return { requireDiscordSignIn: rows[0].require_discord_sign_in, driftRepair: rows[0].drift_repair };
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   Routes,
   type RESTGetAPICurrentUserResult,
   type RESTGetAPIGuildMemberResult,
+  type RESTGetAPIGuildMembersResult,
   type RESTGetAPIGuildRolesResult,
   type RESTPostAPIGuildRoleJSONBody,
   type RESTPostAPIGuildRoleResult,
@@ -36,6 +37,18 @@ export function createDiscordApi(rest: REST) {
     removeMemberRole: async (guildId: string, userId: string, roleId: string, reason: string): Promise<void> => {
       await rest.delete(Routes.guildMemberRole(guildId, userId, roleId), { reason });
     },
+
+    /**
+     * List Guild Members: up to `limit` (1–1000) members with a user ID above `after`, by ID. Needs
+     * the privileged Server Members intent (else 403 Missing Access, code 50001).
+     */
+    listMembers: async (
+      guildId: string,
+      query: { limit: number; after?: string },
+    ): Promise<RESTGetAPIGuildMembersResult> =>
+      (await rest.get(Routes.guildMembers(guildId), {
+        query: new URLSearchParams({ limit: String(query.limit), ...(query.after ? { after: query.after } : {}) }),
+      })) as RESTGetAPIGuildMembersResult,
 
     getMember: async (guildId: string, userId: string): Promise<RESTGetAPIGuildMemberResult> =>
       (await rest.get(Routes.guildMember(guildId, userId))) as RESTGetAPIGuildMemberResult,

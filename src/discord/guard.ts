@@ -75,6 +75,13 @@ export class DiscordGuardUnavailableError extends Error {
 
 /** A request waits at most this long for its slot; beyond it, it is held back (and retried). */
 export const MAX_SLOT_WAIT_MS = 5_000;
+/**
+ * A background request takes a slot only when the schedule's next free one is at most this many
+ * slots ahead (the schedule is idle): a grant arriving meanwhile waits at most that many slots more.
+ */
+export const BACKGROUND_SLOTS_AHEAD = 1;
+/** A background request waits this long at most for an idle slot; beyond it, it is held back. */
+export const MAX_BACKGROUND_WAIT_MS = 30_000;
 
 export const BOT_TOKEN_REJECTED_MESSAGE =
   "Discord refused the bot's token, so every grant is paused: an operator must check DISCORD_BOT_TOKEN and restart the workers (they resume every organization's grants once Discord accepts it), or an admin presses Check again in Settings.";
@@ -108,15 +115,24 @@ export interface DiscordGuard {
   asConnectionCheck<T>(fn: () => Promise<T>): Promise<T>;
   /** Runs `fn` for one organization's grant: its requests stop as soon as that organization is paused. */
   forOrganization<T>(organizationId: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * As `forOrganization`, at low priority (a reconciliation): each request takes a slot only when
+   * the shared schedule is idle, so grants never queue behind it.
+   */
+  inBackground<T>(organizationId: string, fn: () => Promise<T>): Promise<T>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What the running activity is doing (one per process, whichever guard instance asks). */
-const context = new AsyncLocalStorage<{ connectionCheck: true } | { organizationId: string }>();
+const context = new AsyncLocalStorage<{ connectionCheck: true } | { organizationId: string; background?: true }>();
 const isConnectionCheck = () => {
   const store = context.getStore();
   return store !== undefined && 'connectionCheck' in store;
+};
+const isBackground = () => {
+  const store = context.getStore();
+  return store !== undefined && 'background' in store && store.background === true;
 };
 const organizationOfRequest = () => {
   const store = context.getStore();
@@ -167,9 +183,21 @@ export function createDiscordGuard(
   return {
     async beforeRequest({ path }) {
       // The next free slot, unless it is further ahead than a request may wait (many workers busy).
-      const { waitMs, reserved } = await guarded(() =>
-        reserveRequestSlot(pool, { spacingSeconds, maxWaitSeconds: MAX_SLOT_WAIT_MS / 1000 }),
+      // A background request only takes an idle one, and otherwise waits for the schedule to empty.
+      const background = isBackground();
+      let { waitMs, reserved } = await guarded(() =>
+        reserveRequestSlot(pool, {
+          spacingSeconds,
+          maxWaitSeconds: background ? spacingSeconds * BACKGROUND_SLOTS_AHEAD : MAX_SLOT_WAIT_MS / 1000,
+        }),
       );
+      for (const started = Date.now(); background && !reserved && Date.now() - started < MAX_BACKGROUND_WAIT_MS;) {
+        discordBlockedTotal.inc({ reason: 'background_yield' });
+        await sleep(Math.max(waitMs, spacingSeconds * 1000) + Math.random() * 50);
+        ({ waitMs, reserved } = await guarded(() =>
+          reserveRequestSlot(pool, { spacingSeconds, maxWaitSeconds: spacingSeconds * BACKGROUND_SLOTS_AHEAD }),
+        ));
+      }
       if (!reserved) {
         discordBlockedTotal.inc({ reason: 'schedule_full' });
         throw new DiscordHeldBackError(
@@ -232,7 +260,9 @@ export function createDiscordGuard(
         options.onPause?.(null, BOT_TOKEN_REJECTED_MESSAGE);
         return;
       }
-      if (guildId && code !== null && GUILD_ACCESS_LOST.has(code) && !isConnectionCheck()) {
+      // Listing members without the Server Members intent answers Missing Access: not a lost guild.
+      const listingMembers = method === 'GET' && /\/guilds\/\d+\/members$/.test(path.split('?')[0]!);
+      if (guildId && code !== null && GUILD_ACCESS_LOST.has(code) && !isConnectionCheck() && !listingMembers) {
         // The bot lost its access to the guild: every organization connected to it pauses.
         await pause({ guildId }, pausedReason(code));
       }
@@ -243,6 +273,8 @@ export function createDiscordGuard(
     asConnectionCheck: (fn) => context.run({ connectionCheck: true }, fn),
 
     forOrganization: (organizationId, fn) => context.run({ organizationId }, fn),
+
+    inBackground: (organizationId, fn) => context.run({ organizationId, background: true }, fn),
   };
 }
 

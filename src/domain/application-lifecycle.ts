@@ -4,6 +4,7 @@
 // predict search attributes) and the web UI (to offer exactly the allowed actions).
 
 import { INVALID_DISCORD_ID_MESSAGE } from './discord-id.js';
+import { MEMBER_LEFT_MESSAGE, ROLE_REMOVED_MESSAGE } from './drift.js';
 
 export const applicationStatuses = [
   'Pending',
@@ -60,7 +61,9 @@ export type LifecycleEvent =
   | { type: 'role_result'; action: RoleAction; outcome: 'success' }
   | { type: 'role_result'; action: RoleAction; outcome: 'failed'; errorType: string; error: string }
   | { type: 'manual_retry' }
-  | { type: 'redrive' };
+  | { type: 'redrive' }
+  /** A reconciliation found an approved member gone from the server, or (report-only) missing a role. */
+  | { type: 'drift'; finding: 'member_left' | 'role_removed' };
 
 /** The event of one grant's or removal's result, as the workflow reports it. */
 export function roleResultEvent(input: {
@@ -130,7 +133,11 @@ const REDRIVABLE: readonly string[] = [...REDRIVE_AFTER_RECONNECT, APPLICANT_AUT
 export const UNKNOWN_MEMBER = 'unknown_member';
 /** The applicant joined but waits for the server's rules screening: re-checked automatically. */
 export const MEMBER_PENDING = 'member_pending';
-const RECHECKED_AUTOMATICALLY: readonly string[] = [UNKNOWN_MEMBER, MEMBER_PENDING];
+/** A reconciliation found the approved member gone from the server: re-checked automatically. */
+export const MEMBER_LEFT = 'member_left';
+/** A reconciliation found a granted role removed and only reported it: a manual retry gives it back. */
+export const ROLE_REMOVED = 'role_removed';
+const RECHECKED_AUTOMATICALLY: readonly string[] = [UNKNOWN_MEMBER, MEMBER_PENDING, MEMBER_LEFT];
 export const INVALID_DISCORD_ID = 'invalid_discord_id';
 
 const ok = (change: StateChange): Transition => ({ ok: true, change });
@@ -178,6 +185,21 @@ export function transition(state: LifecycleState, event: LifecycleEvent): Transi
       if (refusal) return { ok: false, refusal };
       return ok({ ...restart(state), incrementRetryCount: true });
     }
+    case 'drift':
+      // Only a settled grant drifts: one being changed or failed belongs to its workflow.
+      if (state.status !== 'approved_role_assigned') {
+        return refuse(
+          'stale_result',
+          `The application moved on (status ${state.status}); this finding no longer applies.`,
+        );
+      }
+      return ok({
+        status: 'approved_role_failed',
+        roleStatus: 'failed',
+        roleError: event.finding === 'member_left' ? MEMBER_LEFT_MESSAGE : ROLE_REMOVED_MESSAGE,
+        errorType: event.finding === 'member_left' ? MEMBER_LEFT : ROLE_REMOVED,
+        attempted: true,
+      });
     case 'redrive':
       if (!canRedrive(state)) {
         return refuse('not_retryable', 'This assignment did not fail because of the Discord connection.');

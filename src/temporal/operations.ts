@@ -1,12 +1,14 @@
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
   type WorkflowOptions,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import type { GuildRoles } from '../domain/bot-health.js';
 import type { Config } from '../config.js';
 import { lifecycleStateOf, reviewEvent, type Application } from '../domain/application.js';
 import { transition, type RoleAssignmentStatus } from '../domain/application-lifecycle.js';
@@ -19,7 +21,9 @@ import {
 import {
   bulkReviewWorkflowId,
   connectionWorkflowId,
+  guildRolesWorkflowId,
   redriveSignal,
+  roleReapplyWorkflowId,
   stateChangedSignal,
   type BulkReviewInput,
   retrySignal,
@@ -40,6 +44,7 @@ import type {
   disconnectDiscordWorkflow,
 } from '../../workflows/connection.js';
 import type { redriveAssignmentsWorkflow } from '../../workflows/redrive.js';
+import type { guildRolesWorkflow, reconcileOrganizationWorkflow } from '../../workflows/reconciliation.js';
 import type { applicationRoleWorkflow } from '../../workflows/role-assignment.js';
 
 // Workflow types by name, each start typed by the workflow function's type (`import type`, erased):
@@ -52,6 +57,8 @@ const CHECK = 'checkDiscordConnectionWorkflow' satisfies WorkflowName;
 const ROLE = 'applicationRoleWorkflow' satisfies WorkflowName;
 const BULK = 'bulkReviewWorkflow' satisfies WorkflowName;
 const REDRIVE = 'redriveAssignmentsWorkflow' satisfies WorkflowName;
+const GUILD_ROLES = 'guildRolesWorkflow' satisfies WorkflowName;
+const RECONCILE = 'reconcileOrganizationWorkflow' satisfies WorkflowName;
 type RoleWorkflow = typeof applicationRoleWorkflow;
 
 export class ReviewRefusedError extends Error {
@@ -340,4 +347,72 @@ export async function connectionWorkflowRunning(temporal: Client, organizationId
   } catch {
     return false;
   }
+}
+
+// --- Roles and reconciliation -------------------------------------------------------------------
+
+/**
+ * The guild's roles as Discord shows them now (for the role picker and to check a role setting),
+ * through `guildRolesWorkflow` (ID `discord-roles:<organizationId>`: concurrent requests share one
+ * run). `ok: false` says why Discord could not answer.
+ */
+export async function fetchGuildRoles(
+  deps: TemporalDeps,
+  organizationId: string,
+  waitMs = 15_000,
+): Promise<{ ok: true; guild: GuildRoles } | { ok: false; message: string }> {
+  const handle = await deps.temporal.workflow.start<typeof guildRolesWorkflow>(GUILD_ROLES, {
+    workflowId: guildRolesWorkflowId(organizationId),
+    taskQueue: deps.config.temporal.taskQueue,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    workflowExecutionTimeout: '1 minute',
+    args: [{ organizationId, discordTaskQueue: deps.config.temporal.discordConnectionTaskQueue }],
+    typedSearchAttributes: [{ key: OrganizationIdKey, value: organizationId }],
+  });
+  const timedOut = { ok: false, message: 'Discord did not answer in time: please try again.' } as const;
+  try {
+    return await within(
+      handle.result().then((guild) => ({ ok: true as const, guild })),
+      waitMs,
+      timedOut,
+    );
+  } catch (err) {
+    const cause = err instanceof WorkflowFailedError ? err.cause : err;
+    const failure = cause instanceof ActivityFailure ? cause.cause : cause;
+    return {
+      ok: false,
+      message:
+        failure instanceof ApplicationFailure ? failure.message : 'Discord could not be asked: please try again.',
+    };
+  }
+}
+
+/**
+ * Re-applies the organization's roles (as chosen now) to every approved member: a reconciliation
+ * run with trigger `reapply` (ID `reconcile-reapply:<organizationId>`; a second request joins the
+ * running one).
+ */
+export async function startRoleReapply(
+  deps: TemporalDeps,
+  input: { organizationId: string; userId: string },
+): Promise<{ workflowId: string; runId: string }> {
+  const workflowId = roleReapplyWorkflowId(input.organizationId);
+  const handle = await deps.temporal.workflow.start<typeof reconcileOrganizationWorkflow>(RECONCILE, {
+    workflowId,
+    taskQueue: deps.config.temporal.taskQueue,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    args: [
+      {
+        organizationId: input.organizationId,
+        trigger: 'reapply',
+        discordTaskQueue: deps.config.temporal.discordConnectionTaskQueue,
+        backgroundTaskQueue: deps.config.temporal.discordBackgroundTaskQueue,
+        periodMs: deps.config.discord.reconcileIntervalMinutes * 60_000,
+      },
+    ],
+    typedSearchAttributes: [{ key: OrganizationIdKey, value: input.organizationId }],
+  });
+  return { workflowId, runId: handle.firstExecutionRunId };
 }

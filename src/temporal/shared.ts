@@ -145,3 +145,46 @@ export const redriveSignal = defineSignal<[]>('redrive');
 /** The stored decision changed outside the workflow (a bulk review recorded it): read the row again and act on it. */
 export const stateChangedSignal = defineSignal<[]>('stateChanged');
 export const roleAssignmentQuery = defineQuery<RoleAssignmentProgress>('roleAssignment');
+
+// --- Reconciliation -----------------------------------------------------------------------------
+
+/** Each connected organization's schedule, and the workflows it starts (Temporal appends the time). */
+export const reconciliationScheduleId = (organizationId: string) => `reconcile:${organizationId}`;
+/** A re-apply of the roles to every approved member (one at a time per organization). */
+export const roleReapplyWorkflowId = (organizationId: string) => `reconcile-reapply:${organizationId}`;
+/** A look at the guild's roles for the picker (joined by concurrent requests). */
+export const guildRolesWorkflowId = (organizationId: string) => `discord-roles:${organizationId}`;
+
+export interface ReconcileInput {
+  organizationId: string;
+  /** `schedule`: the hourly comparison; `reapply`: an admin re-applies the roles chosen now. */
+  trigger: 'schedule' | 'reapply';
+  /** The Discord queue of connection checks (the health check runs there, never behind grants). */
+  discordTaskQueue: string;
+  /** The Discord queue of background work (the members' comparison). */
+  backgroundTaskQueue: string;
+  /** The schedule's period: one-by-one checks are spread over most of it. */
+  periodMs: number;
+  /** Set by continue-as-new: where the previous run of this reconciliation stopped. */
+  resume?: {
+    runId: string;
+    firstRunId: string;
+    batch: number;
+    source: 'list' | 'one_by_one';
+    after: string | null;
+    /** When the run began, by the database's clock (a full listing's members are seen after it). */
+    startedAt: string;
+    /** Members still to check one by one at the start of that pass (for the spreading). */
+    oneByOneTotal: number | null;
+  };
+}
+
+export interface ReconciliationProgress {
+  runId: string | null;
+  step: 'starting' | 'checking_health' | 'comparing_members' | 'marking_gone' | 'done';
+  batch: number;
+  source: 'list' | 'one_by_one' | null;
+  membersChecked: number;
+}
+
+export const reconciliationProgressQuery = defineQuery<ReconciliationProgress>('reconciliationProgress');

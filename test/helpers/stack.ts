@@ -71,6 +71,7 @@ export async function startStack(
     TEMPORAL_TASK_QUEUE: `test-${suffix}`,
     TEMPORAL_DISCORD_TASK_QUEUE: `test-${suffix}-discord`,
     TEMPORAL_DISCORD_CONNECTION_TASK_QUEUE: `test-${suffix}-discord-connections`,
+    TEMPORAL_DISCORD_BACKGROUND_TASK_QUEUE: `test-${suffix}-discord-background`,
     ...options.env,
   };
   const app = await startTestApp(db.pool, env, {
