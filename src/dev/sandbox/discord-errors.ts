@@ -20,6 +20,9 @@ const KNOWN_CODES: Record<number, { status: number; message: string }> = {
   [RESTJSONErrorCodes.MaximumNumberOfGuildsReached]: { status: 400, message: 'Maximum number of guilds reached (100)' },
   [RESTJSONErrorCodes.MissingAccess]: { status: 403, message: 'Missing Access' },
   [RESTJSONErrorCodes.MissingPermissions]: { status: 403, message: 'Missing Permissions' },
+  // Delete Guild Role of @everyone or of a managed role (a bot's, a booster's): 400, as Discord answers
+  // (see discord/discord-api-docs#2052 for a bot's managed role).
+  [RESTJSONErrorCodes.InvalidRole]: { status: 400, message: 'Invalid Role' },
   // Add Guild Member answers these with 403 (and Discord's message), whether the token is unknown,
   // expired, revoked, of another user or of another application.
   [RESTJSONErrorCodes.InvalidOAuth2AccessToken]: { status: 403, message: 'Invalid OAuth2 access token' },

@@ -1,8 +1,11 @@
 /**
  * A Discord-compatible server for local use and tests: the OAuth2 bot flow, the user sign-in flow
  * (`identify guilds.join`) with its tokens, the REST routes the product uses (Add Guild Member
- * included), Membership Screening, Discord's JSON errors, rate-limit headers and 429s, and
- * injectable faults.
+ * included) and a few a guild's tests need (List Guild Members behind the Server Members intent,
+ * Delete Guild Role, Modify Guild Role Positions), Membership Screening, Discord's JSON errors,
+ * rate-limit headers and 429s, and injectable faults. The control API (`/_sandbox`, server.ts)
+ * plays the people: the owner deleting, moving and editing roles, moderators editing members'
+ * roles, thousands of members at once, the bot kicked.
  *
  *   const sandbox = await startSandbox();
  *   const rest = createDiscordRest({ apiBaseUrl: sandbox.apiBaseUrl, botToken: sandbox.botToken });
@@ -17,14 +20,21 @@ import { OAuthService, type AuthorizeRequest, type UserAuthorizeRequest } from '
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { createApp } from './server.js';
 import { generateSnowflake } from './snowflake.js';
-import { SandboxState, type CreateGuildOptions, type CreateUserOptions, type SandboxUser } from './state.js';
+import {
+  SandboxState,
+  type CreateGuildOptions,
+  type CreateUserOptions,
+  type EditRoleOptions,
+  type SandboxIntents,
+  type SandboxUser,
+} from './state.js';
 import { StatsRecorder, type SandboxStats } from './stats.js';
 
 export type { Fault } from './faults.js';
 export type { RateLimitOptions, Limit, BucketName } from './rate-limit.js';
 export type { SandboxStats, MemberAddOutcome, MemberAddRecord } from './stats.js';
 export type { AuthorizeRequest, UserAuthorizeRequest } from './oauth.js';
-export type { CreateGuildOptions, CreateUserOptions, SandboxUser } from './state.js';
+export type { CreateGuildOptions, CreateUserOptions, EditRoleOptions, SandboxIntents, SandboxUser } from './state.js';
 export { isSnowflake, generateSnowflake } from './snowflake.js';
 
 export interface SandboxOptions {
@@ -42,6 +52,8 @@ export interface SandboxOptions {
   seedDemoGuild?: boolean;
   /** Lifetime of OAuth codes; default 10 minutes. */
   codeTtlMs?: number;
+  /** The application's privileged intents; `guildMembers` (List Guild Members needs it) defaults to ON. */
+  intents?: Partial<SandboxIntents>;
 }
 
 export interface SandboxGuild {
@@ -80,8 +92,26 @@ export interface Sandbox {
   setBotRolePosition(guildId: string, position: number): void;
   /** An admin edits a role's permissions in the Discord client. */
   setRolePermissions(guildId: string, roleId: string, permissions: bigint): void;
-  /** An admin gives a member a role by hand in the Discord client. */
+  /** An admin gives a member a role by hand in the Discord client (not @everyone, not a managed role). */
   giveRoleByHand(guildId: string, userId: string, roleId: string): void;
+  /** An admin takes a role from a member by hand. */
+  removeRoleByHand(guildId: string, userId: string, roleId: string): void;
+  /** An admin sets a member's roles by hand (managed roles they hold stay); answers the roles now held. */
+  setMemberRoles(guildId: string, userId: string, roleIds: readonly string[]): string[];
+  /** Makes many users members at once (creating unknown users), each with `roleIds`. */
+  addMembers(
+    guildId: string,
+    userIds: readonly string[],
+    roleIds?: readonly string[],
+  ): { added: number; alreadyMembers: number };
+  /** The server owner deletes a role (not @everyone, not managed): gone from every member too. */
+  deleteRole(guildId: string, roleId: string): void;
+  /** The server owner edits a role: name, permissions, managed flag, position (the others shift). */
+  editRole(guildId: string, roleId: string, fields: EditRoleOptions): APIRole;
+  /** Privileged intents of the bot's application (Server Members: on unless turned off). */
+  intents(): SandboxIntents;
+  setIntents(intents: Partial<SandboxIntents>): void;
+  /** The bot is kicked: its member and managed role go; its requests then get 10004 or 50001 (see rest.ts). */
   removeBot(guildId: string): void;
   /** Simulated authorize: the redirect URL Discord would send the browser to. */
   authorize(opts: AuthorizeRequest): string;
@@ -128,7 +158,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     options.botToken ??
     `${Buffer.from(clientId).toString('base64url')}.${randomBytes(4).toString('base64url')}.${randomBytes(27).toString('base64url')}`;
 
-  const state = new SandboxState(clientId);
+  const state = new SandboxState(clientId, undefined, options.intents);
   const stats = new StatsRecorder();
   const faults = new FaultRegistry();
   const rateLimiter = new RateLimiter(options.rateLimits, options.rateLimitClock);
@@ -185,6 +215,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     setBotRolePosition: (guildId, position) => state.setBotRolePosition(guildId, position),
     setRolePermissions: (guildId, roleId, permissions) => state.setRolePermissions(guildId, roleId, permissions),
     giveRoleByHand: (guildId, userId, roleId) => state.giveRoleByHand(guildId, userId, roleId),
+    removeRoleByHand: (guildId, userId, roleId) => state.removeRoleByHand(guildId, userId, roleId),
+    setMemberRoles: (guildId, userId, roleIds) => state.setMemberRoles(guildId, userId, roleIds),
+    addMembers: (guildId, userIds, roleIds) => state.addMembers(guildId, userIds, roleIds),
+    deleteRole: (guildId, roleId) => state.deleteRoleByHand(guildId, roleId),
+    editRole: (guildId, roleId, fields) => structuredClone(state.editRole(guildId, roleId, fields)),
+    intents: () => ({ ...state.intents }),
+    setIntents: (intents) => state.setIntents(intents),
     removeBot: (guildId) => state.removeBot(guildId),
     authorize: (opts) => oauth.authorize(opts),
     createUser: (opts) => state.describeUser(state.createUser(opts)),

@@ -60,13 +60,20 @@ const {
   UnknownRole,
   MissingAccess,
   MissingPermissions,
+  InvalidRole,
   InvalidOAuth2AccessToken,
   MissingRequiredOAuth2Scope,
   MaximumNumberOfGuildsReached,
 } = RESTJSONErrorCodes;
 
 export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
-  /** The guild the bot acts in: unknown guilds and guilds without the bot answer 403 Missing Access. */
+  /**
+   * The guild the bot acts in: unknown guilds and guilds without the bot (never installed, or
+   * removed: kicked, left, `DELETE /_sandbox/guilds/:guildId/bot`) answer 403 50001 Missing Access.
+   * Discord does not tell the two apart, and answers so on the routes below a guild; only
+   * `GET /guilds/{id}` (since January 2023, discord/discord-api-docs#5840), leaving a guild and Add
+   * Guild Member answer 404 10004 Unknown Guild instead, as their handlers here do.
+   */
   const botGuild = (guildId: string): GuildState => {
     const guild = state.guilds.get(guildId);
     if (!guild || !state.isBotIn(guild)) throw discordError(MissingAccess);
@@ -87,6 +94,12 @@ export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
       throw discordError(MissingPermissions);
     }
     return role;
+  };
+
+  /** Manage Roles, and `role` strictly below the bot's highest role (50013), as for any role the bot edits. */
+  const requireBelowBot = (guild: GuildState, role: APIRole): void => {
+    requireManageRoles(guild);
+    if (role.position >= state.highestPosition(guild, state.botUserId)) throw discordError(MissingPermissions);
   };
 
   /**
@@ -199,6 +212,73 @@ export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
       },
     },
     {
+      method: 'PATCH',
+      template: '/guilds/:guildId/roles',
+      bucket: 'roles',
+      botAuth: true,
+      snowflakes: ['guildId'],
+      audited: true,
+      /**
+       * Modify Guild Role Positions: 200 with every role. Needs Manage Roles; each role listed, and
+       * the place it goes to, must be below the bot's highest role (50013). Unknown roles: 10011;
+       * @everyone cannot move (50028). Each move shifts the roles it passes, as in `moveRole`; the
+       * moves apply lowest target first, so a full new order comes out as listed.
+       */
+      handle: (ctx) => {
+        const guild = botGuild(ctx.params.guildId ?? '');
+        const moves = parseRolePositionsBody(ctx.body);
+        requireManageRoles(guild);
+        const botHighest = state.highestPosition(guild, state.botUserId);
+        for (const { id, position } of moves) {
+          const role = guild.roles.get(id);
+          if (!role) throw discordError(UnknownRole);
+          if (role.id === guild.id) throw discordError(InvalidRole);
+          requireBelowBot(guild, role);
+          if (position !== null && position >= botHighest) throw discordError(MissingPermissions);
+        }
+        const ordered = moves
+          .filter((move): move is { id: string; position: number } => move.position !== null)
+          .sort((a, b) => a.position - b.position);
+        for (const { id, position } of ordered) state.moveRole(guild, id, position);
+        return { status: 200, body: state.sortedRoles(guild) };
+      },
+    },
+    {
+      method: 'GET',
+      template: '/guilds/:guildId/roles/:roleId',
+      bucket: 'roles',
+      botAuth: true,
+      snowflakes: ['guildId', 'roleId'],
+      handle: (ctx) => {
+        const role = botGuild(ctx.params.guildId ?? '').roles.get(ctx.params.roleId ?? '');
+        if (!role) throw discordError(UnknownRole);
+        return { status: 200, body: role };
+      },
+    },
+    {
+      method: 'DELETE',
+      template: '/guilds/:guildId/roles/:roleId',
+      bucket: 'roles',
+      botAuth: true,
+      snowflakes: ['guildId', 'roleId'],
+      audited: true,
+      /**
+       * Delete Guild Role: 204, the role gone from the guild and from every member. Unknown role:
+       * 10011; no Manage Roles: 50013; @everyone or a managed role (a bot's, an integration's):
+       * 400 50028 Invalid Role, whoever asks; a role at or above the bot's highest: 50013.
+       */
+      handle: (ctx) => {
+        const guild = botGuild(ctx.params.guildId ?? '');
+        const role = guild.roles.get(ctx.params.roleId ?? '');
+        if (!role) throw discordError(UnknownRole);
+        requireManageRoles(guild);
+        if (role.id === guild.id || role.managed) throw discordError(InvalidRole);
+        requireBelowBot(guild, role);
+        state.deleteRole(guild, role.id);
+        return { status: 204 };
+      },
+    },
+    {
       method: 'PUT',
       template: '/guilds/:guildId/members/:userId/roles/:roleId',
       bucket: 'memberRoles',
@@ -254,6 +334,28 @@ export function createRoutes({ state, stats, oauth }: RouteDeps): ApiRoute[] {
           }
           throw error;
         }
+      },
+    },
+    {
+      method: 'GET',
+      template: '/guilds/:guildId/members',
+      bucket: 'members',
+      botAuth: true,
+      snowflakes: ['guildId'],
+      /**
+       * List Guild Members: `limit` 1-1000 (default 1) members whose user id is above `after`
+       * (default 0), by user id ascending. Bad query values: 400 50035 first; then the guild (50001
+       * as elsewhere); then the application's Server Members intent: off, Discord answers 403
+       * 50001 Missing Access (`PUT /_sandbox/intents`).
+       */
+      handle: (ctx) => {
+        const { limit, after } = parseListMembersQuery(ctx.query);
+        const guild = botGuild(ctx.params.guildId ?? '');
+        if (!state.intents.guildMembers) throw discordError(MissingAccess);
+        return {
+          status: 200,
+          body: state.listMembers(guild, after, limit).map((member) => state.memberPayload(member)),
+        };
       },
     },
     {
@@ -385,6 +487,82 @@ export function parseAddMemberBody(body: unknown): AddMemberBody {
     }
   }
   return parsed;
+}
+
+const MAX_SNOWFLAKE = 18_446_744_073_709_551_615n;
+
+/**
+ * List Guild Members' query, validated like Discord: 50035 with an `errors` entry for each bad
+ * parameter (`limit` not an integer or outside 1-1000, `after` not a snowflake).
+ */
+export function parseListMembersQuery(query: Record<string, unknown>): { limit: number; after: bigint } {
+  const errors: RESTErrorData = {};
+  const fail = (field: string, code: string, message: string) => {
+    errors[field] = { _errors: [{ code, message }] };
+  };
+  let limit = 1;
+  if (query.limit !== undefined) {
+    const text = typeof query.limit === 'string' ? query.limit.trim() : undefined;
+    if (text === undefined || !/^[-+]?\d{1,16}$/.test(text)) {
+      fail('limit', 'NUMBER_TYPE_COERCE', `Value "${String(query.limit)}" is not int.`);
+    } else {
+      limit = Number(text);
+      if (limit < 1) fail('limit', 'NUMBER_TYPE_MIN', 'int value should be greater than or equal to 1.');
+      else if (limit > 1000) fail('limit', 'NUMBER_TYPE_MAX', 'int value should be less than or equal to 1000.');
+    }
+  }
+  let after = 0n;
+  if (query.after !== undefined) {
+    const text = typeof query.after === 'string' ? query.after.trim() : undefined;
+    if (text === undefined || !/^\d{1,20}$/.test(text) || BigInt(text) > MAX_SNOWFLAKE) {
+      fail('after', 'NUMBER_TYPE_COERCE', `Value "${String(query.after)}" is not snowflake.`);
+    } else {
+      after = BigInt(text);
+    }
+  }
+  if (Object.keys(errors).length > 0) {
+    throw discordError(RESTJSONErrorCodes.InvalidFormBodyOrContentType, { errors });
+  }
+  return { limit, after };
+}
+
+/** Modify Guild Role Positions' body (the spec's array of UpdateRolePositionsRequest), validated like Discord. */
+export function parseRolePositionsBody(body: unknown): Array<{ id: string; position: number | null }> {
+  if (!Array.isArray(body))
+    throw invalidFormBody('_root', 'LIST_TYPE_CONVERT', 'Only iterables may be used in a ListType');
+  const errors: RESTErrorData = {};
+  const moves: Array<{ id: string; position: number | null }> = [];
+  body.forEach((item: unknown, index) => {
+    const fieldErrors: RESTErrorData = {};
+    if (!isRecord(item)) {
+      errors[String(index)] = {
+        _errors: [{ code: 'DICT_TYPE_CONVERT', message: 'Only dictionaries may be used in a DictType' }],
+      };
+      return;
+    }
+    if (item.id === undefined || item.id === null) {
+      fieldErrors.id = { _errors: [{ code: 'BASE_TYPE_REQUIRED', message: 'This field is required' }] };
+    } else if (!isSnowflake(item.id)) {
+      fieldErrors.id = {
+        _errors: [{ code: 'NUMBER_TYPE_COERCE', message: `Value "${String(item.id)}" is not snowflake.` }],
+      };
+    }
+    const position = item.position ?? null;
+    if (
+      position !== null &&
+      (typeof position !== 'number' || !Number.isInteger(position) || Math.abs(position) >= 2 ** 31)
+    ) {
+      fieldErrors.position = {
+        _errors: [{ code: 'NUMBER_TYPE_COERCE', message: `Value "${String(position)}" is not int.` }],
+      };
+    }
+    if (Object.keys(fieldErrors).length > 0) errors[String(index)] = fieldErrors;
+    else moves.push({ id: item.id as string, position: position as number | null });
+  });
+  if (Object.keys(errors).length > 0) {
+    throw discordError(RESTJSONErrorCodes.InvalidFormBodyOrContentType, { errors });
+  }
+  return moves;
 }
 
 interface RoleFields {

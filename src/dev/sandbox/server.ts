@@ -10,7 +10,7 @@ import { AuthorizePageError, isBotFlow, type OAuthService, type UserGrant } from
 import { type RateLimiter, type RateLimitOptions, rateLimitedBody } from './rate-limit.js';
 import { createRoutes, type ApiRoute, type Reply, type RouteContext } from './rest.js';
 import { isSnowflake } from './snowflake.js';
-import { BOT_DEFAULT_PERMISSIONS, type SandboxState } from './state.js';
+import { BOT_DEFAULT_PERMISSIONS, SandboxNotFoundError, type EditRoleOptions, type SandboxState } from './state.js';
 import type { StatsRecorder } from './stats.js';
 
 export interface AppDeps {
@@ -111,7 +111,8 @@ export function createApp(deps: AppDeps): express.Express {
     return oauth.authorizeUser({ ...request, userId });
   }
 
-  app.use('/_sandbox', express.json(), createControlRouter(deps));
+  // Bulk member adds carry thousands of ids: a larger body than express's default 100 kB.
+  app.use('/_sandbox', express.json({ limit: '20mb' }), createControlRouter(deps));
 
   // The API.
   const routes = createRoutes({ state, stats, oauth }).map(compileRoute);
@@ -238,12 +239,38 @@ function createControlRouter({ state, stats, oauth, faults, rateLimiter }: AppDe
       try {
         handler(req, res);
       } catch (error) {
-        res.status(400).json({ error: error instanceof Error ? error.message : String(error) });
+        // Unknown guild, member, role or user: 404; anything else the request asked for: 400.
+        const status = error instanceof SandboxNotFoundError ? 404 : 400;
+        res.status(status).json({ error: error instanceof Error ? error.message : String(error) });
       }
     };
+  const bodyOf = (req: Request): Record<string, unknown> => {
+    const body: unknown = req.body ?? {};
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new Error('The body must be a JSON object');
+    return body as Record<string, unknown>;
+  };
+  const stringArray = (value: unknown, name: string): string[] => {
+    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+      throw new Error(`${name} must be an array of id strings`);
+    }
+    return value as string[];
+  };
   router.get('/state', (_req, res) => {
     res.json(state.snapshot());
   });
+  router.get('/intents', (_req, res) => {
+    res.json({ ...state.intents });
+  });
+  router.put(
+    '/intents',
+    guard((req, res) => {
+      const { guildMembers } = bodyOf(req);
+      if (typeof guildMembers !== 'boolean') throw new Error('guildMembers (a boolean) is required');
+      state.setIntents({ guildMembers });
+      res.status(204).end();
+    }),
+  );
   router.get('/users', (_req, res) => {
     res.json(state.humanUsers().map((user) => state.describeUser(user)));
   });
@@ -327,10 +354,62 @@ function createControlRouter({ state, stats, oauth, faults, rateLimiter }: AppDe
       res.status(204).end();
     }),
   );
+  router.post(
+    '/guilds/:guildId/members/bulk',
+    guard((req, res) => {
+      const body = bodyOf(req);
+      const userIds = stringArray(body.userIds, 'userIds');
+      const roles = body.roles === undefined ? [] : stringArray(body.roles, 'roles');
+      res.json(state.addMembers(req.params.guildId as string, userIds, roles));
+    }),
+  );
+  router.put(
+    '/guilds/:guildId/members/:userId',
+    guard((req, res) => {
+      const roles = stringArray(bodyOf(req).roles, 'roles');
+      const guildId = req.params.guildId as string;
+      const userId = req.params.userId as string;
+      state.setMemberRoles(guildId, userId, roles);
+      const member = state.member(state.getGuild(guildId), userId);
+      res.json({ roles: [...member.roles], pending: member.pending });
+    }),
+  );
   router.delete(
     '/guilds/:guildId/members/:userId',
     guard((req, res) => {
       state.removeMember(req.params.guildId as string, req.params.userId as string);
+      res.status(204).end();
+    }),
+  );
+  router.put(
+    '/guilds/:guildId/members/:userId/roles/:roleId',
+    guard((req, res) => {
+      state.giveRoleByHand(req.params.guildId as string, req.params.userId as string, req.params.roleId as string);
+      res.status(204).end();
+    }),
+  );
+  router.delete(
+    '/guilds/:guildId/members/:userId/roles/:roleId',
+    guard((req, res) => {
+      state.removeRoleByHand(req.params.guildId as string, req.params.userId as string, req.params.roleId as string);
+      res.status(204).end();
+    }),
+  );
+  router.patch(
+    '/guilds/:guildId/roles/:roleId',
+    guard((req, res) => {
+      const role = state.editRole(
+        req.params.guildId as string,
+        req.params.roleId as string,
+        parseEditRole(bodyOf(req)),
+      );
+      res.json(role);
+    }),
+  );
+  router.delete(
+    '/guilds/:guildId/roles/:roleId',
+    guard((req, res) => {
+      state.deleteRoleByHand(req.params.guildId as string, req.params.roleId as string);
       res.status(204).end();
     }),
   );
@@ -387,6 +466,33 @@ function createControlRouter({ state, stats, oauth, faults, rateLimiter }: AppDe
     res.status(204).end();
   });
   return router;
+}
+
+/** `PATCH /_sandbox/guilds/:guildId/roles/:roleId`: `{ name?, permissions? (a string or a safe integer), managed?, position? }`. */
+function parseEditRole(body: Record<string, unknown>): EditRoleOptions {
+  const fields: EditRoleOptions = {};
+  for (const key of Object.keys(body)) {
+    if (!['name', 'permissions', 'managed', 'position'].includes(key)) throw new Error(`Unknown field ${key}`);
+  }
+  if (body.name !== undefined) {
+    if (typeof body.name !== 'string') throw new Error('name must be a string');
+    fields.name = body.name;
+  }
+  if (body.permissions !== undefined) {
+    const value = body.permissions;
+    const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+    if (typeof text !== 'string' || !/^\d{1,20}$/.test(text)) throw new Error('permissions must be a decimal string');
+    fields.permissions = BigInt(text);
+  }
+  if (body.managed !== undefined) {
+    if (typeof body.managed !== 'boolean') throw new Error('managed must be a boolean');
+    fields.managed = body.managed;
+  }
+  if (body.position !== undefined) {
+    if (typeof body.position !== 'number') throw new Error('position must be an integer');
+    fields.position = body.position;
+  }
+  return fields;
 }
 
 function errorReply(error: DiscordHttpError): Reply {

@@ -39,6 +39,33 @@ export const DEFAULT_EVERYONE_PERMISSIONS = 1_071_698_660_928n;
 /** Discord's limit of servers a user can be in (error 30001 beyond it). */
 export const MAX_GUILDS_PER_USER = 100;
 
+/** A guild, member, role or user the control API was asked about does not exist (404 there; other errors 400). */
+export class SandboxNotFoundError extends Error {}
+
+/**
+ * The bot application's privileged gateway intents, as switched on in Discord's developer portal.
+ * Only the one the REST API looks at: Server Members, which List Guild Members needs.
+ */
+export interface SandboxIntents {
+  /**
+   * Server Members Intent. Default ON in the sandbox, so that tests and `npm start` can list a
+   * guild's members without set-up; a test of the refusal turns it off (`PUT /_sandbox/intents`
+   * or `startSandbox({ intents: { guildMembers: false } })`). Discord's own default for a new
+   * application is off.
+   */
+  guildMembers: boolean;
+}
+
+/** What the control API may change of a role, as a server owner would in the Discord client. */
+export interface EditRoleOptions {
+  name?: string;
+  permissions?: bigint;
+  /** An integration's role (a bot's or a subscription's): nobody can give it by hand or delete it. */
+  managed?: boolean;
+  /** Moves the role there, the others shifting as on Discord (see {@link SandboxState.moveRole}). */
+  position?: number;
+}
+
 /**
  * The guild payload the sandbox sends: discord-api-types' APIGuild plus the fields Discord's
  * OpenAPI spec (GuildWithCountsResponse) requires that the type leaves optional or omits.
@@ -164,12 +191,17 @@ export class SandboxState {
   readonly users = new Map<string, APIUser>();
   /** Servers outside the sandbox each user is in (absent: 0). */
   private readonly externalGuilds = new Map<string, number>();
+  /** Every username taken, so that a new user's is checked in constant time (thousands of members). */
+  private readonly usernames = new Set<string>();
   readonly bot: SandboxCurrentUserPayload;
+  readonly intents: SandboxIntents;
 
   constructor(
     readonly botUserId: string,
     readonly applicationName = 'Sandbox Bot',
+    intents: Partial<SandboxIntents> = {},
   ) {
+    this.intents = { guildMembers: intents.guildMembers ?? true };
     this.bot = {
       id: botUserId,
       username: applicationName.toLowerCase().replace(/[^a-z0-9_.]+/g, '_'),
@@ -188,6 +220,18 @@ export class SandboxState {
       primary_guild: null,
     };
     this.users.set(botUserId, this.bot);
+    this.usernames.add(this.bot.username);
+  }
+
+  setIntents(intents: Partial<SandboxIntents>): void {
+    if (intents.guildMembers !== undefined) this.intents.guildMembers = intents.guildMembers;
+  }
+
+  /** `user<last 6 digits of the id>`, with `_2`, `_3`... when taken. */
+  private defaultUsername(id: string): string {
+    let username = `user${id.slice(-6)}`;
+    for (let n = 2; this.usernames.has(username); n += 1) username = `user${id.slice(-6)}_${n}`;
+    return username;
   }
 
   ensureUser(userId: string): APIUser {
@@ -195,7 +239,7 @@ export class SandboxState {
     if (existing) return existing;
     const user: APIUser = {
       id: userId,
-      username: `user${userId.slice(-6)}`,
+      username: this.defaultUsername(userId),
       discriminator: '0',
       global_name: `Sandbox User ${userId.slice(-4)}`,
       avatar: null,
@@ -204,6 +248,7 @@ export class SandboxState {
       primary_guild: null,
     };
     this.users.set(userId, user);
+    this.usernames.add(user.username);
     return user;
   }
 
@@ -212,14 +257,12 @@ export class SandboxState {
     const id = options.id ?? generateSnowflake();
     if (!isSnowflake(id)) throw new Error(`User id ${id} is not a snowflake`);
     if (this.users.has(id)) throw new Error(`User ${id} already exists`);
-    const taken = (name: string) => [...this.users.values()].some((user) => user.username === name);
     let username = options.username;
     if (username === undefined) {
-      username = `user${id.slice(-6)}`;
-      for (let n = 2; taken(username); n += 1) username = `user${id.slice(-6)}_${n}`;
+      username = this.defaultUsername(id);
     } else if (!USERNAME_PATTERN.test(username)) {
       throw new Error('Username must be 2-32 characters: lowercase letters, digits, "_" and "." (no "..")');
-    } else if (taken(username)) {
+    } else if (this.usernames.has(username)) {
       throw new Error(`Username ${username} is taken`);
     }
     const globalName = options.globalName === undefined ? username : options.globalName;
@@ -245,6 +288,7 @@ export class SandboxState {
       primary_guild: null,
     };
     this.users.set(id, user);
+    this.usernames.add(username);
     if (guildCount > 0) this.externalGuilds.set(id, guildCount);
     return user;
   }
@@ -341,7 +385,7 @@ export class SandboxState {
 
   getGuild(guildId: string): GuildState {
     const guild = this.guilds.get(guildId);
-    if (!guild) throw new Error(`Unknown sandbox guild ${guildId}`);
+    if (!guild) throw new SandboxNotFoundError(`Unknown sandbox guild ${guildId}`);
     return guild;
   }
 
@@ -369,10 +413,13 @@ export class SandboxState {
     return role;
   }
 
-  /** The bot leaves (or is kicked): its member and its managed role disappear, as on Discord. */
+  /**
+   * The bot leaves (or is kicked): its member and its managed role disappear, as on Discord. Its
+   * requests to the guild then answer as Discord's do for a guild the bot is not in (see rest.ts).
+   */
   removeBot(guildId: string): void {
     const guild = this.getGuild(guildId);
-    if (guild.botRoleId) guild.roles.delete(guild.botRoleId);
+    if (guild.botRoleId) this.deleteRole(guild, guild.botRoleId);
     guild.botRoleId = null;
     guild.members.delete(this.botUserId);
   }
@@ -397,18 +444,164 @@ export class SandboxState {
 
   /** An admin edits a role's permissions in the Discord client. */
   setRolePermissions(guildId: string, roleId: string, permissions: bigint): void {
-    const role = this.getGuild(guildId).roles.get(roleId);
-    if (!role) throw new Error(`Unknown sandbox role ${roleId}`);
-    role.permissions = permissions.toString();
+    this.role(this.getGuild(guildId), roleId).permissions = permissions.toString();
+  }
+
+  role(guild: GuildState, roleId: string): APIRole {
+    const role = guild.roles.get(roleId);
+    if (!role) throw new SandboxNotFoundError(`Unknown sandbox role ${roleId} in guild ${guild.id}`);
+    return role;
+  }
+
+  member(guild: GuildState, userId: string): MemberState {
+    const member = guild.members.get(userId);
+    if (!member) throw new SandboxNotFoundError(`${userId} is not a member of guild ${guild.id}`);
+    return member;
+  }
+
+  /** A role a person may give or take by hand: not @everyone (everyone has it), not an integration's (managed). */
+  private handRole(guild: GuildState, roleId: string): APIRole {
+    const role = this.role(guild, roleId);
+    if (role.id === guild.id) throw new Error('@everyone belongs to every member: it cannot be given or taken');
+    if (role.managed)
+      throw new Error(`Role ${roleId} is managed by an integration: it cannot be given or taken by hand`);
+    return role;
   }
 
   /** An admin gives a member a role by hand in the Discord client. */
   giveRoleByHand(guildId: string, userId: string, roleId: string): void {
     const guild = this.getGuild(guildId);
-    const member = guild.members.get(userId);
-    if (!member) throw new Error(`${userId} is not a member of ${guildId}`);
-    if (!guild.roles.has(roleId)) throw new Error(`Unknown sandbox role ${roleId}`);
-    member.roles.add(roleId);
+    const member = this.member(guild, userId);
+    member.roles.add(this.handRole(guild, roleId).id);
+  }
+
+  /** An admin takes a role from a member by hand in the Discord client (nothing changes when they lack it). */
+  removeRoleByHand(guildId: string, userId: string, roleId: string): void {
+    const guild = this.getGuild(guildId);
+    const member = this.member(guild, userId);
+    member.roles.delete(this.handRole(guild, roleId).id);
+  }
+
+  /**
+   * An admin sets a member's roles by hand: exactly `roleIds` afterwards. Managed roles the member
+   * holds (a bot's own role) stay, since nobody can take them; they may also be listed.
+   */
+  setMemberRoles(guildId: string, userId: string, roleIds: readonly string[]): string[] {
+    const guild = this.getGuild(guildId);
+    const member = this.member(guild, userId);
+    const wanted = new Set<string>();
+    for (const roleId of roleIds) {
+      const role = this.role(guild, roleId);
+      if (!(role.managed && member.roles.has(role.id))) this.handRole(guild, roleId);
+      wanted.add(role.id);
+    }
+    for (const roleId of member.roles) if (guild.roles.get(roleId)?.managed) wanted.add(roleId);
+    member.roles = wanted;
+    return [...wanted];
+  }
+
+  /**
+   * Makes many users members in one go (never pending, as `addMember`), creating the users that
+   * do not exist yet, and gives each the `roles` (added to the roles existing members hold).
+   * Everything is checked before anything changes. Linear in the number of users.
+   */
+  addMembers(
+    guildId: string,
+    userIds: readonly string[],
+    roleIds: readonly string[] = [],
+  ): { added: number; alreadyMembers: number } {
+    const guild = this.getGuild(guildId);
+    for (const userId of userIds) {
+      if (!isSnowflake(userId)) throw new Error(`User id ${String(userId)} is not a snowflake`);
+    }
+    for (const roleId of roleIds) this.handRole(guild, roleId);
+    let added = 0;
+    let alreadyMembers = 0;
+    for (const userId of new Set(userIds)) {
+      this.ensureUser(userId);
+      const member = guild.members.get(userId);
+      if (member) {
+        alreadyMembers += 1;
+        for (const roleId of roleIds) member.roles.add(roleId);
+      } else {
+        guild.members.set(userId, newMember(userId, roleIds));
+        added += 1;
+      }
+    }
+    return { added, alreadyMembers };
+  }
+
+  /** Removes a role from the guild and from every member holding it; no checks (see `deleteRoleByHand`). */
+  deleteRole(guild: GuildState, roleId: string): void {
+    if (!guild.roles.delete(roleId)) return;
+    for (const member of guild.members.values()) member.roles.delete(roleId);
+  }
+
+  /**
+   * The server owner deletes a role in the Discord client: no permission or hierarchy checks, but
+   * @everyone and managed roles cannot be deleted by anyone (Discord answers 50028 Invalid Role).
+   */
+  deleteRoleByHand(guildId: string, roleId: string): void {
+    const guild = this.getGuild(guildId);
+    const role = this.role(guild, roleId);
+    if (role.id === guild.id) throw new Error('@everyone cannot be deleted');
+    if (role.managed)
+      throw new Error(`Role ${roleId} is managed by an integration: remove the integration (or the bot) instead`);
+    this.deleteRole(guild, roleId);
+  }
+
+  /**
+   * Moves a role as dragging it in Discord's role list does: it ends at `position` (at least 1,
+   * at most the highest position in the guild) and the roles between its old and new place shift
+   * by one, keeping their order. @everyone stays at 0 and cannot be moved.
+   */
+  moveRole(guild: GuildState, roleId: string, position: number): void {
+    const role = this.role(guild, roleId);
+    if (role.id === guild.id) throw new Error('@everyone stays at position 0');
+    if (!Number.isInteger(position)) throw new Error('position must be an integer');
+    const target = Math.max(1, Math.min(position, this.topPosition(guild)));
+    const from = role.position;
+    for (const other of guild.roles.values()) {
+      if (other === role || other.id === guild.id) continue;
+      if (from < 1) {
+        // Not in the list yet (a role put at 0 by setBotRolePosition): inserted, the ones above move up.
+        if (other.position >= target) other.position += 1;
+      } else if (target > from && other.position > from && other.position <= target) {
+        other.position -= 1;
+      } else if (target < from && other.position >= target && other.position < from) {
+        other.position += 1;
+      }
+    }
+    role.position = target;
+  }
+
+  /** The server owner edits a role in the Discord client: all fields checked before any changes. */
+  editRole(guildId: string, roleId: string, fields: EditRoleOptions): APIRole {
+    const guild = this.getGuild(guildId);
+    const role = this.role(guild, roleId);
+    if (fields.name !== undefined && (fields.name.length < 1 || fields.name.length > 100)) {
+      throw new Error('name must be 1-100 characters');
+    }
+    if (fields.permissions !== undefined && (fields.permissions < 0n || fields.permissions >= 1n << 64n)) {
+      throw new Error('permissions must be an unsigned 64-bit integer');
+    }
+    if (fields.managed !== undefined && fields.managed !== role.managed && role.id === guild.botRoleId) {
+      throw new Error("The bot's own role is always managed");
+    }
+    if (fields.managed !== undefined && role.id === guild.id && fields.managed) {
+      throw new Error('@everyone cannot be managed');
+    }
+    if (fields.position !== undefined) {
+      if (role.id === guild.id) throw new Error('@everyone stays at position 0');
+      if (!Number.isInteger(fields.position) || fields.position < 1) {
+        throw new Error('position must be an integer of at least 1');
+      }
+    }
+    if (fields.name !== undefined) role.name = fields.name;
+    if (fields.permissions !== undefined) role.permissions = fields.permissions.toString();
+    if (fields.managed !== undefined) role.managed = fields.managed;
+    if (fields.position !== undefined) this.moveRole(guild, roleId, fields.position);
+    return role;
   }
 
   /** Union of the permissions of @everyone and the member's roles. */
@@ -501,6 +694,20 @@ export class SandboxState {
     this.getGuild(guildId).members.delete(userId);
   }
 
+  /**
+   * List Guild Members' page: members whose user id is above `after`, by user id ascending, at most
+   * `limit`. Sorts the guild's members by id on each call (n log n; thousands of members are fine).
+   */
+  listMembers(guild: GuildState, after: bigint, limit: number): MemberState[] {
+    const page: Array<{ id: bigint; member: MemberState }> = [];
+    for (const member of guild.members.values()) {
+      const id = BigInt(member.userId);
+      if (id > after) page.push({ id, member });
+    }
+    page.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return page.slice(0, limit).map(({ member }) => member);
+  }
+
   memberRoles(guildId: string, userId: string): string[] {
     return [...(this.getGuild(guildId).members.get(userId)?.roles ?? [])];
   }
@@ -581,6 +788,7 @@ export class SandboxState {
   /** A JSON snapshot for the control API and for debugging. */
   snapshot(): {
     botUserId: string;
+    intents: SandboxIntents;
     users: SandboxUser[];
     guilds: Array<{
       id: string;
@@ -594,6 +802,7 @@ export class SandboxState {
   } {
     return {
       botUserId: this.botUserId,
+      intents: { ...this.intents },
       users: this.humanUsers().map((user) => this.describeUser(user)),
       guilds: [...this.guilds.values()].map((guild) => ({
         id: guild.id,
