@@ -13,6 +13,7 @@ import { forEachConcurrently } from './concurrency.js';
 import { deleteReconciliationSchedule, ensureReconciliationSchedule } from './temporal/schedules.js';
 import { addTaskQueueBacklogSource, BACKLOG_TIMEOUT_MS, type TaskQueueBacklog } from './metrics.js';
 import type { Config } from './config.js';
+import type { RoleWorkflowOptions } from './temporal/shared.js';
 import type { DiscordApi } from './discord/api.js';
 import type { Pool } from './db/pool.js';
 import type { Logger } from './logger.js';
@@ -26,6 +27,8 @@ export interface WorkerDeps {
   connection: NativeConnection;
   /** A prebuilt bundle of `workflows/` (see src/temporal/workflow-bundle.ts). */
   workflowBundlePath: string;
+  /** Test hooks of the role workflows this worker starts (a bulk's hand-offs, a reconciliation's findings). */
+  roleWorkflowOptions?: RoleWorkflowOptions;
 }
 
 export interface Workers {
@@ -158,6 +161,7 @@ export async function createWorkers({
   discord: givenDiscord,
   connection,
   workflowBundlePath,
+  roleWorkflowOptions,
 }: WorkerDeps): Promise<Workers> {
   const { clientId, clientSecret } = config.discord;
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
@@ -183,7 +187,7 @@ export async function createWorkers({
     pool,
     discord,
     guard,
-    handOff: (item) => handOffToRoleWorkflow({ temporal, config }, item),
+    handOff: (item) => handOffToRoleWorkflow({ temporal, config, roleWorkflowOptions }, item),
     redrive: (app) =>
       requestRoleRedrive({ temporal, config }, { applicationId: app.id, organizationId: app.organizationId }),
     reconciliationSchedule: {

@@ -266,10 +266,10 @@ export async function listSubjectUsersAfter(
   input: { afterUserId: string | null; limit: number },
 ): Promise<string[]> {
   const { rows } = await db.query<{ discord_user_id: string }>(
-    `SELECT DISTINCT a.discord_user_id FROM applications a
+    `SELECT a.discord_user_id FROM applications a
      WHERE a.organization_id = $1 AND ${SUBJECT_FILTER}
        AND ($2::text IS NULL OR a.discord_user_id::numeric > $2::numeric)
-     ORDER BY a.discord_user_id::numeric LIMIT $3`,
+     GROUP BY a.discord_user_id ORDER BY a.discord_user_id::numeric LIMIT $3`,
     [organizationId, input.afterUserId, input.limit],
   );
   return rows.map((r) => r.discord_user_id);

@@ -87,6 +87,7 @@ export async function startStack(
       logger: createLogger({ level: 'silent' }),
       connection,
       workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE!,
+      roleWorkflowOptions: options.roleWorkflowOptions,
     });
     const running = workers.run();
     let stopped: Promise<void> | undefined;
