@@ -14,6 +14,7 @@ import { discordRouter, settingsUrlOf } from './routes/discord.js';
 import { applicationsRouter } from './routes/applications.js';
 import { applicantsRouter, applyUrlOf } from './routes/applicants.js';
 import { organizationRouter } from './routes/organization.js';
+import { reconciliationRouter } from './routes/reconciliation.js';
 import { webRouter } from './routes/web.js';
 
 /** The Express app: one router per resource, one error handler, no stack traces in answers. */
@@ -89,6 +90,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api', applicantsRouter(deps));
   app.use('/api', applicationsRouter(deps));
   app.use('/api', organizationRouter(deps));
+  app.use('/api', reconciliationRouter(deps));
   app.use(webRouter(deps));
 
   app.use('/api', (_req, _res, next) => next(new HttpError('not_found', 'No such API route.')));

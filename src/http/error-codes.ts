@@ -35,12 +35,21 @@ export const errorCodes = {
   invalid_transition: { status: 409, meaning: 'The application is no longer in a state this review applies to.' },
   not_retryable: { status: 409, meaning: 'The role assignment is not waiting for a manual retry.' },
   connection_in_progress: { status: 409, meaning: 'A Discord connection attempt is running; wait for it to finish.' },
+  not_connected: {
+    status: 409,
+    meaning: 'No Discord server is connected (or paused) for this organization: connect one in Settings first.',
+  },
   payload_too_large: { status: 413, meaning: 'The body is over the limit (100 kB; 1 MB for a bulk review).' },
   idempotency_key_reused: {
     status: 422,
     meaning: 'This `Idempotency-Key` was already used for a different request.',
   },
   retry_limit_reached: { status: 422, meaning: 'The 5 manual retries of this role assignment are spent.' },
+  role_not_manageable: {
+    status: 422,
+    meaning:
+      'A chosen role is not in the Discord server, or the bot may not add (or remove) it; the message names the role and why. Nothing was stored.',
+  },
   too_many_requests: { status: 429, meaning: 'Too many requests from this client; wait (see `Retry-After`).' },
   account_locked: {
     status: 429,
@@ -48,6 +57,11 @@ export const errorCodes = {
   },
   internal_error: { status: 500, meaning: 'A fault on our side; nothing is promised about the request. Try again.' },
   database_unavailable: { status: 503, meaning: 'The database did not answer; nothing was decided. Try again.' },
+  discord_unavailable: {
+    status: 503,
+    meaning:
+      'Discord (or the bot) could not answer about the server right now; the message says why. Nothing was changed: try again.',
+  },
   temporal_unavailable: {
     status: 503,
     meaning:

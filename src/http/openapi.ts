@@ -250,7 +250,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       security: session,
       requestParams: { path: applicationId },
       responses: {
-        '200': json('The application.', s.application),
+        '200': json('The application, with its readiness when pending.', s.listedApplication),
         ...errors({ '400': UNREADABLE, ...SESSION, '403': ['forbidden'], '404': ['not_found'] }),
       },
     },
@@ -349,6 +349,20 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       },
     },
   },
+  '/api/reconciliation-runs': {
+    get: {
+      tags: [tags.ops],
+      summary: 'Reconciliation runs: health checks and drift repairs, newest first (admins)',
+      description:
+        'Each run (scheduled, "Check now", or "Re-apply to approved members") with what its health check found, how many members it compared and what drift it found, repaired or only reported.',
+      security: session,
+      requestParams: { query: s.reconciliationRunsQuery },
+      responses: {
+        '200': json('The latest runs.', s.reconciliationRuns),
+        ...errors({ '400': ['invalid_request', 'bad_request'], ...SESSION, '403': ['forbidden'] }),
+      },
+    },
+  },
   '/api/organization/settings': {
     get: {
       tags: [tags.organization],
@@ -421,7 +435,9 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
   '/api/discord/connection/check': {
     post: {
       tags: [tags.discord],
-      summary: '"Check again": resume paused grants once the bot\'s access is fixed (admins)',
+      summary: '"Check now" / "Check again": look at the bot\'s access, resume paused grants once fixed (admins)',
+      description:
+        'Also records a health check (a reconciliation run): `health` is the last finished one, which is this check once it finished within the wait.',
       security: session,
       responses: {
         '200': json('What the check found.', s.connectionCheck),
@@ -429,6 +445,65 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
           '400': BODY_IGNORED,
           ...SESSION_WRITE,
           '409': ['connection_in_progress'],
+          '413': ['payload_too_large'],
+          ...TEMPORAL,
+        }),
+      },
+    },
+  },
+  '/api/discord/roles': {
+    get: {
+      tags: [tags.discord],
+      summary: "The server's roles, and which approval may add or remove (admins)",
+      description:
+        "Asks Discord now (through a short workflow). A role approval cannot add (`manageable: false`) or remove (`removable: false`) comes with the reason: at or above the bot's highest role, managed by an integration, @everyone, or (to add) carrying permissions.",
+      security: session,
+      responses: {
+        '200': json("The roles, highest first, and the organization's choice.", s.guildRoles),
+        ...errors({
+          '400': UNREADABLE,
+          ...SESSION,
+          '403': ['forbidden'],
+          '409': ['not_connected'],
+          '503': ['discord_unavailable', 'temporal_unavailable'],
+        }),
+      },
+    },
+  },
+  '/api/discord/role-settings': {
+    put: {
+      tags: [tags.discord],
+      summary: 'Choose the roles approval adds and removes (admins)',
+      description:
+        'Each role is checked against Discord as it is now: one not in the server, or one the bot may not add (or remove), refuses the whole choice with 422 `role_not_manageable` naming the role and why. Nothing is stored then. Applies to new grants; `POST /api/discord/role-settings/reapply` gives approved members the new choice.',
+      security: session,
+      requestBody: { required: true, content: { 'application/json': { schema: s.roleSettingsRequest } } },
+      responses: {
+        '200': json('Saved: the connection as `GET /api/discord/connection` shows it.', s.discordConnection),
+        ...errors({
+          '400': BODY,
+          ...SESSION_WRITE,
+          '409': ['not_connected'],
+          '413': ['payload_too_large'],
+          '422': ['role_not_manageable'],
+          '503': ['discord_unavailable', 'temporal_unavailable'],
+        }),
+      },
+    },
+  },
+  '/api/discord/role-settings/reapply': {
+    post: {
+      tags: [tags.discord],
+      summary: 'Re-apply the roles to every approved member (admins)',
+      description:
+        'Starts a reconciliation that gives approved members the roles approval adds now and takes those it removes, whatever the drift repair setting. Follow it in `GET /api/reconciliation-runs`. Refused with `not_connected` while grants are paused.',
+      security: session,
+      responses: {
+        '202': json('Started.', s.roleReapplyAccepted),
+        ...errors({
+          '400': BODY_IGNORED,
+          ...SESSION_WRITE,
+          '409': ['not_connected'],
           '413': ['payload_too_large'],
           ...TEMPORAL,
         }),
@@ -445,7 +520,7 @@ Staff sign in with \`POST /api/auth/login\`, which sets the \`sid\` cookie (Http
 
 ## CSRF
 
-A \`POST\`, \`PATCH\` or \`DELETE\` that carries the \`sid\` or \`applicant_session\` cookie must come from the app's own origin: its \`Origin\` header must equal the origin of \`PUBLIC_BASE_URL\` (or, when a browser sends no \`Origin\`, \`Sec-Fetch-Site: same-origin\`). Otherwise: 403 \`csrf_rejected\`, and nothing happens. Requests without those cookies are not affected.
+A \`POST\`, \`PUT\`, \`PATCH\` or \`DELETE\` that carries the \`sid\` or \`applicant_session\` cookie must come from the app's own origin: its \`Origin\` header must equal the origin of \`PUBLIC_BASE_URL\` (or, when a browser sends no \`Origin\`, \`Sec-Fetch-Site: same-origin\`). Otherwise: 403 \`csrf_rejected\`, and nothing happens. Requests without those cookies are not affected.
 
 ## Errors
 

@@ -8,6 +8,9 @@ import 'zod-openapi';
 import { applicationStatuses, roleAssignmentStatuses } from '../domain/application-lifecycle.js';
 import { DISCORD_ID_PATTERN } from '../domain/discord-id.js';
 import { MAX_BULK_REVIEW_IDS } from '../domain/bulk-review.js';
+import { healthFindingKinds } from '../domain/bot-health.js';
+import { driftRepairModes } from '../domain/drift.js';
+import { MAX_ADD_ROLES, MAX_REMOVE_ROLES } from '../discord/guild-roles.js';
 import { SLUG_PATTERN } from '../db/organizations.js';
 import { errorCodes, type ErrorCode } from './error-codes.js';
 
@@ -257,13 +260,65 @@ export const stuckAssignmentsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
+const driftRepair = z.enum(driftRepairModes).meta({
+  description:
+    'What a reconciliation does with an approved member missing a granted role (or holding a role approval removes): `restore` puts it right, `report` only marks the application (a manual retry then puts it right).',
+});
+
 export const organizationSettingsPatch = z
   .object({
     requireDiscordSignIn: z.boolean().meta({ description: 'Applicants must sign in with Discord on the public form.' }),
+    driftRepair,
   })
   .partial()
   .strict()
   .meta({ id: 'OrganizationSettingsPatch' });
+
+/** A Discord role's ID (a snowflake, as text). */
+const roleId = z.string().regex(DISCORD_ID_PATTERN, 'must be a Discord role ID: 17 to 20 digits, as a string');
+const noRepeats = (ids: string[]) => new Set(ids).size === ids.length;
+
+export const roleSettingsRequest = z
+  .object({
+    addRoleIds: z
+      .array(roleId)
+      .min(1, 'must hold at least 1 role: approval adds at least one')
+      .max(MAX_ADD_ROLES, `must hold at most ${MAX_ADD_ROLES} roles`)
+      .refine(noRepeats, 'must not name a role twice')
+      .meta({
+        description: `The roles approval adds, 1 to ${MAX_ADD_ROLES}: each below the bot's highest role, not managed by an integration, and carrying no permissions.`,
+        uniqueItems: true,
+      }),
+    removeRoleIds: z
+      .array(roleId)
+      .max(MAX_REMOVE_ROLES, `must hold at most ${MAX_REMOVE_ROLES} roles`)
+      .refine(noRepeats, 'must not name a role twice')
+      .meta({
+        description: `The roles approval removes (a "Pending" or "Unverified" role, say), 0 to ${MAX_REMOVE_ROLES}: each below the bot's highest role and not managed by an integration; none of them also in \`addRoleIds\`.`,
+        uniqueItems: true,
+      }),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    const added = new Set(body.addRoleIds);
+    body.removeRoleIds.forEach((id, i) => {
+      if (added.has(id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['removeRoleIds', i],
+          message: 'is also in addRoleIds: a role cannot be both added and removed',
+        });
+      }
+    });
+  })
+  .meta({
+    id: 'RoleSettingsRequest',
+    example: { addRoleIds: ['1300000000000000001'], removeRoleIds: ['1300000000000000002'] },
+  });
+
+export const reconciliationRunsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
 
 export const applicantAuthorizeQuery = z.object({
   application: z.uuid().optional().meta({ description: 'An application to re-authorize.' }),
@@ -370,13 +425,57 @@ export const application = z
     },
   });
 
+export const applicationReadiness = z
+  .object({
+    verdict: z.enum(['ready', 'warning', 'blocked']).meta({
+      description:
+        '`ready`: approving gives the roles now; `warning`: the grant may wait (screening, not seen in the server); `blocked`: the grant would fail or wait until something is fixed.',
+    }),
+    reason: z.string().meta({ description: 'One sentence for the reviewer.' }),
+  })
+  .meta({ id: 'ApplicationReadiness' });
+
+/** An application as the reviewers' lists show it: with whether approving it would give its roles now. */
+export const listedApplication = application
+  .extend({
+    readiness: applicationReadiness.nullable().meta({
+      description:
+        'Pending applications only (null otherwise): whether approving would give the roles now, from the last health check and the members the last reconciliation saw (no call to Discord).',
+    }),
+  })
+  .meta({
+    id: 'ListedApplication',
+    example: {
+      id: '6f1c6a4e-3c7b-4e6b-9a63-1b2b7d3c9f10',
+      organizationId: '0b6e7c2a-5d4f-4e1b-8a9c-3d2e1f0a9b8c',
+      applicant: { name: 'Ada Lovelace', email: 'ada@example.org' },
+      custom_data: { why: 'I play every Tuesday.' },
+      discordUser: {
+        id: '80351110224678912',
+        username: 'ada',
+        globalName: 'Ada',
+        avatarUrl: null,
+        accountCreatedAt: '2015-08-16T19:36:40.320Z',
+        verified: true,
+      },
+      status: 'Pending',
+      notes: null,
+      reviewedBy: null,
+      reviewedAt: null,
+      roleAssignment: { status: 'not_applicable', error: null, errorType: null, attemptedAt: null, retryCount: 0 },
+      createdAt: '2026-11-26T18:20:28.123Z',
+      updatedAt: '2026-11-26T18:20:28.123Z',
+      readiness: { verdict: 'ready', reason: 'In the server: the roles are given at once.' },
+    },
+  });
+
 export const applicationCreated = z
   .object({ id: z.uuid(), status: z.enum(applicationStatuses) })
   .meta({ id: 'ApplicationCreated' });
 
 export const applicationPage = z
   .object({
-    items: z.array(application),
+    items: z.array(listedApplication),
     nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last.' }),
   })
   .meta({ id: 'ApplicationPage' });
@@ -425,16 +524,79 @@ export const applicantSignIn = z
 
 const connectionState = z.enum(['disconnected', 'connecting', 'connected', 'error']);
 
+const healthFinding = z.object({
+  kind: z.enum(healthFindingKinds),
+  message: z.string().meta({ description: 'What is wrong and how to fix it, for the admin.' }),
+});
+
+export const botHealth = z
+  .object({
+    checkedAt: timestamp,
+    findings: z.array(healthFinding).meta({ description: 'Empty: no problem found.' }),
+    repaired: z.number().int().min(0).meta({ description: 'Drift this check put right.' }),
+    runId: z.uuid().meta({ description: 'The reconciliation run (`GET /api/reconciliation-runs`).' }),
+  })
+  .nullable()
+  .meta({
+    id: 'BotHealth',
+    description:
+      "The last finished health check of the bot's access (scheduled, Check now, or a re-apply); null: none yet.",
+    example: {
+      checkedAt: '2026-11-27T10:00:00.000Z',
+      findings: [
+        {
+          kind: 'role_above_bot',
+          message:
+            'Grants are paused: the role "Member" is now at or above the bot\'s highest role, so the bot cannot give or take it. Drag the bot\'s role above "Member" in Server Settings → Roles, then press Check now in Settings.',
+        },
+      ],
+      repaired: 0,
+      runId: '5b0a1c9e-8d7f-4e6a-9b3c-2d1e0f9a8b7c',
+    },
+  });
+
+const roleRef = z.object({
+  id: z.string(),
+  name: z.string().nullable().meta({ description: 'As last seen in Discord; null when not known.' }),
+});
+
 export const discordConnection = z
   .object({
     state: connectionState,
     guild: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
     role: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
+    addRoles: z.array(roleRef).meta({
+      description:
+        'The roles approval adds (connected or paused; empty otherwise). Changing them applies to new grants.',
+    }),
+    removeRoles: z.array(roleRef).meta({ description: 'The roles approval removes (connected or paused).' }),
     error: z.string().nullable(),
     canCheckAgain: z.boolean().meta({ description: 'Grants are paused and "Check again" can resume them.' }),
+    health: botHealth,
     updatedAt: nullableTimestamp,
   })
-  .meta({ id: 'DiscordConnection' });
+  .meta({
+    id: 'DiscordConnection',
+    example: {
+      state: 'connected',
+      guild: { id: '1300000000000000000', name: 'Chess Club' },
+      role: { id: '1300000000000000001', name: 'Approved' },
+      addRoles: [
+        { id: '1300000000000000001', name: 'Approved' },
+        { id: '1300000000000000003', name: 'Member' },
+      ],
+      removeRoles: [{ id: '1300000000000000002', name: 'Unverified' }],
+      error: null,
+      canCheckAgain: false,
+      health: {
+        checkedAt: '2026-11-27T10:00:00.000Z',
+        findings: [],
+        repaired: 2,
+        runId: '5b0a1c9e-8d7f-4e6a-9b3c-2d1e0f9a8b7c',
+      },
+      updatedAt: '2026-11-26T18:20:28.123Z',
+    },
+  });
 
 export const connectionCheck = z
   .object({
@@ -442,14 +604,145 @@ export const connectionCheck = z
     error: z.string().nullable(),
     outcome: z.enum(['connected', 'already_connected', 'failed', 'in_progress', 'still_running']),
     message: z.string().nullable(),
+    health: botHealth,
   })
   .meta({ id: 'ConnectionCheck' });
+
+export const guildRoles = z
+  .object({
+    items: z
+      .array(
+        z.object({
+          id: z.string(),
+          name: z.string(),
+          position: z.number().int(),
+          manageable: z.boolean().meta({ description: 'Approval can add this role.' }),
+          reason: z.string().nullable().meta({ description: 'Why approval cannot add it (null when it can).' }),
+          removable: z.boolean().meta({ description: 'Approval can remove this role.' }),
+          removeReason: z
+            .string()
+            .nullable()
+            .meta({ description: 'Why approval cannot remove it (null when it can).' }),
+        }),
+      )
+      .meta({ description: "The server's roles, highest first, as Discord shows them now." }),
+    addRoleIds: z.array(z.string()).meta({ description: 'The roles approval adds now.' }),
+    removeRoleIds: z.array(z.string()).meta({ description: 'The roles approval removes now.' }),
+  })
+  .meta({
+    id: 'GuildRoles',
+    example: {
+      items: [
+        {
+          id: '1300000000000000009',
+          name: 'Role Bot',
+          position: 4,
+          manageable: false,
+          reason: 'Managed by an integration or a bot: Discord lets no one else give or take it.',
+          removable: false,
+          removeReason: 'Managed by an integration or a bot: Discord lets no one else give or take it.',
+        },
+        {
+          id: '1300000000000000004',
+          name: 'Moderator',
+          position: 3,
+          manageable: false,
+          reason: 'Carries permissions (Kick Members): a role given to every approved applicant must carry none.',
+          removable: true,
+          removeReason: null,
+        },
+        {
+          id: '1300000000000000001',
+          name: 'Approved',
+          position: 2,
+          manageable: true,
+          reason: null,
+          removable: true,
+          removeReason: null,
+        },
+        {
+          id: '1300000000000000000',
+          name: '@everyone',
+          position: 0,
+          manageable: false,
+          reason: '@everyone belongs to every member: it cannot be added or removed.',
+          removable: false,
+          removeReason: '@everyone belongs to every member: it cannot be added or removed.',
+        },
+      ],
+      addRoleIds: ['1300000000000000001'],
+      removeRoleIds: [],
+    },
+  });
+
+export const roleReapplyAccepted = z
+  .object({
+    workflowId: z.string().meta({ description: 'The reconciliation workflow that re-applies the roles.' }),
+    runId: z.string(),
+  })
+  .meta({
+    id: 'RoleReapplyAccepted',
+    example: {
+      workflowId: 'reconcile:0b6e7c2a-5d4f-4e1b-8a9c-3d2e1f0a9b8c:reapply',
+      runId: '0d3c5a7e-1b2f-4c6d-8e9a-0b1c2d3e4f5a',
+    },
+  });
+
+export const reconciliationRun = z
+  .object({
+    id: z.uuid(),
+    trigger: z.enum(['schedule', 'check', 'reapply']).meta({
+      description: '`schedule`: the periodic run; `check`: "Check now"; `reapply`: "Re-apply to approved members".',
+    }),
+    workflowId: z.string(),
+    runId: z.string().meta({ description: "The workflow's first run (the Temporal Web UI's link)." }),
+    startedAt: timestamp,
+    finishedAt: nullableTimestamp.meta({ description: 'Null while it runs.' }),
+    memberSource: z.enum(['list', 'one_by_one']).nullable().meta({
+      description:
+        'How members were compared: `list` (the whole member list, Server Members intent), `one_by_one`, or null (not compared).',
+    }),
+    membersChecked: z.number().int().min(0),
+    requests: z.number().int().min(0).meta({ description: 'Requests made to Discord.' }),
+    driftFound: z.number().int().min(0),
+    repaired: z.number().int().min(0),
+    reported: z.number().int().min(0).meta({ description: 'Drift only reported (drift repair set to `report`).' }),
+    membersLeft: z.number().int().min(0).meta({ description: 'Approved members found gone from the server.' }),
+    failed: z.number().int().min(0).meta({ description: 'Repairs that failed.' }),
+    findings: z.array(healthFinding).meta({ description: "What the health check found wrong with the bot's access." }),
+    error: z.string().nullable().meta({ description: 'Why the run could not finish, if it could not.' }),
+  })
+  .meta({
+    id: 'ReconciliationRun',
+    example: {
+      id: '5b0a1c9e-8d7f-4e6a-9b3c-2d1e0f9a8b7c',
+      trigger: 'schedule',
+      workflowId: 'reconcile:0b6e7c2a-5d4f-4e1b-8a9c-3d2e1f0a9b8c',
+      runId: '0d3c5a7e-1b2f-4c6d-8e9a-0b1c2d3e4f5a',
+      startedAt: '2026-11-27T10:00:00.000Z',
+      finishedAt: '2026-11-27T10:00:04.000Z',
+      memberSource: 'list',
+      membersChecked: 412,
+      requests: 3,
+      driftFound: 2,
+      repaired: 2,
+      reported: 0,
+      membersLeft: 0,
+      failed: 0,
+      findings: [],
+      error: null,
+    },
+  });
+
+export const reconciliationRuns = z
+  .object({ items: z.array(reconciliationRun).meta({ description: 'Newest first.' }) })
+  .meta({ id: 'ReconciliationRuns' });
 
 export const disconnectAccepted = z.object({ state: connectionState }).meta({ id: 'DisconnectAccepted' });
 
 export const organizationSettings = z
-  .object({ requireDiscordSignIn: z.boolean() })
-  .meta({ id: 'OrganizationSettings' });
+  .object({ requireDiscordSignIn: z.boolean(), driftRepair })
+  .meta({ id: 'OrganizationSettings', example: { requireDiscordSignIn: true, driftRepair: 'restore' } });
 
 export const uiConfig = z
   .object({

@@ -17,10 +17,12 @@ import {
   type PageKey,
 } from '../../db/applications.js';
 import { withTransaction } from '../../db/pool.js';
+import { loadReadinessInputs } from '../../db/readiness.js';
 import { bulkRequestDigest, bulkReviewProgress, findBulkReview, insertBulkReview } from '../../db/bulk-reviews.js';
 import { findIdempotentResponse } from '../../db/idempotency-keys.js';
 import { lifecycleStateOf, type Application } from '../../domain/application.js';
 import { retryRefusal } from '../../domain/application-lifecycle.js';
+import { grantReadiness, type Readiness } from '../../domain/readiness.js';
 import { ReviewRefusedError, requestRoleRetry, reviewApplication, startBulkReview } from '../../temporal/operations.js';
 import { retryStepKey } from '../../temporal/shared.js';
 import type { AppDeps } from '../deps.js';
@@ -68,6 +70,26 @@ async function ownApplication(deps: AppDeps, req: Request): Promise<Application>
   const app = uuid.safeParse(id).success ? await findApplication(deps.pool, id, organizationOf(req)) : null;
   if (!app) throw notFound('No such application.');
   return app;
+}
+
+/**
+ * The applications as the reviewers' lists show them: each pending one with whether approving it
+ * would give its roles now (from what the last health check and reconciliation saw), others null.
+ */
+async function withReadiness(
+  deps: AppDeps,
+  organizationId: string,
+  apps: Application[],
+): Promise<Array<Application & { readiness: Readiness | null }>> {
+  const inputs = await loadReadinessInputs(
+    deps.pool,
+    organizationId,
+    apps.filter((a) => a.status === 'Pending'),
+  );
+  return apps.map((app) => {
+    const input = app.status === 'Pending' ? inputs.get(app.id) : undefined;
+    return { ...app, readiness: input ? grantReadiness(input) : null };
+  });
 }
 
 function alreadyApplied(live: Application): HttpError {
@@ -185,13 +207,18 @@ export function applicationsRouter(deps: AppDeps): Router {
     // One more than asked says whether a next page exists, without counting.
     const page = rows.slice(0, q.limit);
     res.json({
-      items: page.map((r) => r.application),
+      items: await withReadiness(
+        deps,
+        organizationOf(req),
+        page.map((r) => r.application),
+      ),
       nextCursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!.key) : null,
     });
   });
 
   router.get('/applications/:id', requireUser, async (req, res) => {
-    res.json(await ownApplication(deps, req));
+    const [app] = await withReadiness(deps, organizationOf(req), [await ownApplication(deps, req)]);
+    res.json(app);
   });
 
   router.post('/applications/:id/review', requireUser, async (req, res) => {

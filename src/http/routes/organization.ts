@@ -20,7 +20,7 @@ export function organizationRouter(deps: AppDeps): Router {
   router.get('/organization/settings', requireAdmin, async (req, res) => {
     const org = await findOrganizationByIdOrSlug(deps.pool, organizationIdOf(req.auth!.user.organizationId));
     if (!org) throw new HttpError('not_found', 'No such organization.');
-    res.json({ requireDiscordSignIn: org.requireDiscordSignIn });
+    res.json({ requireDiscordSignIn: org.requireDiscordSignIn, driftRepair: org.driftRepair });
   });
 
   router.patch('/organization/settings', requireAdmin, async (req, res) => {
