@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react';
 import { api, ApiError, errorMessage } from './api.js';
-import type { Application, DiscordConnection, WebConfig } from './types.js';
+import type { Application, DiscordConnection, ListedApplication, ReconciliationRun, WebConfig } from './types.js';
 import type { BulkReviewProgress } from '../domain/bulk-review.js';
 
 export interface Resource<T> {
@@ -82,7 +82,7 @@ export function useWebConfig(): WebConfig | null {
 }
 
 export interface ApplicationPage {
-  items: Application[];
+  items: ListedApplication[];
   nextCursor: string | null;
 }
 
@@ -94,7 +94,11 @@ export function listApplications(query: { status?: string; limit?: number; curso
   return api<ApplicationPage>(`/api/applications?${params}`);
 }
 
-export const getApplication = (id: string) => api<Application>(`/api/applications/${encodeURIComponent(id)}`);
+export const getApplication = (id: string) => api<ListedApplication>(`/api/applications/${encodeURIComponent(id)}`);
+
+/** The latest reconciliation runs, newest first. */
+export const listReconciliationRuns = (limit = 20) =>
+  api<{ items: ReconciliationRun[] }>(`/api/reconciliation-runs?limit=${limit}`);
 
 export const reviewApplication = (id: string, decision: ReviewDecision) =>
   api<Application>(`/api/applications/${encodeURIComponent(id)}/review`, { method: 'POST', body: { decision } });

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { errorMessage } from '../api.js';
 import { DiscordIdentity } from '../components/DiscordIdentity.js';
+import { ReadinessBadge, readinessProblems } from '../components/ReadinessBadge.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { Notice, PageHeading, Spinner } from '../components/ui.js';
 import {
@@ -15,7 +16,7 @@ import {
 } from '../hooks.js';
 import { useSession } from '../session.js';
 import { actionsFor, formatDate, isInFlight, MAX_MANUAL_RETRIES, STATUS_FILTERS } from '../status.js';
-import type { Application } from '../types.js';
+import type { Application, ListedApplication } from '../types.js';
 
 export const PAGE_SIZE = 25;
 /** Rows per page a reviewer can choose: larger pages make larger bulk approvals. */
@@ -45,7 +46,7 @@ export function ApplicationsPage() {
     () => listApplications({ status: status || undefined, limit: pageSize, cursor }),
     `${status}|${pageSize}|${cursor ?? ''}`,
   );
-  const [rows, setRows] = useState<Application[]>([]);
+  const [rows, setRows] = useState<ListedApplication[]>([]);
   useEffect(() => {
     if (page.data) setRows(page.data.items);
   }, [page.data]);
@@ -55,6 +56,8 @@ export function ApplicationsPage() {
   const [rowErrors, setRowErrors] = useState<Record<string, string>>({});
   /** The application whose "Revoke approval" waits for a confirmation. */
   const [confirmingRevoke, setConfirmingRevoke] = useState<string | null>(null);
+  /** "Approve selected" waits for a confirmation: some of the selected would fail or may wait. */
+  const [confirmingBulk, setConfirmingBulk] = useState(false);
   const bulk = useBulkReview(
     session.status === 'signed-in' ? bulkStorageKey(session.me.organization?.id ?? null) : null,
     // The decisions are all in: show the rows as they now are, once.
@@ -109,7 +112,14 @@ export function ApplicationsPage() {
 
   /** One request with every selected ID; the API records the decisions in the background. */
   const approveSelected = async () => {
+    setConfirmingBulk(false);
     if (await bulk.start(selectedIds, 'approve')) setSelected(new Set());
+  };
+  const problems = readinessProblems(pendingRows.filter((a) => selected.has(a.id)));
+  /** Straight away when every selected one is ready; else first say what would fail or wait, and why. */
+  const askApproveSelected = () => {
+    if (problems.blocked.count + problems.warning.count === 0) void approveSelected();
+    else setConfirmingBulk(true);
   };
 
   const toggle = (id: string, on: boolean) =>
@@ -149,12 +159,55 @@ export function ApplicationsPage() {
         </button>
         <button
           type="button"
-          onClick={() => void approveSelected()}
-          disabled={selectedIds.length === 0 || bulk.running}
+          onClick={askApproveSelected}
+          disabled={selectedIds.length === 0 || bulk.running || confirmingBulk}
         >
           Approve selected ({selectedIds.length})
         </button>
       </div>
+      {confirmingBulk && selectedIds.length > 0 ? (
+        <div className="notice notice-info bulk-confirm" role="group" aria-label="Confirm the bulk approval">
+          <div data-testid="bulk-confirm">
+            <strong>
+              Approve {selectedIds.length} application{selectedIds.length === 1 ? '' : 's'}?
+            </strong>
+            {problems.blocked.count > 0 ? (
+              <>
+                <div data-testid="bulk-confirm-blocked">
+                  {problems.blocked.count} would fail or wait until something is fixed (blocked):
+                </div>
+                <ul aria-label="Blocked">
+                  {problems.blocked.reasons.map((r) => (
+                    <li key={r.reason}>
+                      {r.count} × {r.reason}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            ) : null}
+            {problems.warning.count > 0 ? (
+              <>
+                <div data-testid="bulk-confirm-warning">{problems.warning.count} may wait (warning):</div>
+                <ul aria-label="Warnings">
+                  {problems.warning.reasons.map((r) => (
+                    <li key={r.reason}>
+                      {r.count} × {r.reason}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            ) : null}
+          </div>
+          <div className="notice-action actions">
+            <button type="button" onClick={() => void approveSelected()} disabled={bulk.running}>
+              Approve {selectedIds.length} anyway
+            </button>
+            <button type="button" className="secondary" onClick={() => setConfirmingBulk(false)}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      ) : null}
       <BulkReviewNotice bulk={bulk} />
       {page.error ? (
         <Notice
@@ -219,6 +272,7 @@ export function ApplicationsPage() {
                   </td>
                   <td data-label="Status">
                     <StatusBadge app={app} />
+                    {app.status === 'Pending' && app.readiness ? <ReadinessBadge readiness={app.readiness} /> : null}
                     {rowErrors[app.id] ? (
                       <div className="field-error" role="alert">
                         {rowErrors[app.id]}

@@ -4,20 +4,27 @@ import { Notice, PageHeading, Spinner } from '../components/ui.js';
 import { api, errorMessage } from '../api.js';
 import {
   listApplications,
+  listReconciliationRuns,
   retryRole,
   useAwaitedRetries,
   useRefreshInFlight,
   useResource,
   useWebConfig,
+  type Resource,
 } from '../hooks.js';
 import { canRetry, formatDate, isInFlight, MAX_MANUAL_RETRIES } from '../status.js';
-import type { Application } from '../types.js';
+import type { Application, ReconciliationRun } from '../types.js';
 
 /** Pending this long counts as stuck. */
 const STUCK_AFTER_SECONDS = 300;
 
 export function workflowUrl(temporalUiUrl: string, applicationId: string): string {
   return `${temporalUiUrl}/namespaces/default/workflows/application-role:${encodeURIComponent(applicationId)}`;
+}
+
+/** A reconciliation run's history in the Temporal Web UI. */
+export function reconciliationRunUrl(temporalUiUrl: string, run: Pick<ReconciliationRun, 'workflowId' | 'runId'>) {
+  return `${temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(run.workflowId)}/${run.runId}/history`;
 }
 
 export function failedListUrl(temporalUiUrl: string): string {
@@ -65,6 +72,11 @@ export function OpsPage() {
   };
 
   const ui = config?.temporalUiUrl ?? null;
+  const runs = useResource(() => listReconciliationRuns(20), 'reconciliation-runs');
+  const refresh = () => {
+    void problems.reload();
+    void runs.reload();
+  };
   return (
     <>
       <PageHeading>Operations</PageHeading>
@@ -72,7 +84,7 @@ export function OpsPage() {
         Role assignments that failed, or that have been assigning for more than {STUCK_AFTER_SECONDS / 60} minutes.
       </p>
       <div className="toolbar">
-        <button type="button" className="secondary" onClick={() => void problems.reload()} disabled={problems.loading}>
+        <button type="button" className="secondary" onClick={refresh} disabled={problems.loading}>
           Refresh
         </button>
         {ui ? (
@@ -157,6 +169,116 @@ export function OpsPage() {
           </table>
         </div>
       ) : null}
+      <ReconciliationRuns runs={runs} temporalUiUrl={ui} />
     </>
+  );
+}
+
+const TRIGGERS: Record<ReconciliationRun['trigger'], string> = {
+  schedule: 'Scheduled',
+  check: 'Check now',
+  reapply: 'Re-apply',
+};
+
+/** The latest reconciliations: what each compared, found and repaired, each with its Temporal link. */
+function ReconciliationRuns({
+  runs,
+  temporalUiUrl,
+}: {
+  runs: Resource<{ items: ReconciliationRun[] }>;
+  temporalUiUrl: string | null;
+}) {
+  const items = runs.data?.items ?? [];
+  return (
+    <section aria-labelledby="runs-heading" className="runs">
+      <h2 id="runs-heading">Reconciliation runs</h2>
+      <p className="muted">
+        Each compares the members' roles in Discord with the decisions and checks the bot's access: scheduled, on “Check
+        now”, or on “Re-apply to approved members”.
+      </p>
+      {runs.error ? (
+        <Notice
+          kind="error"
+          action={
+            <button type="button" onClick={() => void runs.reload()}>
+              Try again
+            </button>
+          }
+        >
+          The reconciliation runs could not be loaded: {runs.error}
+        </Notice>
+      ) : null}
+      {runs.loading && !runs.data ? (
+        <p>
+          <Spinner label="Loading reconciliation runs" /> Loading…
+        </p>
+      ) : null}
+      {runs.data && items.length === 0 ? <p className="muted">No reconciliation has run yet.</p> : null}
+      {items.length > 0 ? (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">Reconciliation runs, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Started</th>
+                <th scope="col">Trigger</th>
+                <th scope="col">Members checked</th>
+                <th scope="col">Drift found</th>
+                <th scope="col">Repaired</th>
+                <th scope="col">Reported</th>
+                <th scope="col">Left</th>
+                <th scope="col">Findings</th>
+                <th scope="col">Workflow</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((run) => (
+                <tr key={run.id} data-testid="reconciliation-run" data-id={run.id}>
+                  <td data-label="Started">
+                    <time dateTime={run.startedAt}>{formatDate(run.startedAt)}</time>
+                    {run.finishedAt ? null : (
+                      <div className="muted small">
+                        <Spinner /> running
+                      </div>
+                    )}
+                  </td>
+                  <td data-label="Trigger">{TRIGGERS[run.trigger] ?? run.trigger}</td>
+                  <td data-label="Members checked">{run.membersChecked}</td>
+                  <td data-label="Drift found">{run.driftFound}</td>
+                  <td data-label="Repaired">
+                    {run.repaired}
+                    {run.failed > 0 ? <div className="error-text small">{run.failed} failed</div> : null}
+                  </td>
+                  <td data-label="Reported">{run.reported}</td>
+                  <td data-label="Left">{run.membersLeft}</td>
+                  <td data-label="Findings" className="error-text">
+                    {run.error ? <div>{run.error}</div> : null}
+                    {run.findings.length > 0 ? (
+                      <ul className="findings">
+                        {run.findings.map((f, i) => (
+                          <li key={`${f.kind}-${i}`}>{f.message}</li>
+                        ))}
+                      </ul>
+                    ) : run.error ? null : (
+                      <span className="muted">{run.finishedAt ? 'None' : '—'}</span>
+                    )}
+                  </td>
+                  <td data-label="Workflow">
+                    {temporalUiUrl ? (
+                      <a href={reconciliationRunUrl(temporalUiUrl, run)} target="_blank" rel="noreferrer">
+                        Open in Temporal
+                        <span className="visually-hidden"> (reconciliation of {formatDate(run.startedAt)})</span>
+                      </a>
+                    ) : (
+                      <span className="mono small">{run.workflowId}</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </section>
   );
 }
