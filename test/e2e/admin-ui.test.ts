@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { PermissionFlagsBits } from 'discord-api-types/v10';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { buildWebIfStale } from '../../src/dev/web-build.js';
 import { PASSWORD, startStack, type Org, type Stack } from '../helpers/stack.js';
@@ -21,6 +22,9 @@ const TEMPORAL_UI = 'http://127.0.0.1:8233';
 let stack: Stack;
 let org: Org;
 let guildId: string;
+/** The guild's own roles: Member (usable), Moderator (carries a permission: cannot be added). */
+let memberRoleId: string;
+let moderatorRoleId: string;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
@@ -65,7 +69,10 @@ beforeAll(async () => {
   await Promise.all([
     // Vite cannot run inside jest's VM modules: it builds in a child process.
     buildWebIfStale({ childProcess: true }),
-    startStack({ env: { TEMPORAL_UI_URL: TEMPORAL_UI } }).then((s) => (stack = s)),
+    // No scheduled reconciliation during the run (a week apart): what the pages show comes from these tests.
+    startStack({ env: { TEMPORAL_UI_URL: TEMPORAL_UI, DISCORD_RECONCILE_INTERVAL_MINUTES: '10080' } }).then(
+      (s) => (stack = s),
+    ),
     chromium
       .launch({
         executablePath: CHROMIUM,
@@ -84,7 +91,12 @@ beforeAll(async () => {
       .then((b) => (browser = b)),
   ]);
   org = await stack.createOrg('Acme Guild Club', { requireDiscordSignIn: false });
-  guildId = stack.sandbox.createGuild({ name: 'Guild A' }).id;
+  const guild = stack.sandbox.createGuild({
+    name: 'Guild A',
+    roles: [{ name: 'Member' }, { name: 'Moderator', permissions: PermissionFlagsBits.KickMembers }],
+  });
+  guildId = guild.id;
+  [memberRoleId, moderatorRoleId] = guild.roleIds as [string, string];
   stack.sandbox.addMember(guildId, MEMBER);
   apiCookie = await stack.login(org.adminEmail);
   context = await browser.newContext({ baseURL: stack.app.baseUrl, viewport: { width: 1280, height: 800 } });
@@ -292,6 +304,13 @@ test('bulk-approves 50 applications: the progress bar survives a reload and reac
   await expect(page.locator('[data-testid="application-row"][data-status="Pending"]').count()).resolves.toBe(50);
   await page.getByRole('checkbox', { name: 'Select all pending applications on this page' }).check();
   await page.getByRole('button', { name: 'Approve selected (50)' }).click();
+  // No reconciliation has listed the server's members yet: each grant may wait, and the confirmation says why.
+  const confirm = page.getByRole('group', { name: 'Confirm the bulk approval' });
+  await expectText(confirm.getByTestId('bulk-confirm-warning'), '50 may wait (warning):');
+  await expectText(confirm.getByRole('list', { name: 'Warnings' }), /^50 × Not seen in the server/);
+  await expect(confirm.getByTestId('bulk-confirm-blocked').count()).resolves.toBe(0);
+  await shot(page, '14a-bulk-confirm');
+  await confirm.getByRole('button', { name: 'Approve 50 anyway' }).click();
   await pollUntil(
     () => page.getByTestId('bulk-progress-bar').getAttribute('max'),
     (max) => max === '50',
@@ -352,6 +371,65 @@ test('an applicant signs in with Discord on the sandbox and applies; the reviewe
   await expectText(badge(r), 'Approved – role assigned');
   const roleId = stack.sandbox.roles(guildId).find((x) => x.name === 'Approved')!.id;
   expect(stack.sandbox.member(guildId, grace.id)).toEqual({ roles: [roleId], pending: false });
+});
+
+test('picks the roles in Settings and saves them; Check now shows the health panel; readiness and the run are shown', async () => {
+  await page.goto('/settings');
+  const roles = page.getByTestId('role-settings');
+  const addMember = roles.getByRole('checkbox', { name: 'Add Member on approval' });
+  await addMember.waitFor();
+  // Roles the bot may not add are greyed out, with the reason next to them.
+  const moderator = roles.locator(`[data-testid="role-row"][data-role-id="${moderatorRoleId}"]`);
+  await expect(moderator.getByRole('checkbox', { name: 'Add Moderator on approval' }).isDisabled()).resolves.toBe(true);
+  await expect(moderator.getByRole('checkbox', { name: 'Remove Moderator on approval' }).isDisabled()).resolves.toBe(
+    false,
+  );
+  await expectText(moderator.getByTestId('role-reason'), /Carries permissions \(Kick Members\)/);
+  await expect(roles.getByRole('checkbox', { name: 'Add @everyone on approval' }).isDisabled()).resolves.toBe(true);
+  await expect(roles.getByRole('checkbox', { name: 'Add Sandbox Bot on approval' }).isDisabled()).resolves.toBe(true);
+  await expect(roles.getByRole('checkbox', { name: 'Add Approved on approval' }).isChecked()).resolves.toBe(true);
+  await expect(roles.getByRole('button', { name: 'Save roles' }).isDisabled()).resolves.toBe(true);
+
+  await addMember.check();
+  await roles.getByRole('button', { name: 'Save roles' }).click();
+  await expectText(roles.getByTestId('role-settings-result'), 'Saved. The new roles apply to new grants.');
+  await expectText(page.locator('.connected'), /^Connected to Guild A — roles (Approved, Member|Member, Approved)$/);
+  const approvedRoleId = stack.sandbox.roles(guildId).find((x) => x.name === 'Approved')!.id;
+  const { rows } = await stack.db.pool.query<{ add_role_ids: string[] }>(
+    'SELECT add_role_ids FROM discord_configs WHERE organization_id = $1',
+    [org.id],
+  );
+  expect([...rows[0]!.add_role_ids].sort()).toEqual([approvedRoleId, memberRoleId].sort());
+  await shot(page, '20-settings-roles-saved');
+
+  const health = page.getByTestId('bot-health');
+  await expectText(health.getByTestId('health-checked-at'), 'Not checked yet.');
+  await health.getByRole('button', { name: 'Check now' }).click();
+  await expectText(health.getByTestId('health-checked-at'), /^Last checked /);
+  await expectText(health.getByTestId('health-findings'), 'No problems found.');
+  await expectText(health.getByTestId('health-repaired'), 'No drift repaired in that check.');
+  await shot(page, '21-settings-health');
+
+  // The check is a reconciliation run: Operations lists it with its history in the Temporal Web UI.
+  const runs = (await (await stack.api('/api/reconciliation-runs', { cookie: apiCookie })).json()) as {
+    items: Array<{ id: string; trigger: string; workflowId: string; runId: string }>;
+  };
+  const run = runs.items.find((r) => r.trigger === 'check')!;
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operations' }).click();
+  const runRow = page.locator(`[data-testid="reconciliation-run"][data-id="${run.id}"]`);
+  await expectText(runRow.locator('td[data-label="Trigger"]'), 'Check now');
+  expect(await runRow.getByRole('link', { name: /Open in Temporal/ }).getAttribute('href')).toBe(
+    `${TEMPORAL_UI}/namespaces/default/workflows/${encodeURIComponent(run.workflowId)}/${run.runId}/history`,
+  );
+  await shot(page, '22-operations-reconciliation-runs');
+
+  // A pending applicant the bot has not seen in the server: the reviewer sees it before approving.
+  const id = await submitByApi('Linus Torvalds', '300000000000000003');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Applications' }).click();
+  const readiness = row(page, id).getByTestId('readiness');
+  await expect(readiness.getAttribute('data-verdict')).resolves.toBe('warning');
+  await expectText(readiness, /^Warning\s*Not seen in the server/);
+  await shot(page, '23-applications-readiness');
 });
 
 test('signs out: the session is gone and the pages ask to sign in again', async () => {
