@@ -7,7 +7,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PermissionFlagsBits } from 'discord-api-types/v10';
-import { bulkReviewWorkflowId, connectionWorkflowId, roleWorkflowId } from '../../src/temporal/shared.js';
+import {
+  bulkReviewWorkflowId,
+  connectionWorkflowId,
+  guildRolesWorkflowId,
+  reconciliationScheduleId,
+  roleWorkflowId,
+} from '../../src/temporal/shared.js';
+import { pollUntil } from '../helpers/poll.js';
 import { HOUSEKEEPING_SCHEDULE_ID } from '../../src/temporal/schedules.js';
 import {
   bulkReview,
@@ -186,6 +193,39 @@ capture('capture workflow histories', () => {
     await stack.app.temporal.workflow.getHandle(redrives[0]!).result();
     await save('redrive-assignments', redrives[0]!);
     await save('role-redriven', roleWorkflowId(id));
+  });
+
+  test('reconciliation: a scheduled run gives back a role removed by hand; a re-apply; the role picker', async () => {
+    const user = String(nextUser++);
+    stack.sandbox.addMember(guildId, user);
+    const id = await seedApplication(stack, org, { discord_user_id: user });
+    await review(stack, cookie, id, 'approve');
+    await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_assigned');
+    const roleId = stack.sandbox.roles(guildId).find((r) => r.name === 'Approved')!.id;
+    stack.sandbox.removeRoleByHand(guildId, user, roleId);
+    await stack.app.temporal.schedule.getHandle(reconciliationScheduleId(org.id)).trigger();
+    const run = await pollUntil(
+      async () =>
+        (
+          await stack.db.pool.query<{ workflow_id: string; finished_at: Date | null }>(
+            `SELECT workflow_id, finished_at FROM reconciliation_runs WHERE organization_id = $1 AND trigger = 'schedule'`,
+            [org.id],
+          )
+        ).rows[0],
+      (row) => row?.finished_at != null,
+      { timeoutMs: 30_000, what: 'the scheduled reconciliation' },
+    );
+    expect(stack.sandbox.memberRoles(guildId, user)).toContain(roleId);
+    await save('reconciliation', run!.workflow_id);
+
+    const reapply = await stack.api('/api/discord/role-settings/reapply', { method: 'POST', cookie });
+    expect(reapply.status).toBe(202);
+    const { workflowId } = (await reapply.json()) as { workflowId: string };
+    await stack.app.temporal.workflow.getHandle(workflowId).result();
+    await save('reconciliation-reapply', workflowId);
+
+    expect((await stack.api('/api/discord/roles', { cookie })).status).toBe(200);
+    await save('guild-roles', guildRolesWorkflowId(org.id));
   });
 
   test('housekeeping', async () => {

@@ -45,7 +45,10 @@ test('every committed history of every workflow type replays on the current code
       'connection-failure',
       'connection-success',
       'disconnect',
+      'guild-roles',
       'housekeeping',
+      'reconciliation',
+      'reconciliation-reapply',
       'redrive-assignments',
       'role-approve-reject',
       'role-bulk',
@@ -57,6 +60,12 @@ test('every committed history of every workflow type replays on the current code
       'role-reversal',
     ].sort(),
   );
+  expect(results.filter((r) => r.error)).toEqual([]);
+});
+
+test("the bulk and contract version's histories replay too: the bot health check and the reconciliation schedule's steps are behind patched()", async () => {
+  const results = await replay(path.join(dir, '..', 'bulk-and-contract'));
+  expect(results.length).toBeGreaterThanOrEqual(20);
   expect(results.filter((r) => r.error)).toEqual([]);
 });
 
