@@ -36,10 +36,13 @@ const db = proxyLocalActivities<DatabaseActivities>({
   retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10 },
 });
 
-/** Schedules are created and deleted through the Temporal client, from the workflows' own queue. */
-const scheduling = proxyActivities<RoleWorkflowActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
+/**
+ * Schedules are created and deleted through the Temporal client: local activities, so that the
+ * admin waiting for the connection's answer does not wait for a task queue round trip as well.
+ */
+const scheduling = proxyLocalActivities<RoleWorkflowActivities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '500ms', maximumInterval: '10s', maximumAttempts: 10 },
 });
 
 const discordActivities = (taskQueue: string) =>
