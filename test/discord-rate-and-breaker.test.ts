@@ -135,7 +135,7 @@ describe('the circuit breaker', () => {
     stack = await startStack();
   }, 60_000);
 
-  test('the first 403 pauses the guild: queued grants make no further call; "Check again" after the fix assigns all, no manual retry spent', async () => {
+  test('the first 403 pauses the guild: queued grants make no further call; "Check now" after the fix assigns all, no manual retry spent', async () => {
     const { org, cookie, guildId } = await connectedOrg('Breaker');
     const ids = await applicants(org, guildId, 30, 710000000000000000n);
     // The Approved role now sits above the bot's: every grant would answer 403 Missing Permissions.
@@ -157,7 +157,7 @@ describe('the circuit breaker', () => {
     expect([...types].sort()).toEqual(forbidden === 1 ? ['grants_paused', 'missing_permissions'] : [...types].sort());
     expect(types.has('grants_paused')).toBe(true);
 
-    // "Check again" before the fix: still paused, with what to fix; nothing was granted.
+    // "Check now" before the fix: still paused, with what to fix; nothing was granted.
     const early = await checkAgain(cookie);
     expect(early.body.state).toBe('error');
     expect(early.body.error).toMatch(/still paused/);
@@ -171,7 +171,7 @@ describe('the circuit breaker', () => {
     for (const id of ids) expect((await getApplication(stack, cookie, id)).roleAssignment.retryCount).toBe(0);
   }, 120_000);
 
-  test(`a guild that keeps refusing gets at most ${MAX_AUTHORIZATION_FAILURES} failing requests in 10 minutes, however often "Check again" is pressed`, async () => {
+  test(`a guild that keeps refusing gets at most ${MAX_AUTHORIZATION_FAILURES} failing requests in 10 minutes, however often "Check now" is pressed`, async () => {
     const { cookie, guildId } = await connectedOrg('Removed');
     // Kicked by hand: every request about the guild answers 403 Missing Access.
     stack.sandbox.removeBot(guildId);
@@ -181,7 +181,7 @@ describe('the circuit breaker', () => {
     expect(answers.at(-1)).toMatch(/nothing more is sent to it for now/);
   }, 120_000);
 
-  test('a rejected bot token (401) pauses every guild and shows in /readyz; "Check again" once it works resumes them', async () => {
+  test('a rejected bot token (401) pauses every guild and shows in /readyz; "Check now" once it works resumes them', async () => {
     const first = await connectedOrg('Token One');
     const second = await connectedOrg('Token Two');
     const [a] = await applicants(first.org, first.guildId, 1, 720000000000000000n);

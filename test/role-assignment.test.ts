@@ -107,7 +107,7 @@ test('a call that hangs is cut off after 15 s and retried', async () => {
   expect(took).toBeGreaterThanOrEqual(10_000);
 }, 30_000);
 
-test('missing permissions fail with the admin message and pause the grants; "Check again" after the fix assigns it', async () => {
+test('missing permissions fail with the admin message and pause the grants; "Check now" after the fix assigns it', async () => {
   stack.sandbox.setBotPermissions(guildId, 0n);
   try {
     const user = member();

@@ -115,7 +115,7 @@ export async function setConnectionState(
 }
 
 /**
- * "Check again" found the bot's access fixed: the connection is `connected` again (grants resume).
+ * "Check now" found the bot's access fixed: the connection is `connected` again (grants resume).
  * Changes nothing unless it is in `error` with its guild and role still recorded; then returns the
  * guild and the reason it had been paused for.
  */

@@ -8,7 +8,7 @@
  *   403, 429) in 10 minutes, for every organization served from it. The first answer that says the
  *   bot lost its access to a guild (Missing Permissions, Missing Access, Unknown Guild) puts the
  *   organizations of that guild in `error` with the reason: their grants wait instead of calling
- *   Discord until an admin reconnects or presses "Check again". A 401 (the bot token itself
+ *   Discord until an admin reconnects or presses "Check now". A 401 (the bot token itself
  *   refused) pauses every guild. And whatever happens, a guild that had 10 requests answered 401
  *   or 403 within 10 minutes gets no further request until that window has passed.
  *
@@ -84,7 +84,7 @@ export const BACKGROUND_SLOTS_AHEAD = 1;
 export const MAX_BACKGROUND_WAIT_MS = 30_000;
 
 export const BOT_TOKEN_REJECTED_MESSAGE =
-  "Discord refused the bot's token, so every grant is paused: an operator must check DISCORD_BOT_TOKEN and restart the workers (they resume every organization's grants once Discord accepts it), or an admin presses Check again in Settings.";
+  "Discord refused the bot's token, so every grant is paused: an operator must check DISCORD_BOT_TOKEN and restart the workers (they resume every organization's grants once Discord accepts it), or an admin presses Check now in Settings.";
 
 export const failureBudgetMessage = (retryInSeconds: number) =>
   `Discord refused the bot ${MAX_AUTHORIZATION_FAILURES} times in this server within 10 minutes, so nothing more is sent to it for now (try again in ${Math.max(1, Math.ceil(retryInSeconds / 60))} min): check the bot's role and permissions in Discord.`;
@@ -159,7 +159,7 @@ export function pausedReason(code: number | null): string {
       : code === RESTJSONErrorCodes.MissingAccess
         ? 'the bot can no longer see this Discord server'
         : "the bot lacks a permission it needs (Manage Roles, Create Instant Invite), or the Approved role sits above the bot's highest role";
-  return `Grants are paused: ${what} (Discord error ${code ?? 'unknown'}). Fix it in Discord, then press Check again in Settings (or connect again).`;
+  return `Grants are paused: ${what} (Discord error ${code ?? 'unknown'}). Fix it in Discord, then press Check now in Settings (or connect again).`;
 }
 
 export function createDiscordGuard(

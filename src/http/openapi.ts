@@ -435,7 +435,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
   '/api/discord/connection/check': {
     post: {
       tags: [tags.discord],
-      summary: '"Check now" / "Check again": look at the bot\'s access, resume paused grants once fixed (admins)',
+      summary: '"Check now": look at the bot\'s access, resume paused grants once fixed (admins)',
       description:
         'Also records a health check (a reconciliation run): `health` is the last finished one, which is this check once it finished within the wait.',
       security: session,

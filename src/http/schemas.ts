@@ -571,7 +571,7 @@ export const discordConnection = z
     }),
     removeRoles: z.array(roleRef).meta({ description: 'The roles approval removes (connected or paused).' }),
     error: z.string().nullable(),
-    canCheckAgain: z.boolean().meta({ description: 'Grants are paused and "Check again" can resume them.' }),
+    canCheckAgain: z.boolean().meta({ description: 'Grants are paused and "Check now" can resume them.' }),
     health: botHealth,
     updatedAt: nullableTimestamp,
   })

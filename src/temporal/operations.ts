@@ -323,7 +323,7 @@ export async function startDisconnection(
   );
 }
 
-/** "Check again": re-inspects the bot's access in the paused guild and resumes its grants when fixed. */
+/** "Check now": re-inspects the bot's access in the paused guild and resumes its grants when fixed. */
 export async function startConnectionCheck(
   deps: TemporalDeps,
   input: { organizationId: string; userId: string },

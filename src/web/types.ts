@@ -55,7 +55,7 @@ export interface DiscordConnection {
   addRoles?: RoleRef[];
   removeRoles?: RoleRef[];
   error: string | null;
-  /** Paused by the circuit breaker: "Check again" can resume it. */
+  /** Paused by the circuit breaker: "Check now" can resume it. */
   canCheckAgain?: boolean;
   health?: BotHealth | null;
   updatedAt: string | null;

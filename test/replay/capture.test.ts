@@ -102,7 +102,7 @@ capture('capture workflow histories', () => {
     await save('role-failure-retry', roleWorkflowId(id));
   });
 
-  test('role: missing permissions pause the guild; "Check again" after the fix resumes it', async () => {
+  test('role: missing permissions pause the guild; "Check now" after the fix resumes it', async () => {
     const user = String(nextUser++);
     stack.sandbox.addMember(guildId, user);
     stack.sandbox.setBotPermissions(guildId, 0n);

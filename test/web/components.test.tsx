@@ -191,7 +191,7 @@ describe('SettingsPage', () => {
     expect(screen.getByRole('alert').textContent).toMatch(/Missing Manage Roles\./);
   });
 
-  test('admin: paused grants say why and offer "Check again", which posts the check and shows the result', async () => {
+  test('admin: paused grants say why and offer "Check now", which posts the check and shows the result', async () => {
     await signInAs(admin);
     let checked = false;
     const paused = {
@@ -211,7 +211,7 @@ describe('SettingsPage', () => {
       'GET /api/organization/settings': { body: { requireDiscordSignIn: true } },
     });
     render(<SettingsPage />);
-    const button = await screen.findByRole('button', { name: 'Check again' });
+    const button = await screen.findByRole('button', { name: 'Check now' });
     expect(screen.getByRole('alert').textContent).toBe('Grants are paused: the bot lacks a permission it needs.');
     expect(screen.getByRole('button', { name: 'Connect again' })).toBeTruthy();
     fireEvent.click(button);

@@ -39,7 +39,7 @@ const REFUSAL_WINDOW_MS = 10 * 60_000;
 export const settingsUrlOf = (config: Pick<Config, 'publicBaseUrl'>, params: Record<string, string>) =>
   `${config.publicBaseUrl}/settings?${new URLSearchParams(params)}`;
 
-/** Grants paused by the circuit breaker (or a check), the server and role still known: "Check again" can resume them. */
+/** Grants paused by the circuit breaker (or a check), the server and role still known: "Check now" can resume them. */
 const isPaused = (config: DiscordConfig) =>
   config.connectionState === 'error' && config.guildId !== null && config.approvedRoleId !== null;
 
@@ -96,7 +96,7 @@ async function connectionView(deps: AppDeps, organizationId: string | null) {
   }
   const connected = state === 'connected';
   // Paused by the circuit breaker (or a failed attempt that kept the server and role it had):
-  // "Check again" can resume it without a new authorization.
+  // "Check now" can resume it without a new authorization.
   const paused = state === 'error' && config.guildId !== null && config.approvedRoleId !== null;
   return {
     state,
@@ -257,7 +257,7 @@ export function discordRouter(deps: AppDeps): Router {
     res.json(await connectionView(deps, req.auth!.user.organizationId));
   });
 
-  // "Check again": the circuit breaker paused the grants; see whether the admin's fix works.
+  // "Check now": the circuit breaker paused the grants; see whether the admin's fix works.
   router.post('/connection/check', requireAdmin, async (req, res) => {
     const organizationId = req.auth!.user.organizationId;
     if (!organizationId) throw forbidden('Your account belongs to no organization.');

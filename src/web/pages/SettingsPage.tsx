@@ -31,7 +31,7 @@ export function SettingsPage() {
   }, [search, pathname]);
 
   const connection = useDiscordConnection();
-  const [busy, setBusy] = useState<'connect' | 'disconnect' | 'check' | null>(null);
+  const [busy, setBusy] = useState<'connect' | 'disconnect' | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const state = connection.data?.state;
 
@@ -41,7 +41,7 @@ export function SettingsPage() {
     window.location.assign('/api/discord/connect');
   };
   /** Runs an admin's action on the connection, then shows the connection as it now is. */
-  const run = async (action: 'disconnect' | 'check', request: () => Promise<unknown>) => {
+  const run = async (action: 'disconnect', request: () => Promise<unknown>) => {
     setBusy(action);
     setActionError(null);
     try {
@@ -54,8 +54,6 @@ export function SettingsPage() {
     }
   };
   const disconnect = () => run('disconnect', () => api('/api/discord/connection', { method: 'DELETE' }));
-  /** "Check again": the grants were paused; see whether the fix in Discord works, and resume them. */
-  const checkAgain = () => run('check', () => api('/api/discord/connection/check', { method: 'POST' }));
 
   return (
     <>
@@ -127,12 +125,7 @@ export function SettingsPage() {
               </Notice>
               {isAdmin ? (
                 <div className="actions">
-                  {connection.data.canCheckAgain ? (
-                    <button type="button" onClick={() => void checkAgain()} disabled={busy !== null}>
-                      {busy === 'check' ? <Spinner /> : null}
-                      Check again
-                    </button>
-                  ) : null}
+                  {/* Paused: "Check now" is in the health panel below. */}
                   <button
                     type="button"
                     className={connection.data.canCheckAgain ? 'secondary' : undefined}
