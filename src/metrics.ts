@@ -91,7 +91,7 @@ export function discordRouteLabel(method: string, path: string): string {
 
 export const discordBlockedTotal = new Counter({
   name: 'role_grants_discord_requests_blocked_total',
-  help: 'Requests the guard did not send: held back (schedule_full, failure_budget; retried later) or paused (token_rejected, organization_paused; wait for a fix).',
+  help: 'Requests the guard did not send: held back (schedule_full, failure_budget; retried later), paused (token_rejected, organization_paused; wait for a fix), or a reconciliation yielding to busier traffic (background_yield; waits for an idle slot).',
   labelNames: ['reason'] as const,
   registers: [metricsRegistry],
 });
