@@ -294,23 +294,11 @@ export const roleSettingsRequest = z
       .max(MAX_REMOVE_ROLES, `must hold at most ${MAX_REMOVE_ROLES} roles`)
       .refine(noRepeats, 'must not name a role twice')
       .meta({
-        description: `The roles approval removes (a "Pending" or "Unverified" role, say), 0 to ${MAX_REMOVE_ROLES}: each below the bot's highest role and not managed by an integration; none of them also in \`addRoleIds\`.`,
+        description: `The roles approval removes (a "Pending" or "Unverified" role, say), 0 to ${MAX_REMOVE_ROLES}: each below the bot's highest role and not managed by an integration; none of them also in \`addRoleIds\` (else 422 \`role_not_manageable\`).`,
         uniqueItems: true,
       }),
   })
   .strict()
-  .superRefine((body, ctx) => {
-    const added = new Set(body.addRoleIds);
-    body.removeRoleIds.forEach((id, i) => {
-      if (added.has(id)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['removeRoleIds', i],
-          message: 'is also in addRoleIds: a role cannot be both added and removed',
-        });
-      }
-    });
-  })
   .meta({
     id: 'RoleSettingsRequest',
     example: { addRoleIds: ['1300000000000000001'], removeRoleIds: ['1300000000000000002'] },

@@ -142,6 +142,12 @@ function roleSettingsRefusal(guild: GuildRoles, choice: { addRoleIds: string[]; 
   };
   check(choice.addRoleIds, 'add');
   check(choice.removeRoleIds, 'remove');
+  // A valid body in each field, a contradiction between them: refused like an unusable role.
+  for (const id of choice.removeRoleIds.filter((r) => choice.addRoleIds.includes(r))) {
+    refusals.push(
+      `${byId.has(id) ? `The role "${byId.get(id)!.name}" (${id})` : `Role ${id}`} cannot be both added and removed on approval.`,
+    );
+  }
   return refusals.length > 0 ? refusals.join(' ') : null;
 }
 
