@@ -26,6 +26,8 @@ import {
   countSubjectUsers,
   findReconciliationRun,
   finishReconciliationRun,
+  forgetGuild,
+  lastMemberSource,
   recordRunFindings,
   type MemberSource,
   type ReconciliationTrigger,
@@ -265,7 +267,13 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
       trigger: ReconciliationTrigger;
       workflowId: string;
       firstRunId: string;
-    }): Promise<{ state: string; guildId: string | null; startedAt: string }> {
+    }): Promise<{
+      state: string;
+      guildId: string | null;
+      startedAt: string;
+      /** How the last run of the day compared members (`one_by_one`: the bot lacks the intent). */
+      lastMemberSource: MemberSource | null;
+    }> {
       const config = await findDiscordConfig(pool, input.organizationId);
       await beginReconciliationRun(pool, {
         id: input.runId,
@@ -280,6 +288,7 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
         state: config?.connectionState ?? 'disconnected',
         guildId: config?.guildId ?? null,
         startedAt: (run?.startedAt ?? new Date()).toISOString(),
+        lastMemberSource: await lastMemberSource(pool, input.organizationId, input.runId),
       };
     },
 
@@ -343,6 +352,8 @@ export function createDatabaseActivities({ pool }: DatabaseActivityDeps) {
     }): Promise<void> {
       await withTransaction(pool, async (tx) => {
         await setConnectionState(tx, { organizationId: input.organizationId, state: 'disconnected', error: null });
+        // What reconciliations saw of the server's members is not kept beyond the connection.
+        if (input.guildId) await forgetGuild(tx, input.guildId);
         await appendAuditLog(tx, {
           organizationId: input.organizationId,
           actorUserId: input.userId,

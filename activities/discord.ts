@@ -406,12 +406,32 @@ export function createDiscordActivities({
       replace: observedAbsent,
     });
     const rolesAdded = addRoleIds.filter((r) => !held.has(r));
-    for (const roleId of rolesAdded) {
-      await call(() => discord.addMemberRole(guildId, userId, roleId, `Application ${app.id} approved`));
-    }
     const rolesRemoved = removeRoleIds.filter((r) => held.has(r) && !addRoleIds.includes(r));
-    for (const roleId of rolesRemoved) {
-      await call(() => discord.removeMemberRole(guildId, userId, roleId, `Application ${app.id} approved`));
+    const addedNow: string[] = [];
+    try {
+      for (const roleId of rolesAdded) {
+        await discord.addMemberRole(guildId, userId, roleId, `Application ${app.id} approved`);
+        addedNow.push(roleId);
+      }
+      for (const roleId of rolesRemoved) {
+        try {
+          await discord.removeMemberRole(guildId, userId, roleId, `Application ${app.id} approved`);
+        } catch (err) {
+          // A role to remove that was deleted is held by no one.
+          if (classifyDiscordError(err).type !== 'unknown_role') throw err;
+        }
+      }
+    } catch (err) {
+      // A permanent failure after some roles were added: take those back, so that a failure the
+      // state machine takes for "nothing was given" (missing permissions, a role deleted) is true.
+      if (addedNow.length > 0 && !classifyDiscordError(err).retryable) {
+        for (const roleId of addedNow) {
+          await discord
+            .removeMemberRole(guildId, userId, roleId, `Application ${app.id}: grant failed`)
+            .catch(() => undefined);
+        }
+      }
+      throw toActivityFailure(err);
     }
     return {
       skipped: false,

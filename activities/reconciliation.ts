@@ -10,6 +10,7 @@ import {
   findApprovedNotListedSince,
   findSubjectsOfUsers,
   forgetGuildMembers,
+  listDriftStatusChanges,
   listSubjectUsersAfter,
   markMemberListingUnavailable,
   recordDrift,
@@ -21,24 +22,36 @@ import {
 } from '../src/db/reconciliation.js';
 import type { DiscordApi } from '../src/discord/api.js';
 import { classifyDiscordError, toActivityFailure } from '../src/discord/errors.js';
-import { BOT_TOKEN_REJECTED_MESSAGE, type DiscordGuard } from '../src/discord/guard.js';
-import { healthFindings, roleNamesOf, type GuildRoles, type HealthFinding } from '../src/discord/guild-roles.js';
+import {
+  BOT_TOKEN_REJECTED_MESSAGE,
+  botTokenStatus,
+  DiscordHeldBackError,
+  type DiscordGuard,
+} from '../src/discord/guard.js';
+import {
+  healthFindings,
+  roleNamesOf,
+  roleRefusal,
+  type GuildRoles,
+  type HealthFinding,
+} from '../src/discord/guild-roles.js';
 import { lifecycleStateOf } from '../src/domain/application.js';
-import type { RoleAssignmentStatus } from '../src/domain/application-lifecycle.js';
-import { driftOf, type Drift, type DriftRepairMode } from '../src/domain/drift.js';
+import { roleResultEvent, type RoleAssignmentStatus } from '../src/domain/application-lifecycle.js';
+import { driftFinding, driftOf, type Drift, type DriftRepairMode } from '../src/domain/drift.js';
 import { applyEvent } from './database.js';
 
 export interface ReconciliationActivityDeps {
   pool: Pool;
   discord: DiscordApi;
-  guard?: Pick<DiscordGuard, 'asConnectionCheck' | 'inBackground'>;
+  guard?: Pick<DiscordGuard, 'asConnectionCheck' | 'inBackground' | 'pauseOrganization'>;
   /** Tells an application's role workflow its stored state changed (starting it if none runs). */
   handOff: (item: { applicationId: string; organizationId: string; roleStatus: RoleAssignmentStatus }) => Promise<void>;
 }
 
-const unguarded: Pick<DiscordGuard, 'asConnectionCheck' | 'inBackground'> = {
+const unguarded: Pick<DiscordGuard, 'asConnectionCheck' | 'inBackground' | 'pauseOrganization'> = {
   asConnectionCheck: (fn) => fn(),
   inBackground: (_organizationId, fn) => fn(),
+  pauseOrganization: async () => undefined,
 };
 
 /** Members per List Guild Members request (Discord's maximum). */
@@ -108,14 +121,19 @@ export function createReconciliationActivities({
     }
   };
 
-  /** Applies one drift (checking the stored decision first) and records it; returns the outcome. */
-  const applyDrift = async (
-    run: { runId: string; organizationId: string; guildId: string },
-    subject: ReconciliationSubject,
-    drift: Drift,
-    counter: { requests: number },
-  ): Promise<void> => {
-    const record = (outcome: DriftOutcome, detail?: string) =>
+  /** Failures that say the bot cannot act in the guild at all: the run stops (the guard paused it). */
+  const GUILD_LEVEL = new Set([
+    'missing_access',
+    'unknown_guild',
+    'invalid_bot_token',
+    'grants_paused',
+    'missing_permissions',
+  ]);
+
+  type Run = { runId: string; organizationId: string; guildId: string; requests: number };
+
+  const recordOf =
+    (run: Run, subject: ReconciliationSubject, drift: Drift) => (outcome: DriftOutcome, detail?: string) =>
       recordDrift(pool, {
         runId: run.runId,
         organizationId: run.organizationId,
@@ -126,69 +144,131 @@ export function createReconciliationActivities({
         outcome,
         detail,
       });
-    if (drift.action === 'report' || drift.action === 'mark_left') {
-      // A status change: the state machine decides, once per run and application.
-      const result = await applyEvent(pool, {
-        key: `drift:${run.runId}:${subject.applicationId}`,
-        applicationId: subject.applicationId,
-        organizationId: run.organizationId,
-        operation: 'drift',
-        request: { kind: drift.kind },
-        event: () => ({ type: 'drift', finding: drift.action === 'mark_left' ? 'member_left' : 'role_removed' }),
-        audit: () => ({ actorUserId: null, action: 'application.drift_found', details: { runId: run.runId } }),
-      });
-      await record(drift.action === 'mark_left' ? 'marked_left' : 'reported');
-      if (!result.refusal) {
-        await handOff({
-          applicationId: subject.applicationId,
-          organizationId: run.organizationId,
-          roleStatus: result.state.roleStatus,
-        });
-      }
-      return;
+
+  /** Tells the application's role workflow (best effort: the run's last step hands off every finding again). */
+  const tellWorkflow = async (run: Run, applicationId: string, roleStatus: RoleAssignmentStatus) => {
+    try {
+      await handOff({ applicationId, organizationId: run.organizationId, roleStatus });
+    } catch {
+      // handOffFindings, at the end of the run, retries it.
     }
-    // Discord is called only while the stored decision still says so (a review may have come meanwhile).
-    const app = await findApplication(pool, subject.applicationId, run.organizationId);
-    const now = app ? lifecycleStateOf(app) : null;
-    const still =
-      now !== null &&
-      (drift.action === 'add' || drift.kind === 'remove_role_held'
-        ? now.status === 'approved_role_assigned'
-        : now.status === 'Rejected' && now.roleStatus === 'not_applicable');
-    if (!still) return;
+  };
+
+  /**
+   * A status change for the application's drift (a member gone, a missing role only reported):
+   * one state-machine event per run and application, whatever drift it had.
+   */
+  const changeStatus = async (run: Run, subject: ReconciliationSubject, finding: 'member_left' | 'role_removed') => {
+    const result = await applyEvent(pool, {
+      key: `drift:${run.runId}:${subject.applicationId}`,
+      applicationId: subject.applicationId,
+      organizationId: run.organizationId,
+      operation: 'drift',
+      request: { finding },
+      event: () => ({ type: 'drift', finding }),
+      audit: () => ({ actorUserId: null, action: 'application.drift_found', details: { runId: run.runId, finding } }),
+    });
+    if (!result.refusal) await tellWorkflow(run, subject.applicationId, result.state.roleStatus);
+    return !result.refusal;
+  };
+
+  /** Calls Discord for one drift, checking the stored decision before and after; records it. */
+  const repair = async (run: Run, subject: ReconciliationSubject, drift: Drift): Promise<void> => {
+    const record = recordOf(run, subject, drift);
+    const wanted = (app: Awaited<ReturnType<typeof findApplication>>) => {
+      const now = app ? lifecycleStateOf(app) : null;
+      if (!now) return false;
+      return drift.kind === 'role_not_taken_back'
+        ? now.status === 'Rejected' && now.roleStatus === 'not_applicable'
+        : now.status === 'approved_role_assigned';
+    };
+    // Discord is called only while the stored decision still asks for it (a review may have come).
+    if (!wanted(await findApplication(pool, subject.applicationId, run.organizationId))) return;
     const reason = `Reconciliation ${run.runId}: ${drift.kind.replace(/_/g, ' ')}`;
     try {
-      counter.requests += 1;
+      run.requests += 1;
       if (drift.action === 'add') {
         await discord.addMemberRole(run.guildId, subject.discordUserId, drift.roleId, reason);
       } else {
         await discord.removeMemberRole(run.guildId, subject.discordUserId, drift.roleId, reason);
       }
-      await record('repaired');
     } catch (err) {
       const failure = classifyDiscordError(err);
-      // The member left meanwhile, or the role is gone: the next run (or the health check) says so.
+      // The member left meanwhile, or the role is gone: the next run (or its health check) says so.
       if (failure.type === 'unknown_member' || failure.type === 'unknown_role') return;
-      if (!failure.retryable) {
-        await record('failed', failure.message);
-        // The bot lost its access: stop here (the guard paused the organization).
-        if (failure.type !== 'unexpected') throw toActivityFailure(err);
-        return;
-      }
-      throw toActivityFailure(err);
+      if (failure.retryable) throw toActivityFailure(err);
+      await record('failed', failure.message);
+      // The bot cannot act in the guild: stop the run. Anything else is this member's problem.
+      if (GUILD_LEVEL.has(failure.type)) throw toActivityFailure(err);
+      return;
     }
+    await record('repaired');
+    if (drift.action !== 'add') return;
+    // A review that came during the call: the role just given must come off again, as for a grant
+    // that lands after a reversal (the state machine decides; the role workflow takes it back).
+    const after = await findApplication(pool, subject.applicationId, run.organizationId);
+    if (!after || wanted(after)) return;
+    const late = await applyEvent(pool, {
+      key: `drift-grant:${run.runId}:${subject.applicationId}:${drift.roleId}`,
+      applicationId: subject.applicationId,
+      organizationId: run.organizationId,
+      operation: 'drift_grant',
+      request: { roleId: drift.roleId },
+      event: () => roleResultEvent({ action: 'grant', outcome: 'success' }),
+      audit: () => ({
+        actorUserId: null,
+        action: 'application.role_grant_succeeded',
+        details: { runId: run.runId, roleId: drift.roleId, late: true },
+      }),
+    });
+    if (!late.refusal) await tellWorkflow(run, subject.applicationId, late.state.roleStatus);
   };
 
-  /** Compares the subjects of these users with what Discord shows (null: not in the server). */
+  /**
+   * The roles a repair may add now: chosen, existing, safe and below the bot, as Discord shows
+   * them (looked at once per batch, and only when a role is to be added). A chosen role that is no
+   * longer so pauses the organization, as a grant would: the batch stops.
+   */
+  const addableRoles = async (run: Run, config: DiscordConfig): Promise<Set<string> | null> => {
+    run.requests += 2;
+    let guild: GuildRoles | null;
+    try {
+      guild = await inspectGuild(run.guildId);
+    } catch (err) {
+      throw toActivityFailure(err);
+    }
+    const findings = healthFindings({
+      guild,
+      addRoleIds: config.addRoleIds,
+      removeRoleIds: config.removeRoleIds,
+      knownNames: roleNamesOf(config.guildRoles),
+    });
+    if (findings[0]) {
+      await guard.pauseOrganization(run.organizationId, findings[0].message);
+      return null;
+    }
+    const byId = new Map(guild!.roles.map((r) => [r.id, r]));
+    return new Set(
+      config.addRoleIds.filter((id) => {
+        const role = byId.get(id);
+        return role !== undefined && roleRefusal(role, guild!, 'add') === null;
+      }),
+    );
+  };
+
+  /**
+   * Compares the subjects of these users with what Discord shows (null: not in the server).
+   * Returns false when the organization was paused meanwhile (the run stops).
+   */
   const compare = async (
-    run: { runId: string; organizationId: string; guildId: string },
+    run: Run,
     config: DiscordConfig,
     mode: DriftRepairMode,
     reapply: boolean,
     members: Map<string, { roleIds: string[] } | null>,
-    counter: { requests: number },
-  ) => {
+  ): Promise<boolean> => {
     const { subjects, neededRoles } = await findSubjectsOfUsers(pool, run.organizationId, [...members.keys()]);
+    let addable: Set<string> | null | undefined;
     for (const subject of subjects) {
       const member = members.get(subject.discordUserId) ?? null;
       let current = subject;
@@ -202,16 +282,38 @@ export function createReconciliationActivities({
         current = { ...subject, roleIds: [...new Set([...(subject.roleIds ?? []), ...config.addRoleIds])] };
       }
       const drift = driftOf(current, member, {
+        addRoleIds: config.addRoleIds,
         removeRoleIds: config.removeRoleIds,
         neededByOthers: neededRoles.get(subject.discordUserId)?.get(subject.applicationId) ?? new Set(),
         mode: reapply ? 'restore' : mode,
       });
-      // A member gone is one finding, whatever their roles.
+      if (drift.length === 0) continue;
+      const finding = driftFinding(drift);
+      if (finding) {
+        // A status change; the drift is recorded (and audited) as found, nothing is called.
+        await changeStatus(run, current, finding);
+        for (const d of drift) {
+          if (d.action === 'mark_left' || d.action === 'report') {
+            await recordOf(run, current, d)(d.action === 'mark_left' ? 'marked_left' : 'reported');
+          }
+        }
+        continue;
+      }
       for (const d of drift) {
-        await applyDrift(run, current, d, counter);
+        if (d.action === 'report') {
+          await recordOf(run, current, d)('reported');
+          continue;
+        }
+        if (d.action === 'add') {
+          if (addable === undefined) addable = await addableRoles(run, config);
+          if (addable === null) return false;
+          if (!addable.has(d.roleId)) continue;
+        }
+        await repair(run, current, d);
         heartbeat();
       }
     }
+    return true;
   };
 
   return {
@@ -222,13 +324,15 @@ export function createReconciliationActivities({
      */
     async checkBotHealth(input: {
       organizationId: string;
-    }): Promise<{ guildId: string | null; findings: HealthFinding[] }> {
+    }): Promise<{ guildId: string | null; findings: HealthFinding[]; tokenAcceptedAgain: boolean }> {
       discord.restoreToken();
       return await guard.asConnectionCheck(async () => {
         const config = await findDiscordConfig(pool, input.organizationId);
         if (!config?.guildId || (config.connectionState !== 'connected' && config.connectionState !== 'error')) {
-          return { guildId: null, findings: [] };
+          return { guildId: null, findings: [], tokenAcceptedAgain: false };
         }
+        // Asking Discord clears a refusal of the bot token: the caller then re-drives what it held back.
+        const tokenWasRejected = (await botTokenStatus(pool)).rejectedAt !== null;
         let guild: GuildRoles | null;
         try {
           botUserId = undefined;
@@ -238,7 +342,12 @@ export function createReconciliationActivities({
             return {
               guildId: config.guildId,
               findings: [{ kind: 'token_rejected', message: BOT_TOKEN_REJECTED_MESSAGE }],
+              tokenAcceptedAgain: false,
             };
+          }
+          // A person may be waiting (Check now): say at once that the guild's budget of failures is spent.
+          if (err instanceof DiscordHeldBackError && err.retryAfterMs > 10_000) {
+            throw ApplicationFailure.nonRetryable(err.message, 'held_back');
           }
           throw toActivityFailure(err);
         }
@@ -249,7 +358,7 @@ export function createReconciliationActivities({
           removeRoleIds: config.removeRoleIds,
           knownNames: roleNamesOf(config.guildRoles),
         });
-        return { guildId: config.guildId, findings };
+        return { guildId: config.guildId, findings, tokenAcceptedAgain: tokenWasRejected };
       });
     },
 
@@ -299,8 +408,13 @@ export function createReconciliationActivities({
       }
       const org = await findOrganizationByIdOrSlug(pool, input.organizationId);
       const mode = org?.driftRepair ?? 'restore';
-      const run = { runId: input.runId, organizationId: input.organizationId, guildId: config.guildId };
-      const counter = { requests: 0 };
+      const run: Run = {
+        runId: input.runId,
+        organizationId: input.organizationId,
+        guildId: config.guildId,
+        requests: 0,
+      };
+      const counter = run;
       return await guard.inBackground(input.organizationId, async () => {
         let source = input.source;
         const members = new Map<string, { roleIds: string[] } | null>();
@@ -354,50 +468,98 @@ export function createReconciliationActivities({
           await forgetGuildMembers(pool, config.guildId, gone);
           next = userIds.length === ONE_BY_ONE_BATCH_SIZE ? userIds.at(-1)! : null;
         }
-        await compare(run, config, mode, input.reapply, members, counter);
+        const going = await compare(run, config, mode, input.reapply, members);
         await recordReconciliationBatch(pool, {
           runId: input.runId,
           batch: input.batch,
           membersChecked: members.size,
           requests: counter.requests,
         });
-        return { source, membersChecked: members.size, requests: counter.requests, next, stopped: false };
+        return { source, membersChecked: members.size, requests: counter.requests, next, stopped: !going };
       });
     },
 
     /**
-     * After a full listing: approved members it did not see left the server. Marks a batch of them
-     * (the state machine's `member_left`: re-granted by the automatic re-check when they return);
-     * returns how many, and completes the listing when none is left.
+     * After a full listing: approved members it did not see may have left the server. Each is
+     * asked about once more (a grant may have landed, or they joined, after their page was listed);
+     * those still missing are marked (the state machine's `member_left`: re-granted by the
+     * automatic re-check when they return). Returns how many, and completes the listing when none
+     * is left.
      */
     async markMembersGone(input: {
       organizationId: string;
       runId: string;
+      /** This step's number among the run's batches (its figures are recorded under it). */
+      batch: number;
       listedSince: string;
-    }): Promise<{ marked: number; done: boolean }> {
+    }): Promise<{ marked: number; requests: number; done: boolean }> {
+      discord.restoreToken();
       const config = await findDiscordConfig(pool, input.organizationId);
-      if (!isConnected(config)) return { marked: 0, done: true };
+      if (!isConnected(config)) return { marked: 0, requests: 0, done: true };
       const listedSince = new Date(input.listedSince);
-      const gone = await findApprovedNotListedSince(pool, {
+      const candidates = await findApprovedNotListedSince(pool, {
         organizationId: input.organizationId,
         guildId: config.guildId,
         listedSince,
         limit: LEFT_BATCH_SIZE,
       });
-      const run = { runId: input.runId, organizationId: input.organizationId, guildId: config.guildId };
-      for (const subject of gone) {
-        await applyDrift(run, subject, { kind: 'member_left', roleId: '', action: 'mark_left' }, { requests: 0 });
-        heartbeat();
-      }
-      if (gone.length < LEFT_BATCH_SIZE) {
+      const run: Run = {
+        runId: input.runId,
+        organizationId: input.organizationId,
+        guildId: config.guildId,
+        requests: 0,
+      };
+      let marked = 0;
+      await guard.inBackground(input.organizationId, async () => {
+        for (const subject of candidates) {
+          run.requests += 1;
+          try {
+            const m = await discord.getMember(config.guildId, subject.discordUserId);
+            await saveGuildMembers(pool, config.guildId, [
+              { userId: subject.discordUserId, roleIds: m.roles, pending: m.pending === true },
+            ]);
+            continue;
+          } catch (err) {
+            if (classifyDiscordError(err).type !== 'unknown_member') throw toActivityFailure(err);
+          }
+          const drift: Drift = { kind: 'member_left', roleId: '', action: 'mark_left' };
+          if (await changeStatus(run, subject, 'member_left')) marked += 1;
+          await recordOf(run, subject, drift)('marked_left');
+          heartbeat();
+        }
+      });
+      await recordReconciliationBatch(pool, {
+        runId: input.runId,
+        batch: input.batch,
+        membersChecked: 0,
+        requests: run.requests,
+      });
+      if (candidates.length < LEFT_BATCH_SIZE) {
         await completeMemberListing(pool, {
           organizationId: input.organizationId,
           guildId: config.guildId,
           listedSince,
         });
-        return { marked: gone.length, done: true };
       }
-      return { marked: gone.length, done: false };
+      return { marked, requests: run.requests, done: candidates.length < LEFT_BATCH_SIZE };
+    },
+
+    /**
+     * The run's last step: every application whose status a finding of this run changed is handed
+     * to its role workflow (again: a hand-off lost in a crash is not lost), so that a member gone is
+     * re-checked, and a failure shows in the Temporal Web UI.
+     */
+    async handOffFindings(input: { organizationId: string; runId: string }): Promise<{ handedOff: number }> {
+      const items = await listDriftStatusChanges(pool, input.runId);
+      for (const item of items) {
+        await handOff({
+          applicationId: item.applicationId,
+          organizationId: input.organizationId,
+          roleStatus: item.roleStatus,
+        });
+        heartbeat();
+      }
+      return { handedOff: items.length };
     },
   };
 }

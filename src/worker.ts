@@ -180,9 +180,14 @@ export async function createWorkers({
   await resumeAfterTokenFixed({ pool, logger, guard, discord, temporal, config });
   // Connections made before reconciliations existed (or while a worker was down) get their schedule;
   // an existing one takes this configuration's period.
-  await forEachConcurrently(await listConnectedOrganizations(pool), 8, (organizationId) =>
-    ensureReconciliationSchedule(temporal, config, organizationId),
-  );
+  await forEachConcurrently(await listConnectedOrganizations(pool), 8, async (organizationId) => {
+    try {
+      await ensureReconciliationSchedule(temporal, config, organizationId);
+    } catch (err) {
+      // One organization's schedule must not stop the worker: the next start tries again.
+      logger.error({ err, organizationId }, 'could not create or update the reconciliation schedule');
+    }
+  });
   const activities = createActivities({
     pool,
     discord,

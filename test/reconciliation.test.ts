@@ -276,3 +276,68 @@ test('the bot removed from the server, or its role dragged below a granted role,
   expect(view.state).toBe('error');
   expect(view.error).toMatch(/the bot was removed from the Discord server/);
 });
+
+test('a reject that arrives while a repair gives the role back ends with the role off the rejected member', async () => {
+  const s = await connectedOrganization();
+  const a = await approvedMember(s);
+  stack.sandbox.removeRoleByHand(s.guildId, a.userId, s.role('Approved'));
+  const ROUTE = 'PUT /guilds/:guildId/members/:userId/roles/:roleId';
+  const before = stack.sandbox.stats().byRoute[ROUTE]?.requests ?? 0;
+  stack.sandbox.faults.add({ route: ROUTE, latencyMs: 1_500 });
+  try {
+    const running = reconcileNow(s);
+    // The repair's request is at Discord (held there 1.5 s): the reviewer rejects now.
+    await pollUntil(
+      async () => stack.sandbox.stats().byRoute[ROUTE]?.requests ?? 0,
+      (n) => n > before,
+      { timeoutMs: 10_000, intervalMs: 20, what: 'the repair at Discord' },
+    );
+    expect((await review(stack, s.cookie, a.appId, 'reject')).status).toBe(200);
+    const run = await running;
+    expect(await driftOf(run.id)).toEqual([
+      { kind: 'role_missing', outcome: 'repaired', role_id: s.role('Approved'), application_id: a.appId },
+    ]);
+  } finally {
+    stack.sandbox.faults.clear();
+  }
+  // The repair landed after the reversal: the state machine sent the role workflow to take it back.
+  const done = await waitForApplication(stack, s.cookie, a.appId, (x) => x.status === 'Rejected' && settled(x));
+  expect(done.roleAssignment.status).toBe('not_applicable');
+  expect(stack.sandbox.memberRoles(s.guildId, a.userId)).not.toContain(s.role('Approved'));
+});
+
+test('report only: a member with two kinds of drift is reported once, and the run goes on; a role no longer chosen is not given back', async () => {
+  const s = await connectedOrganization();
+  await chooseRoles(s, [s.role('Member')], [s.role('Pending')]);
+  const a = await approvedMember(s);
+  const b = await approvedMember(s);
+  // Since approved: the roles changed, and moderators edited both members.
+  await chooseRoles(s, [s.role('Approved')], [s.role('Pending')]);
+  stack.sandbox.removeRoleByHand(s.guildId, b.userId, s.role('Member'));
+  const patch = await stack.api('/api/organization/settings', {
+    method: 'PATCH',
+    cookie: s.cookie,
+    body: { driftRepair: 'report' },
+  });
+  expect(patch.status).toBe(200);
+  const reapply = await stack.api('/api/discord/role-settings/reapply', { method: 'POST', cookie: s.cookie });
+  expect(reapply.status).toBe(202);
+  const { workflowId } = (await reapply.json()) as { workflowId: string };
+  await stack.app.temporal.workflow.getHandle(workflowId).result();
+  // The re-apply gave both the role chosen now (restore, whatever the setting).
+  expect(stack.sandbox.memberRoles(s.guildId, a.userId)).toContain(s.role('Approved'));
+  expect(stack.sandbox.memberRoles(s.guildId, b.userId)).toContain(s.role('Approved'));
+
+  stack.sandbox.removeRoleByHand(s.guildId, a.userId, s.role('Approved'));
+  stack.sandbox.giveRoleByHand(s.guildId, a.userId, s.role('Pending'));
+  const run = await reconcileNow(s);
+  expect(run.error).toBeNull();
+  expect(await driftOf(run.id)).toEqual([
+    { kind: 'remove_role_held', outcome: 'reported', role_id: s.role('Pending'), application_id: a.appId },
+    { kind: 'role_missing', outcome: 'reported', role_id: s.role('Approved'), application_id: a.appId },
+  ]);
+  expect((await getApplication(stack, s.cookie, a.appId)).roleAssignment.errorType).toBe('role_removed');
+  // "Member" is no longer chosen: b's missing Member is no drift.
+  expect(stack.sandbox.memberRoles(s.guildId, b.userId)).not.toContain(s.role('Member'));
+  expect((await getApplication(stack, s.cookie, b.appId)).status).toBe('approved_role_assigned');
+});

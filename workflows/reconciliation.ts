@@ -1,6 +1,8 @@
 import {
   continueAsNew,
+  ParentClosePolicy,
   proxyActivities,
+  startChild,
   proxyLocalActivities,
   setHandler,
   sleep,
@@ -19,7 +21,9 @@ import {
   type ReconcileInput,
   type ReconciliationProgress,
 } from '../src/temporal/shared.js';
+import { OrganizationIdKey } from '../src/temporal/search-attributes.js';
 import { summarizeFailure } from './errors.js';
+import { redriveAssignmentsWorkflow } from './redrive.js';
 
 const db = proxyLocalActivities<DatabaseActivities>({
   startToCloseTimeout: '30s',
@@ -89,7 +93,7 @@ export async function reconcileOrganizationWorkflow(input: ReconcileInput): Prom
       return await finish('Discord is not connected: nothing to compare.');
     }
     progress.step = 'checking_health';
-    let health: { findings: HealthFinding[] };
+    let health: { findings: HealthFinding[]; tokenAcceptedAgain: boolean };
     try {
       health = await checks.checkBotHealth({ organizationId });
     } catch (err) {
@@ -101,13 +105,23 @@ export async function reconcileOrganizationWorkflow(input: ReconcileInput): Prom
       await db.pauseForHealth({ organizationId, guildId: begun.guildId, message: first.message });
       return await finish();
     }
+    if (health.tokenAcceptedAgain) {
+      // Discord refused the bot token until now: what it held back here runs again.
+      await startChild(redriveAssignmentsWorkflow, {
+        workflowId: `redrive-assignments:${organizationId}:${workflowInfo().runId}`,
+        args: [{ organizationId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [{ key: OrganizationIdKey, value: organizationId }],
+      });
+    }
     // Paused (by the breaker, or an earlier check): an admin's Check now resumes it, not this run.
     if (begun.state !== 'connected') return await finish();
     resume = {
       runId,
       firstRunId: workflowInfo().runId,
       batch: 0,
-      source: 'list',
+      // Without the Server Members intent (seen by a run of the last day), no listing is tried.
+      source: begun.lastMemberSource ?? 'list',
       after: null,
       startedAt: begun.startedAt,
       oneByOneTotal: null,
@@ -136,6 +150,7 @@ export async function reconcileOrganizationWorkflow(input: ReconcileInput): Prom
         reapply: input.trigger === 'reapply',
       });
     } catch (err) {
+      await background.handOffFindings({ organizationId, runId });
       progress.step = 'done';
       return await db.finishReconciliation({
         runId,
@@ -167,10 +182,12 @@ export async function reconcileOrganizationWorkflow(input: ReconcileInput): Prom
     // A full listing: approved members it did not see have left the server.
     progress.step = 'marking_gone';
     for (;;) {
-      const gone = await background.markMembersGone({ organizationId, runId, listedSince: resume.startedAt });
+      const gone = await background.markMembersGone({ organizationId, runId, batch, listedSince: resume.startedAt });
+      batch += 1;
       if (gone.done) break;
     }
   }
+  await background.handOffFindings({ organizationId, runId });
   progress.step = 'done';
   return await db.finishReconciliation({ runId, memberSource: source });
 }

@@ -302,7 +302,9 @@ export async function rolesToTakeBack(
             ARRAY(
               SELECT DISTINCT unnest(o.discord_role_ids) FROM applications o
               WHERE o.organization_id = a.organization_id AND o.discord_user_id = a.discord_user_id
-                AND o.id <> a.id AND o.status IN ('approved_role_assigned', 'approved_pending_role')
+                AND o.id <> a.id
+                -- Failed too: a member gone or a role only reported is still approved.
+                AND o.status IN ('approved_role_assigned', 'approved_pending_role', 'approved_role_failed')
             ) AS others
      FROM applications a WHERE a.id = $1`,
     [id],

@@ -119,7 +119,7 @@ export async function recordReconciliationBatch(
   await db.query(
     `INSERT INTO reconciliation_batches (run_id, batch, members_checked, requests) VALUES ($1, $2, $3, $4)
      ON CONFLICT (run_id, batch) DO UPDATE SET members_checked = EXCLUDED.members_checked,
-       requests = reconciliation_batches.requests + EXCLUDED.requests`,
+       requests = EXCLUDED.requests`,
     [input.runId, input.batch, input.membersChecked, input.requests],
   );
 }
@@ -166,6 +166,20 @@ export async function recordDrift(
   });
 }
 
+/** Applications a run's findings changed the status of, as they are now (still failed): to hand off. */
+export async function listDriftStatusChanges(
+  db: Db,
+  runId: string,
+): Promise<Array<{ applicationId: string; roleStatus: RoleAssignmentStatus }>> {
+  const { rows } = await db.query<{ id: string; discord_role_assignment_status: RoleAssignmentStatus }>(
+    `SELECT DISTINCT a.id, a.discord_role_assignment_status FROM reconciliation_drift d
+     JOIN applications a ON a.id = d.application_id
+     WHERE d.run_id = $1 AND d.outcome IN ('marked_left', 'reported') AND a.status = 'approved_role_failed'`,
+    [runId],
+  );
+  return rows.map((r) => ({ applicationId: r.id, roleStatus: r.discord_role_assignment_status }));
+}
+
 export async function findReconciliationRun(db: Db, id: string): Promise<ReconciliationRun | null> {
   const { rows } = await db.query(`SELECT ${RUN_COLUMNS} FROM reconciliation_runs r WHERE r.id = $1`, [id]);
   return rows[0] ? toRun(rows[0]) : null;
@@ -185,14 +199,31 @@ export async function listReconciliationRuns(
   return rows.map(toRun);
 }
 
-/** The last finished run's health check (any trigger): what Settings shows as the bot's health. */
+/**
+ * How the organization's last finished run of the past day compared members, other than `runId`:
+ * `one_by_one` means the bot lacks the Server Members intent (a listing is tried again a day later).
+ */
+export async function lastMemberSource(db: Db, organizationId: string, runId: string): Promise<MemberSource | null> {
+  const { rows } = await db.query<{ member_source: MemberSource }>(
+    `SELECT member_source FROM reconciliation_runs
+     WHERE organization_id = $1 AND id <> $2 AND member_source IS NOT NULL AND finished_at > now() - interval '1 day'
+     ORDER BY finished_at DESC LIMIT 1`,
+    [organizationId, runId],
+  );
+  return rows[0]?.member_source ?? null;
+}
+
+/** The last finished run's health check (any trigger) of the current connection: what Settings shows. */
 export async function latestHealth(
   db: Db,
   organizationId: string,
 ): Promise<{ checkedAt: Date; findings: HealthFinding[]; repaired: number; runId: string } | null> {
   const { rows } = await db.query(
     `SELECT ${RUN_COLUMNS} FROM reconciliation_runs r
+     JOIN discord_configs c ON c.organization_id = r.organization_id
      WHERE r.organization_id = $1 AND r.finished_at IS NOT NULL AND r.error IS NULL
+       -- A check of an earlier connection says nothing of this one.
+       AND r.guild_id = c.guild_id AND r.started_at >= c.bot_added_at
      ORDER BY r.finished_at DESC LIMIT 1`,
     [organizationId],
   );
@@ -322,6 +353,11 @@ export async function saveGuildMembers(
        SET role_ids = EXCLUDED.role_ids, pending = EXCLUDED.pending, seen_at = EXCLUDED.seen_at`,
     [guildId, JSON.stringify(members.map((m) => ({ user_id: m.userId, role_ids: m.roleIds, pending: m.pending })))],
   );
+}
+
+/** A guild disconnected: the cache of its members goes. */
+export async function forgetGuild(db: Db, guildId: string): Promise<void> {
+  await db.query(`DELETE FROM discord_guild_members WHERE guild_id = $1`, [guildId]);
 }
 
 /** Members found gone: forgotten. */

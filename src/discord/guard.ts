@@ -244,7 +244,10 @@ export function createDiscordGuard(
         return;
       }
       const guildId = guildOfPath(path);
-      if (status === 401 || status === 403) {
+      // Listing members without the Server Members intent answers Missing Access: not a lost guild,
+      // and not the bot's fault in this guild (reconciliations then stop trying for a day).
+      const listingMembers = method === 'GET' && /\/guilds\/\d+\/members$/.test(path.split('?')[0]!);
+      if ((status === 401 || status === 403) && !listingMembers) {
         await guarded(() =>
           recordAuthorizationFailure(pool, {
             guildId,
@@ -260,8 +263,6 @@ export function createDiscordGuard(
         options.onPause?.(null, BOT_TOKEN_REJECTED_MESSAGE);
         return;
       }
-      // Listing members without the Server Members intent answers Missing Access: not a lost guild.
-      const listingMembers = method === 'GET' && /\/guilds\/\d+\/members$/.test(path.split('?')[0]!);
       if (guildId && code !== null && GUILD_ACCESS_LOST.has(code) && !isConnectionCheck() && !listingMembers) {
         // The bot lost its access to the guild: every organization connected to it pauses.
         await pause({ guildId }, pausedReason(code));

@@ -85,7 +85,10 @@ export function healthFindings(input: {
   for (const { id, use } of wanted) {
     const role = byId.get(id);
     if (!role) {
-      findings.push({ kind: 'role_deleted', message: roleDeletedMessage(input.knownNames?.get(id) ?? null) });
+      // A role to remove that is gone is held by no one: nothing to fix.
+      if (use === 'add') {
+        findings.push({ kind: 'role_deleted', message: roleDeletedMessage(input.knownNames?.get(id) ?? null) });
+      }
       continue;
     }
     if (use === 'add') {

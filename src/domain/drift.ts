@@ -36,6 +36,17 @@ export interface DriftSubject {
 }
 
 /**
+ * The status change a run's drift of one application leads to (the state machine's `drift`
+ * event), if any: a member gone, or (report only) a granted role missing. A removed role held
+ * again is reported without changing the status: the grant itself still holds.
+ */
+export function driftFinding(drift: readonly Drift[]): 'member_left' | 'role_removed' | null {
+  if (drift.some((d) => d.action === 'mark_left')) return 'member_left';
+  if (drift.some((d) => d.kind === 'role_missing' && d.action === 'report')) return 'role_removed';
+  return null;
+}
+
+/**
  * The drift of one application, or none. Only settled decisions are compared: an application
  * whose role is being changed, or whose change failed, belongs to its own workflow.
  *
@@ -46,14 +57,20 @@ export interface DriftSubject {
 export function driftOf(
   subject: DriftSubject,
   member: { roleIds: readonly string[] } | null,
-  context: { removeRoleIds: readonly string[]; neededByOthers: ReadonlySet<string>; mode: DriftRepairMode },
+  context: {
+    /** The roles approval adds now: a role no longer chosen is not given back. */
+    addRoleIds: readonly string[];
+    removeRoleIds: readonly string[];
+    neededByOthers: ReadonlySet<string>;
+    mode: DriftRepairMode;
+  },
 ): Drift[] {
   if (subject.status === 'approved_role_assigned' && subject.roleStatus === 'success') {
     if (!member) return [{ kind: 'member_left', roleId: '', action: 'mark_left' }];
     const held = new Set(member.roleIds);
     const drift: Drift[] = [];
     for (const roleId of subject.roleIds ?? []) {
-      if (!held.has(roleId)) {
+      if (!held.has(roleId) && context.addRoleIds.includes(roleId)) {
         drift.push({ kind: 'role_missing', roleId, action: context.mode === 'restore' ? 'add' : 'report' });
       }
     }

@@ -40,6 +40,9 @@ export async function ensureReconciliationSchedule(
   organizationId: string,
 ): Promise<void> {
   const periodMs = config.discord.reconcileIntervalMinutes * 60_000;
+  // Spread over the period by organization (a stable offset), so that every organization's health
+  // check does not hit Discord at the same instant.
+  const offsetMs = offsetWithin(organizationId, periodMs);
   const args = [
     {
       organizationId,
@@ -61,7 +64,7 @@ export async function ensureReconciliationSchedule(
   try {
     await temporal.schedule.create<typeof reconcileOrganizationWorkflow>({
       scheduleId,
-      spec: { intervals: [{ every: periodMs }] },
+      spec: { intervals: [{ every: periodMs, offset: offsetMs }] },
       action,
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
       memo: { organizationId },
@@ -72,10 +75,22 @@ export async function ensureReconciliationSchedule(
     const current = await handle.describe();
     const sameArgs =
       JSON.stringify(current.action.type === 'startWorkflow' ? current.action.args : null) === JSON.stringify(args);
-    const every = current.spec.intervals?.[0]?.every;
-    if (sameArgs && every === periodMs) return;
-    await handle.update((previous) => ({ ...previous, spec: { intervals: [{ every: periodMs }] }, action }));
+    const interval = current.spec.intervals?.[0];
+    const sameQueue = current.action.type === 'startWorkflow' && current.action.taskQueue === action.taskQueue;
+    if (sameArgs && sameQueue && interval?.every === periodMs && (interval.offset ?? 0) === offsetMs) return;
+    await handle.update((previous) => ({
+      ...previous,
+      spec: { intervals: [{ every: periodMs, offset: offsetMs }] },
+      action,
+    }));
   }
+}
+
+/** A stable offset in [0, periodMs) for an organization, whole seconds. */
+export function offsetWithin(organizationId: string, periodMs: number): number {
+  let hash = 0;
+  for (const ch of organizationId) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  return (hash % Math.max(1, Math.floor(periodMs / 1000))) * 1000;
 }
 
 /** Deletes an organization's reconciliation schedule (it disconnected); none is fine. */
