@@ -25,7 +25,12 @@ import { resolveTemporalCli } from '../temporal/cli.js';
 import { connectTemporal } from '../../temporal/client.js';
 import { startTemporalDevServer } from '../temporal/dev-server.js';
 import { startConnection } from '../../temporal/operations.js';
-import { roleWorkflowId } from '../../temporal/shared.js';
+import {
+  reconciliationProgressQuery,
+  reconciliationScheduleId,
+  roleWorkflowId,
+  type ReconcileInput,
+} from '../../temporal/shared.js';
 import { buildWorkflowBundle } from '../../temporal/workflow-bundle.js';
 import { createWorkers, setDiscordQueueRateLimit } from '../../worker.js';
 import {
@@ -35,6 +40,7 @@ import {
   markdownTable,
   median,
   peakRss,
+  peakInWindow,
   percentile,
   resetPeakRss,
   spread,
@@ -43,6 +49,7 @@ import {
   type ProxiedRequest,
   type Row,
 } from './support.js';
+import type { reconcileOrganizationWorkflow } from '../../../workflows/reconciliation.js';
 import type { benchNoopWorkflow } from './workflows.js';
 
 /**
@@ -64,8 +71,30 @@ import type { benchNoopWorkflow } from './workflows.js';
  *    broken down with the proxy's timestamps and the Temporal history's (activity started and
  *    completed, next workflow task started).
  * 4. The Temporal server's own ceiling: no-op workflows (`--ceiling`, default 1,000; 0 skips it).
+ * 5. Reconciliations (`--reconcile`, default 2,000 and 10,000 approved members; 0 skips them), each in
+ *    an organization and guild of its own, `--drift` percent of them (default 10) missing their role
+ *    (taken by hand): the organization's schedule (`reconcile:<organizationId>`) is triggered and the
+ *    run timed to its `finished_at`: members checked per second, requests (the proxy's, and the
+ *    batches' own count), requests per member, peak requests in any 1 s against the pacer's rate,
+ *    429s, every drift repaired. Then one without the Server Members intent (`--one-by-one`, default
+ *    500; 0 skips it): the listing is refused and every approved member is fetched one by one (the
+ *    schedule's own arguments, started directly with `periodMs` 0 so that the pass is not spread
+ *    over the hour: it is bound by the rate).
+ * 6. Grant latency under load (`--contention`, approvals per condition, default 30; 0 skips it):
+ *    approvals one every 500 ms in an organization of its own, review sent → role assigned (and its
+ *    two parts: the POST itself, its answer → assigned) while idle, while the organization's
+ *    reconciliation of `--contention-members` (default 10,000, `--drift` percent drifted) runs at
+ *    background priority, and while a bulk of `--contention-bulk` approvals (default 500; 0 skips
+ *    it) runs at normal priority; p50 and p95, and their ratios to idle.
  *
- * Quick run: `npm run bench -- --sizes 200 --runs 1 --latency 30 --forbidden 100 --ceiling 200`.
+ * Every organization's reconciliation schedule is paused once connected (an hourly run at the top of
+ * the hour would land in the middle of another scenario); the bench triggers them itself.
+ *
+ * Only some scenarios: 0 skips any of them (`--sizes 0` the bulk runs), e.g. the reconciliations
+ * alone: `npm run bench -- --sizes 0 --latency 0 --forbidden 0 --ceiling 0`.
+ *
+ * Quick run: `npm run bench -- --sizes 200 --runs 1 --latency 30 --forbidden 100 --ceiling 200 --reconcile 300
+ * --one-by-one 100 --contention 10 --contention-members 2000 --contention-bulk 200`.
  * Progress goes to stderr; the results (one markdown table) to stdout.
  */
 const { values: args } = parseArgs({
@@ -80,6 +109,18 @@ const { values: args } = parseArgs({
     ceiling: { type: 'string', default: '1000' },
     /** The grant queue's rate when the drain starts (default 45, as the worker sets it): a diagnosis aid. */
     'release-rate': { type: 'string', default: '45' },
+    /** Approved members of each reconciliation with the Server Members intent (List Guild Members). */
+    reconcile: { type: 'string', default: '2000,10000' },
+    /** Percent of a reconciliation's approved members whose role was taken by hand. */
+    drift: { type: 'string', default: '10' },
+    /** Approved members of the reconciliation without the intent (checked one by one). */
+    'one-by-one': { type: 'string', default: '500' },
+    /** Approvals per condition of the grant latency under load (idle, reconciliation, bulk). */
+    contention: { type: 'string', default: '30' },
+    /** Approved members of the reconciliation the grants run beside. */
+    'contention-members': { type: 'string', default: '10000' },
+    /** Approvals of the bulk the grants run beside. */
+    'contention-bulk': { type: 'string', default: '500' },
   },
 });
 const numbers = (flag: string, text: string, min: number, max: number): number[] => {
@@ -90,13 +131,20 @@ const numbers = (flag: string, text: string, min: number, max: number): number[]
   }
   return list;
 };
-const SIZES = numbers('sizes', args.bulk ?? args.sizes, 1, 10_000);
+// `--sizes 0`: no bulk runs.
+const SIZES = numbers('sizes', args.bulk ?? args.sizes, 0, 10_000).filter((n) => n > 0);
 const runsGiven = numbers('runs', args.runs, 1, 20);
 const RUNS = SIZES.map((_, i) => runsGiven[Math.min(i, runsGiven.length - 1)]!);
 const LATENCY_N = numbers('latency', args.latency, 0, 10_000)[0]!;
 const FORBIDDEN_N = numbers('forbidden', args.forbidden, 0, 10_000)[0]!;
 const CEILING_N = numbers('ceiling', args.ceiling, 0, 100_000)[0]!;
 const RELEASE_RATE = numbers('release-rate', args['release-rate'], 1, 10_000)[0]!;
+const RECONCILE_SIZES = numbers('reconcile', args.reconcile, 0, 50_000).filter((n) => n > 0);
+const DRIFT_PERCENT = numbers('drift', args.drift, 0, 100)[0]!;
+const ONE_BY_ONE_N = numbers('one-by-one', args['one-by-one'], 0, 10_000)[0]!;
+const CONTENTION_N = numbers('contention', args.contention, 0, 1_000)[0]!;
+const CONTENTION_MEMBERS = numbers('contention-members', args['contention-members'], 1, 50_000)[0]!;
+const CONTENTION_BULK = numbers('contention-bulk', args['contention-bulk'], 0, 10_000)[0]!;
 
 const SANDBOX_LIMIT_PER_SECOND = 50;
 const RATE = 45;
@@ -107,6 +155,12 @@ const TARGET_POST_MS = 1_000;
 const TARGET_403 = 10;
 const TARGET_P50_MS = 100;
 const TARGET_P99_MS = 300;
+/** Requests in any 1 s at most: the pacer's rate, plus one for a window's two ends. */
+const TARGET_PEAK_PER_SECOND = RATE + 1;
+/** The grants under load start one every this many ms (not one after another: a bulk delays each by seconds). */
+const GRANT_INTERVAL_MS = 500;
+/** The first approvals of the grant latency's organization, not counted (its roles list, the caches). */
+const GRANT_WARM_UP = 3;
 const PASSWORD = 'bench-password';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -389,6 +443,11 @@ try {
       60_000,
     );
     if (connected.outcome !== 'connected') throw new Error(`connection failed: ${JSON.stringify(connected)}`);
+    // Its hourly reconciliation would fire at the top of the hour, in the middle of some scenario:
+    // paused, and triggered by the reconciliation scenarios only.
+    await temporal.schedule
+      .getHandle(reconciliationScheduleId(organization.id))
+      .pause('bench: reconciliations run only when the bench triggers them');
     return { organizationId: organization.id, guild, headers: await login(email) };
   };
 
@@ -834,6 +893,376 @@ try {
     flushWorkerWarnings();
   }
 
+  // 5. Reconciliations, each in an organization and guild of its own: the guild's members are the
+  // approved members seeded here (with the bot and the owner), none of the other scenarios'.
+  type Organization = Awaited<ReturnType<typeof connectOrganization>>;
+  let nextMember = 800000000000000000n;
+  /** `n` members approved and granted long ago, `percent` of whom have since lost the role by hand. */
+  const seedApproved = async (org: Organization, n: number, percent: number) => {
+    const { rows } = await pool.query<{ role_id: string | null }>(
+      `SELECT approved_role_id AS role_id FROM discord_configs WHERE organization_id = $1`,
+      [org.organizationId],
+    );
+    const roleId = rows[0]?.role_id;
+    if (!roleId) throw new Error(`no Approved role for ${org.organizationId}`);
+    const users = Array.from({ length: n }, () => String(nextMember++));
+    sandbox.addMembers(org.guild.id, users, [roleId]);
+    await pool.query(
+      `INSERT INTO applications (organization_id, applicant_name, applicant_email, custom_data, status,
+         discord_role_assignment_status, discord_user_id, discord_role_ids, discord_roles_held_before)
+       SELECT $1, 'Member ' || u, 'member@example.com', '{}', 'approved_role_assigned', 'success', u, ARRAY[$2], '{}'
+       FROM unnest($3::text[]) AS u`,
+      [org.organizationId, roleId, users],
+    );
+    const d = Math.round((n * percent) / 100);
+    const drifted = Array.from({ length: d }, (_, k) => users[Math.floor((k * n) / d)]!);
+    for (const u of drifted) sandbox.removeRoleByHand(org.guild.id, u, roleId);
+    return { roleId, users, drifted };
+  };
+  type Seeded = Awaited<ReturnType<typeof seedApproved>>;
+  interface ReconcileResult {
+    label: string;
+    members: number;
+    drifted: number;
+    source: string | null;
+    error: string | null;
+    /** Trigger → the run's `finished_at`. */
+    wallMs: number;
+    /** The run's own `started_at` → `finished_at`. */
+    runMs: number;
+    checked: number;
+    batches: number;
+    batchRequests: number;
+    /** What the proxy saw from the trigger to the end (the health check's requests too). */
+    requests: number;
+    byRoute: string;
+    outcomes: string;
+    repaired: number;
+    restored: number;
+    rateLimited: number;
+    peak: number;
+    cpu: string;
+  }
+  /**
+   * Runs one reconciliation of `org` and measures it: `schedule` triggers its Temporal Schedule;
+   * `direct` starts the schedule's own action with `periodMs` 0 (one by one, not spread over the
+   * hour). `meanwhile` runs beside it, given whether the run is still going.
+   */
+  const measureReconciliation = async (
+    org: Organization,
+    seeded: Seeded,
+    how: 'schedule' | 'direct',
+    label: string,
+    meanwhile?: (running: () => Promise<boolean>) => Promise<void>,
+  ): Promise<ReconcileResult> => {
+    interface RunRow {
+      id: string;
+      workflow_id: string;
+      member_source: string | null;
+      error: string | null;
+      started: number;
+      finished: number | null;
+    }
+    const runsOf = async () =>
+      (
+        await pool.query<RunRow>(
+          `SELECT id, workflow_id, member_source, error, extract(epoch FROM started_at)::float8 * 1000 AS started,
+             extract(epoch FROM finished_at)::float8 * 1000 AS finished
+           FROM reconciliation_runs WHERE organization_id = $1 ORDER BY started_at DESC`,
+          [org.organizationId],
+        )
+      ).rows;
+    const known = new Set((await runsOf()).map((r) => r.id));
+    let run: RunRow | undefined;
+    const poll = async () => {
+      run = (await runsOf()).find((r) => !known.has(r.id));
+      return run;
+    };
+    sandbox.setRateLimits({ global: { limit: SANDBOX_LIMIT_PER_SECOND, windowMs: 1000 } });
+    await setGrantQueueRate(RATE);
+    sandbox.resetStats();
+    proxy.reset();
+    const cpuAtStart = await cpuSnapshot();
+    const t0 = now();
+    const schedule = temporal.schedule.getHandle(reconciliationScheduleId(org.organizationId));
+    if (how === 'schedule') {
+      await schedule.trigger();
+    } else {
+      const { action } = await schedule.describe();
+      if (action.type !== 'startWorkflow') throw new Error(`schedule action ${action.type}`);
+      const [input] = action.args as [ReconcileInput];
+      await temporal.workflow.start<typeof reconcileOrganizationWorkflow>('reconcileOrganizationWorkflow', {
+        workflowId: `${reconciliationScheduleId(org.organizationId)}-bench-${Date.now()}`,
+        taskQueue: action.taskQueue,
+        args: [{ ...input, periodMs: 0 }],
+      });
+    }
+    /** Where a stuck run is: its workflow's step and pending activities (with their last failure). */
+    const whereIsIt = async () => {
+      if (!run) return 'no run recorded';
+      try {
+        const handle = temporal.workflow.getHandle(run.workflow_id);
+        const [progress, description] = await Promise.all([
+          handle.query(reconciliationProgressQuery),
+          handle.describe(),
+        ]);
+        const pending = (description.raw.pendingActivities ?? []).map(
+          (a) =>
+            `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? '?'}${
+              a.lastFailure?.message ? ` (${a.lastFailure.message.slice(0, 200)})` : ''
+            }`,
+        );
+        return `workflow ${description.status.name}, step ${progress.step}, batch ${progress.batch}; pending: ${
+          pending.join('; ') || 'none'
+        }`;
+      } catch (err) {
+        return `workflow ${run.workflow_id}: ${(err as Error).message}`;
+      }
+    };
+    const beside = meanwhile?.(async () => (await poll())?.finished == null);
+    // Waits for the run's end, failing after 2 minutes without a Discord request.
+    let seen = 0;
+    let lastChange = now();
+    let lastLog = now();
+    while ((await poll())?.finished == null) {
+      ensureWorker();
+      if (proxy.records.length !== seen) {
+        seen = proxy.records.length;
+        lastChange = now();
+      } else if (now() - lastChange > 120_000) {
+        flushWorkerWarnings();
+        throw new Error(`${label}: no Discord request for 120 s: ${await whereIsIt()}`);
+      }
+      if (now() - lastLog > 15_000) {
+        lastLog = now();
+        log(`  ${label}: ${seen} requests so far`);
+      }
+      await sleep(100);
+    }
+    await beside;
+    const finished = run!;
+    const cpu = cpuUse(cpuAtStart, await cpuSnapshot(), (now() - t0) / 1000);
+    // The database's clock in the bench's: the same machine's clock, as epoch milliseconds.
+    const offset = Date.now() - now();
+    const finishedAt = finished.finished! - offset;
+    const within = proxy.records.filter((r) => r.arrivedAt >= t0 && r.arrivedAt <= finishedAt);
+    const { rows: totals } = await pool.query<{ checked: number; requests: number; batches: number }>(
+      `SELECT coalesce(sum(members_checked), 0)::int AS checked, coalesce(sum(requests), 0)::int AS requests,
+         count(*)::int AS batches FROM reconciliation_batches WHERE run_id = $1`,
+      [finished.id],
+    );
+    const { rows: outcomeRows } = await pool.query<{ outcome: string; kind: string; n: number }>(
+      `SELECT outcome, kind, count(*)::int AS n FROM reconciliation_drift WHERE run_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
+      [finished.id],
+    );
+    const routes = new Map<string, number>();
+    for (const r of within) {
+      const key = `${r.route}${r.status >= 400 ? ` → ${r.status}` : ''}`;
+      routes.set(key, (routes.get(key) ?? 0) + 1);
+    }
+    const result: ReconcileResult = {
+      label,
+      members: seeded.users.length,
+      drifted: seeded.drifted.length,
+      source: finished.member_source,
+      error: finished.error,
+      wallMs: finishedAt - t0,
+      runMs: finished.finished! - finished.started,
+      checked: totals[0]?.checked ?? 0,
+      batches: totals[0]?.batches ?? 0,
+      batchRequests: totals[0]?.requests ?? 0,
+      requests: within.length,
+      byRoute: [...routes].map(([route, n]) => `${route} ${n}`).join('; '),
+      outcomes: outcomeRows.map((o) => `${o.kind} ${o.outcome} ${o.n}`).join(', ') || 'none',
+      repaired: outcomeRows.filter((o) => o.outcome === 'repaired').reduce((sum, o) => sum + o.n, 0),
+      restored: seeded.drifted.filter((u) => sandbox.memberRoles(org.guild.id, u).includes(seeded.roleId)).length,
+      rateLimited: sandbox.stats().rateLimited,
+      peak: peakInWindow(
+        within.map((r) => r.arrivedAt),
+        1000,
+      ),
+      cpu,
+    };
+    log(
+      `  ${label}: ${(result.wallMs / 1000).toFixed(1)} s, ${result.checked} members checked ` +
+        `(${(result.checked / (result.wallMs / 1000)).toFixed(0)}/s), ${result.requests} requests, peak ${result.peak} in 1 s, ` +
+        `${result.rateLimited} × 429; drift: ${result.outcomes}; source ${result.source}${result.error ? `; error: ${result.error}` : ''}`,
+    );
+    flushWorkerWarnings();
+    return result;
+  };
+  const formatCount = (n: number) => n.toLocaleString('en-US');
+  const reconcileLabel = (seeded: Seeded, how: string) =>
+    `reconcile ${formatCount(seeded.users.length)} approved (${formatCount(seeded.drifted.length)} drifted), ${how}`;
+  const reconcileRuns: ReconcileResult[] = [];
+  for (const [i, size] of RECONCILE_SIZES.entries()) {
+    log(
+      `reconcile: ${size} approved members, ${DRIFT_PERCENT} % missing their role, with the Server Members intent...`,
+    );
+    const org = await connectOrganization(`Bench Reconcile ${i + 1}`, `bench-reconcile-${i + 1}@example.com`);
+    const seeded = await seedApproved(org, size, DRIFT_PERCENT);
+    reconcileRuns.push(await measureReconciliation(org, seeded, 'schedule', reconcileLabel(seeded, 'listed')));
+  }
+  if (ONE_BY_ONE_N > 0) {
+    log(`reconcile: ${ONE_BY_ONE_N} approved members one by one, without the Server Members intent...`);
+    const org = await connectOrganization('Bench Reconcile One By One', 'bench-reconcile-one@example.com');
+    const seeded = await seedApproved(org, ONE_BY_ONE_N, DRIFT_PERCENT);
+    sandbox.setIntents({ guildMembers: false });
+    try {
+      reconcileRuns.push(await measureReconciliation(org, seeded, 'direct', reconcileLabel(seeded, 'one by one')));
+    } finally {
+      sandbox.setIntents({ guildMembers: true });
+    }
+  }
+
+  // 6. Grant latency under load: approvals one every GRANT_INTERVAL_MS, idle, beside a
+  // reconciliation (background priority), beside a bulk (normal priority).
+  interface GrantSample {
+    startedAt: number;
+    /** The review POST itself (update-with-start of the role workflow, answered after its first step). */
+    postMs: number;
+    /** The review's answer → the NOTIFY of approved_role_assigned (as the latency scenario times it). */
+    grantMs: number;
+    /** The review sent → the NOTIFY of approved_role_assigned: what the admin waits. */
+    totalMs: number;
+  }
+  const approveAndWait = async (headers: Record<string, string>, id: string): Promise<GrantSample> => {
+    const assigned = new Promise<number>((resolve) => waiters.set(id, { status: 'approved_role_assigned', resolve }));
+    const t0 = now();
+    const res = await fetch(`${baseUrl}/api/applications/${id}/review`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ decision: 'approve' }),
+    });
+    const answer = (await res.json()) as unknown;
+    const t1 = now();
+    if (!res.ok) throw new Error(`review answered ${res.status}: ${JSON.stringify(answer)}`);
+    const tN = await Promise.race([
+      assigned,
+      sleep(240_000).then(() => Promise.reject(new Error(`application ${id} not assigned within 240 s`))),
+    ]);
+    return { startedAt: t0, postMs: t1 - t0, grantMs: tN - t1, totalMs: tN - t0 };
+  };
+  /** Approvals of `ids`, one every GRANT_INTERVAL_MS while `going()`; each timed to its role assigned. */
+  const grantsWhile = async (headers: Record<string, string>, ids: string[], going: () => Promise<boolean>) => {
+    const started: Array<Promise<GrantSample>> = [];
+    let next = now();
+    for (const id of ids) {
+      ensureWorker();
+      if (!(await going())) break;
+      const sample = approveAndWait(headers, id);
+      sample.catch(() => undefined);
+      started.push(sample);
+      next += GRANT_INTERVAL_MS;
+      await sleep(Math.max(0, next - now()));
+    }
+    return await Promise.all(started);
+  };
+  let contention:
+    | {
+        members: number;
+        idle: GrantSample[];
+        reconciling: GrantSample[];
+        reconciliation: ReconcileResult;
+        bulk?: {
+          size: number;
+          samples: GrantSample[];
+          backlog: number;
+          /** POST → last assigned. */
+          seconds: number;
+          /** First approval started → last started. */
+          window: number;
+          /** POST → the first approval beside it (the bulk's first grant). */
+          firstGrant: number;
+          /** POST → every decision recorded and handed off (the intake workflow's end). */
+          handOff: number;
+        };
+      }
+    | undefined;
+  if (CONTENTION_N > 0) {
+    log(
+      `grant latency under load: ${CONTENTION_N} approvals per condition beside ${CONTENTION_MEMBERS} approved members` +
+        `${CONTENTION_BULK > 0 ? ` and a bulk of ${CONTENTION_BULK}` : ''}...`,
+    );
+    const org = await connectOrganization('Bench Contention', 'bench-contention@example.com');
+    const seeded = await seedApproved(org, CONTENTION_MEMBERS, DRIFT_PERCENT);
+    const { ids: all } = await seed(
+      org.organizationId,
+      org.guild,
+      GRANT_WARM_UP + CONTENTION_N * (CONTENTION_BULK > 0 ? 3 : 2),
+    );
+    const bulkIds = CONTENTION_BULK > 0 ? (await seed(org.organizationId, org.guild, CONTENTION_BULK)).ids : [];
+    sandbox.setRateLimits({ global: { limit: SANDBOX_LIMIT_PER_SECOND, windowMs: 1000 } });
+    await setGrantQueueRate(RATE);
+    await grantsWhile(org.headers, all.slice(0, GRANT_WARM_UP), async () => true);
+    const ids = all.slice(GRANT_WARM_UP);
+    // Idle half before the reconciliation and half after: the machine's own drift (other
+    // processes) weighs on both sides alike.
+    const half = Math.ceil(CONTENTION_N / 2);
+    log('  idle, first half...');
+    const idle = await grantsWhile(org.headers, ids.slice(0, half), async () => true);
+    log(
+      `  idle: p50 ${percentile(
+        idle.map((s) => s.totalMs),
+        50,
+      ).toFixed(0)} ms; beside the reconciliation...`,
+    );
+    let reconciling: GrantSample[] = [];
+    const reconciliation = await measureReconciliation(
+      org,
+      seeded,
+      'schedule',
+      reconcileLabel(seeded, 'listed, beside the grants'),
+      async (running) => {
+        // From its first page of members: the comparison, not the health check, is what runs beside.
+        const listed = () =>
+          proxy.records.some((r) => r.guildId === org.guild.id && r.route === 'GET /guilds/:id/members');
+        for (const t = now(); !listed() && now() - t < 60_000;) await sleep(10);
+        reconciling = await grantsWhile(org.headers, ids.slice(CONTENTION_N, 2 * CONTENTION_N), running);
+      },
+    );
+    log('  idle, second half...');
+    idle.push(...(await grantsWhile(org.headers, ids.slice(half, CONTENTION_N), async () => true)));
+    contention = { members: CONTENTION_MEMBERS, idle, reconciling, reconciliation };
+    if (bulkIds.length > 0) {
+      log(`  beside a bulk of ${bulkIds.length}...`);
+      const { t0, bulkId } = await postBulk(org.headers, bulkIds);
+      // From its first grant (its intake goes on meanwhile) to its last.
+      await waitUntil('bulk: first grant', () => countStatus(bulkIds, 'approved_role_assigned').n, 1, 120_000, 20);
+      const backlog = (await grantQueueStats()).backlog;
+      const samples = await grantsWhile(
+        org.headers,
+        ids.slice(2 * CONTENTION_N),
+        async () => settledCount(bulkIds) < bulkIds.length,
+      );
+      const starts = samples.map((x) => x.startedAt);
+      const window = samples.length > 0 ? (Math.max(...starts) - Math.min(...starts)) / 1000 : 0;
+      await waitUntil('bulk: assigned or failed', () => settledCount(bulkIds), bulkIds.length, 180_000);
+      const seconds = (countStatus(bulkIds, 'approved_role_assigned').last - t0) / 1000;
+      const { rows: handOff } = await pool.query<{ s: number }>(
+        `SELECT extract(epoch FROM recorded_at - created_at)::float8 AS s FROM bulk_reviews WHERE id = $1`,
+        [bulkId],
+      );
+      const firstGrant = (Math.min(...samples.map((x) => x.startedAt)) - t0) / 1000;
+      contention.bulk = {
+        size: bulkIds.length,
+        samples,
+        backlog,
+        seconds,
+        window,
+        firstGrant,
+        handOff: Number(handOff[0]?.s ?? NaN),
+      };
+      log(
+        `  bulk: ${samples.length} approvals beside it, p50 ${percentile(
+          samples.map((s) => s.totalMs),
+          50,
+        ).toFixed(0)} ms`,
+      );
+      flushWorkerWarnings();
+    }
+  }
+
   // 4. The Temporal server's own ceiling: no-op workflows, on workers in this process.
   let ceiling: { seconds: number; perSecond: number } | undefined;
   if (CEILING_N > 0) {
@@ -1094,6 +1523,145 @@ try {
       },
     );
   }
+  for (const r of reconcileRuns) {
+    const seconds = r.wallMs / 1000;
+    const floor = r.requests / RATE;
+    const oneByOne = r.source === 'one_by_one';
+    rows.push(
+      {
+        measure: `${r.label}: trigger → finished (s)`,
+        result: seconds.toFixed(1),
+        target: '–',
+        verdict: '',
+        notes: `${
+          oneByOne
+            ? "the schedule's own arguments started with periodMs 0 (a scheduled pass spreads the same batches over 80 % of its hour)"
+            : 'its Temporal Schedule triggered'
+        }; the run itself (started_at → finished_at) ${(r.runMs / 1000).toFixed(1)} s; member source ${r.source ?? 'none'}${
+          r.error ? `; error: ${r.error}` : ''
+        }; CPU cores used: ${r.cpu}`,
+      },
+      {
+        measure: `${r.label}: members checked per second`,
+        result: (r.checked / seconds).toFixed(0),
+        target: '–',
+        verdict: '',
+        notes: `${r.checked} members checked in ${r.batches} batches (${
+          oneByOne
+            ? 'the approved members, 25 a batch'
+            : "the guild's members, 1,000 a page: the approved, the bot and the owner"
+        })`,
+      },
+      {
+        measure: `${r.label}: Discord requests`,
+        result: String(r.requests),
+        target: '–',
+        verdict: '',
+        notes: `${(r.requests / Math.max(1, r.checked)).toFixed(3)} per member checked; the batches counted ${r.batchRequests} (not the health check's); ${r.byRoute}`,
+      },
+      {
+        measure: `${r.label}: requests per second, mean / peak in any 1 s`,
+        result: `${(r.requests / seconds).toFixed(1)} / ${r.peak}`,
+        target: `peak ≤ ${TARGET_PEAK_PER_SECOND}`,
+        verdict: verdict(r.peak <= TARGET_PEAK_PER_SECOND),
+        notes: `pacer ${RATE}/s: peak ${(r.peak / RATE).toFixed(2)} × the rate; trigger → finished / (requests / ${RATE}) = ${(
+          seconds / floor
+        ).toFixed(2)} (floor ${floor.toFixed(1)} s); sandbox global limit ${SANDBOX_LIMIT_PER_SECOND} per 1 s window`,
+      },
+      {
+        measure: `${r.label}: repaired / holding the role again / 429s`,
+        result: `${r.repaired} / ${r.restored} / ${r.rateLimited}`,
+        target: `${r.drifted} / ${r.drifted} / 0`,
+        verdict: verdict(r.repaired === r.drifted && r.restored === r.drifted && r.rateLimited === 0 && !r.error),
+        notes: `drift recorded: ${r.outcomes}`,
+      },
+    );
+  }
+  if (contention) {
+    const c = contention;
+    type Key = 'totalMs' | 'postMs' | 'grantMs';
+    const p = (list: GrantSample[], key: Key, at: number) =>
+      percentile(
+        list.map((s) => s[key]),
+        at,
+      );
+    const figures = (list: GrantSample[], key: Key) =>
+      `p50 ${p(list, key, 50).toFixed(0)} / p95 ${p(list, key, 95).toFixed(0)}`;
+    const parts = (list: GrantSample[]) =>
+      `the review POST itself ${figures(list, 'postMs')} ms, its answer → assigned ${figures(list, 'grantMs')} ms`;
+    const times = (list: GrantSample[], key: Key, at: number) => (p(list, key, at) / p(c.idle, key, at)).toFixed(2);
+    const ratio = (list: GrantSample[]) => `p50 ${times(list, 'totalMs', 50)} × / p95 ${times(list, 'totalMs', 95)} ×`;
+    const signed = (ms: number) => `${ms >= 0 ? '+' : '−'}${Math.abs(ms).toFixed(0)} ms`;
+    const ratioNotes = (list: GrantSample[]) =>
+      `${signed(p(list, 'totalMs', 50) - p(c.idle, 'totalMs', 50))} at p50, ${signed(
+        p(list, 'totalMs', 95) - p(c.idle, 'totalMs', 95),
+      )} at p95; the POST p50 ${times(list, 'postMs', 50)} ×, answer → assigned p50 ${times(
+        list,
+        'grantMs',
+        50,
+      )} × / p95 ${times(list, 'grantMs', 95)} ×`;
+    const rec = c.reconciliation;
+    rows.push(
+      {
+        measure: `grant latency, idle: review sent → role assigned (ms)`,
+        result: figures(c.idle, 'totalMs'),
+        target: '–',
+        verdict: '',
+        notes: `${c.idle.length} approvals, one every ${GRANT_INTERVAL_MS} ms (half before the reconciliation, half after; ${GRANT_WARM_UP} before them not counted), to the NOTIFY of approved_role_assigned; ${parts(
+          c.idle,
+        )}; an organization with ${formatCount(c.members)} approved members; sandbox global limit ${SANDBOX_LIMIT_PER_SECOND} per 1 s, pacer ${RATE}/s`,
+      },
+      {
+        measure: `grant latency, beside a reconciliation of ${formatCount(rec.members)} (${formatCount(
+          rec.drifted,
+        )} drifted): review sent → role assigned (ms)`,
+        result: figures(c.reconciling, 'totalMs'),
+        target: '–',
+        verdict: '',
+        notes: `${c.reconciling.length} of ${CONTENTION_N} approvals started while it ran (from its first page of members); ${parts(
+          c.reconciling,
+        )}; the run: ${(rec.wallMs / 1000).toFixed(1)} s, ${rec.checked} members checked, ${
+          rec.requests
+        } requests (the grants' too), peak ${rec.peak} in 1 s, ${rec.rateLimited} × 429, repaired ${rec.repaired} of ${rec.drifted}`,
+      },
+      {
+        measure: `grant latency, beside the reconciliation / idle`,
+        result: ratio(c.reconciling),
+        target: '–',
+        verdict: '',
+        notes: `${ratioNotes(c.reconciling)}; its requests take a slot only when the schedule is idle (a grant's request waits at most one slot more, ${(
+          1000 / RATE
+        ).toFixed(0)} ms), on a queue of their own`,
+      },
+    );
+    if (c.bulk) {
+      const b = c.bulk;
+      rows.push(
+        {
+          measure: `grant latency, beside a bulk of ${formatCount(b.size)} approvals: review sent → role assigned (ms)`,
+          result: figures(b.samples, 'totalMs'),
+          target: '–',
+          verdict: '',
+          notes: `${b.samples.length} of ${CONTENTION_N} approvals started from the bulk's first grant (${b.firstGrant.toFixed(
+            1,
+          )} s after its POST) to its last (over ${b.window.toFixed(1)} s); ${parts(
+            b.samples,
+          )}; the Discord queue's backlog at the first ${b.backlog}; the bulk: every decision recorded and handed off ${b.handOff.toFixed(
+            1,
+          )} s after its POST, last assigned ${b.seconds.toFixed(1)} s after it`,
+        },
+        {
+          measure: `grant latency, beside the bulk / idle`,
+          result: ratio(b.samples),
+          target: '–',
+          verdict: '',
+          notes: `${ratioNotes(
+            b.samples,
+          )}; the bulk's role workflows share the workflow queue and the Temporal server with the review, and its grants the Discord queue at the same priority`,
+        },
+      );
+    }
+  }
   if (ceiling) {
     rows.push({
       measure: `ceiling: ${CEILING_N} no-op workflows, 32 at a time`,
@@ -1124,10 +1692,21 @@ process.stdout.write(
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')} at the end`,
-    `Sizes ${SIZES.join(', ')} × runs ${RUNS.join(', ')}; latency ${LATENCY_N}; 403 bulk ${FORBIDDEN_N}; ceiling ${CEILING_N}. Results of several runs: median (min–max).`,
-    `Bulk runs: the Discord grant queue is paused (rate 0) before the POST; the drain starts when every grant waits in it (Temporal's backlog = total), not already at recorded = total, when most role workflows have not yet scheduled their grant; it is released at ${RELEASE_RATE}/s${
-      RELEASE_RATE === RATE ? '' : ` (not ${RATE}: --release-rate)`
-    } with the worker's pacer at ${RATE} requests/s.`,
+    `Sizes ${SIZES.join(', ') || 'none'} × runs ${RUNS.join(', ') || 'none'}; latency ${LATENCY_N}; 403 bulk ${FORBIDDEN_N}; ceiling ${CEILING_N}; reconcile ${
+      RECONCILE_SIZES.join(', ') || 'none'
+    } and ${ONE_BY_ONE_N} one by one, ${DRIFT_PERCENT} % drifted; grant latency under load ${CONTENTION_N} per condition (reconciliation ${CONTENTION_MEMBERS}, bulk ${CONTENTION_BULK}). Results of several runs: median (min–max).`,
+    ...(SIZES.length > 0
+      ? [
+          `Bulk runs: the Discord grant queue is paused (rate 0) before the POST; the drain starts when every grant waits in it (Temporal's backlog = total), not already at recorded = total, when most role workflows have not yet scheduled their grant; it is released at ${RELEASE_RATE}/s${
+            RELEASE_RATE === RATE ? '' : ` (not ${RATE}: --release-rate)`
+          } with the worker's pacer at ${RATE} requests/s.`,
+        ]
+      : []),
+    ...(RECONCILE_SIZES.length > 0 || ONE_BY_ONE_N > 0 || CONTENTION_N > 0
+      ? [
+          `Reconciliations: each organization's schedule is paused once connected and triggered by the bench alone; the sandbox's global limit is on (${SANDBOX_LIMIT_PER_SECOND} per 1 s window), the pacer at ${RATE} requests/s, the grant queue at ${RATE}/s.`,
+        ]
+      : []),
     ...notes,
     '',
     rows.length ? markdownTable(rows) : '(no results)',

@@ -203,3 +203,14 @@ export function markdownTable(rows: Row[]): string {
   }
   return lines.join('\n');
 }
+
+/** The most of `times` (ms) within any `windowMs` (a sliding window, its end excluded). */
+export function peakInWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let peak = 0;
+  for (let i = 0, j = 0; i < sorted.length; i += 1) {
+    while (sorted[i]! - sorted[j]! >= windowMs) j += 1;
+    peak = Math.max(peak, i - j + 1);
+  }
+  return peak;
+}
