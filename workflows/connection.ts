@@ -179,13 +179,16 @@ export async function connectDiscordWorkflow(
   }
   progress.step = 'done';
   upsertSearchAttributes([{ key: ConnectionStateKey, value: progress.state }]);
-  // Runs started before this step existed complete without it (see "Changing a workflow" in the README).
-  if (result.outcome === 'connected' && patched('redrive-after-reconnect')) {
-    await startRedrive(input.organizationId);
-  }
-  // From now on the organization is reconciled on a schedule (runs started before this step skip it).
-  if (result.outcome === 'connected' && patched('reconciliation-schedule')) {
-    await scheduling.ensureReconciliationSchedule({ organizationId: input.organizationId });
+  if (result.outcome === 'connected') {
+    // Runs started before these steps existed complete without them (see "Changing a workflow" in
+    // the README): the re-drive of what the connection may fix, and the reconciliation schedule.
+    // Both at once: the admin's callback waits for this result.
+    const redrive = patched('redrive-after-reconnect');
+    const schedule = patched('reconciliation-schedule');
+    await Promise.all([
+      redrive ? startRedrive(input.organizationId) : undefined,
+      schedule ? scheduling.ensureReconciliationSchedule({ organizationId: input.organizationId }) : undefined,
+    ]);
   }
   return result;
 }
@@ -290,9 +293,8 @@ export async function checkDiscordConnectionWorkflow(
       };
     } else {
       checked = true;
-      const message = problem?.startsWith('Grants are paused: ')
-        ? problem
-        : `Grants are still paused: ${problem ?? 'the connection changed meanwhile.'}`;
+      const what = problem?.replace(/^Grants are paused: /, '') ?? 'the connection changed meanwhile.';
+      const message = `Grants are ${state === 'error' ? 'still ' : ''}paused: ${what}`;
       await db.failConnection({ organizationId: input.organizationId, message });
       result = { outcome: 'failed', errorCode: 'missing_permissions', message };
     }
