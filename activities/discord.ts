@@ -1,11 +1,12 @@
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { PermissionFlagsBits, RESTJSONErrorCodes, type APIRole } from 'discord-api-types/v10';
+import { RESTJSONErrorCodes, type APIRole } from 'discord-api-types/v10';
 import { applicationBinding, saveTokensForApplication } from '../src/auth/applicant-sessions.js';
 import { decryptToken, TokenDecryptionError } from '../src/auth/token-crypto.js';
 import { findApplicantTokens } from '../src/db/applicant-tokens.js';
 import { findApplication, observeRolesHeldBefore, rolesToTakeBack } from '../src/db/applications.js';
 import { findDiscordConfig } from '../src/db/discord-configs.js';
+import { guildRolesOf } from '../src/discord/guild-roles.js';
 import { findOrganizationByIdOrSlug } from '../src/db/organizations.js';
 import type { Pool } from '../src/db/pool.js';
 import type { DiscordApi } from '../src/discord/api.js';
@@ -94,10 +95,6 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function hasManageRoles(permissions: bigint): boolean {
-  return (permissions & (PermissionFlagsBits.ManageRoles | PermissionFlagsBits.Administrator)) !== 0n;
-}
-
 /**
  * Side effects on Discord. These run on their own task queue, whose rate limit holds for all
  * workers together (maxTaskQueueActivitiesPerSecond), below Discord's global 50 requests/s.
@@ -157,13 +154,8 @@ export function createDiscordActivities({
       call(() => discord.getMember(guildId, botId)),
       call(() => discord.listRoles(guildId)),
     ]);
-    const byId = new Map(roles.map((r) => [r.id, r]));
-    const mine = [guildId, ...member.roles].map((id) => byId.get(id)).filter((r): r is APIRole => !!r);
-    const permissions = mine.reduce((acc, r) => acc | BigInt(r.permissions), 0n);
-    return {
-      canManageRoles: hasManageRoles(permissions),
-      highestRolePosition: Math.max(0, ...mine.map((r) => r.position)),
-    };
+    const guild = guildRolesOf(guildId, member.roles, roles);
+    return { canManageRoles: guild.canManageRoles, highestRolePosition: guild.botHighestPosition };
   };
 
   /** Finds the role named `name`, or creates it (see `ensureApprovedRole`). */

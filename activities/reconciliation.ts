@@ -1,6 +1,6 @@
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { PermissionFlagsBits, type APIGuildMember, type APIRole } from 'discord-api-types/v10';
+import type { APIGuildMember } from 'discord-api-types/v10';
 import { findApplication, observeRolesHeldBefore } from '../src/db/applications.js';
 import { findDiscordConfig, saveGuildRoles, type DiscordConfig } from '../src/db/discord-configs.js';
 import { findOrganizationByIdOrSlug } from '../src/db/organizations.js';
@@ -29,6 +29,7 @@ import {
   type DiscordGuard,
 } from '../src/discord/guard.js';
 import {
+  guildRolesOf,
   healthFindings,
   roleNamesOf,
   roleRefusal,
@@ -64,10 +65,6 @@ const LEFT_BATCH_SIZE = 200;
 const isConnected = (config: DiscordConfig | null): config is DiscordConfig & { guildId: string } =>
   config !== null && config.connectionState === 'connected' && config.guildId !== null;
 
-function hasManageRoles(permissions: bigint): boolean {
-  return (permissions & (PermissionFlagsBits.ManageRoles | PermissionFlagsBits.Administrator)) !== 0n;
-}
-
 /** What one batch of a reconciliation did. */
 export interface BatchResult {
   /** How the members were compared (`one_by_one` when the listing was refused for want of the intent). */
@@ -100,20 +97,7 @@ export function createReconciliationActivities({
       botUserId ??= (await discord.getCurrentUser()).id;
       const botId = botUserId;
       const [member, roles] = await Promise.all([discord.getMember(guildId, botId), discord.listRoles(guildId)]);
-      const byId = new Map(roles.map((r) => [r.id, r]));
-      const mine = [guildId, ...member.roles].map((id) => byId.get(id)).filter((r): r is APIRole => !!r);
-      return {
-        guildId,
-        canManageRoles: hasManageRoles(mine.reduce((acc, r) => acc | BigInt(r.permissions), 0n)),
-        botHighestPosition: Math.max(0, ...mine.map((r) => r.position)),
-        roles: roles.map((r) => ({
-          id: r.id,
-          name: r.name,
-          position: r.position,
-          permissions: r.permissions,
-          managed: r.managed,
-        })),
-      };
+      return guildRolesOf(guildId, member.roles, roles);
     } catch (err) {
       const type = classifyDiscordError(err).type;
       if (type === 'unknown_guild' || type === 'missing_access') return null;

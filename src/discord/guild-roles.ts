@@ -1,6 +1,7 @@
 // Pure code (no I/O): which roles of a guild the project may add or remove on approval, and what a look at
 // the bot's access finds wrong (bot health). Used by the activities (to decide), the API (to
 // refuse a role setting) and the web UI (to grey out roles in the picker, to show the findings).
+import { PermissionFlagsBits } from 'discord-api-types/v10';
 import { permissionNames, unsafeRoleMessage } from './role-safety.js';
 import {
   BOT_REMOVED_MESSAGE,
@@ -13,6 +14,33 @@ import {
 } from '../domain/bot-health.js';
 
 export type { GuildRole, GuildRoles, HealthFinding };
+
+/**
+ * The guild's roles and the bot's place among them, from the bot's member (its role IDs) and the
+ * guild's roles as Discord lists them. `@everyone` (the role whose ID is the guild's) counts as the
+ * bot's too.
+ */
+export function guildRolesOf(
+  guildId: string,
+  botRoleIds: readonly string[],
+  roles: ReadonlyArray<{ id: string; name: string; position: number; permissions: string; managed: boolean }>,
+): GuildRoles {
+  const byId = new Map(roles.map((r) => [r.id, r]));
+  const mine = [guildId, ...botRoleIds].flatMap((id) => byId.get(id) ?? []);
+  const permissions = mine.reduce((acc, r) => acc | BigInt(r.permissions), 0n);
+  return {
+    guildId,
+    canManageRoles: (permissions & (PermissionFlagsBits.ManageRoles | PermissionFlagsBits.Administrator)) !== 0n,
+    botHighestPosition: Math.max(0, ...mine.map((r) => r.position)),
+    roles: roles.map(({ id, name, position, permissions: p, managed }) => ({
+      id,
+      name,
+      position,
+      permissions: p,
+      managed,
+    })),
+  };
+}
 
 /** Roles an approval adds: at least one, at most five. */
 export const MAX_ADD_ROLES = 5;
