@@ -91,7 +91,12 @@ describe('driftOf', () => {
     roleIds: ['1', '2'],
     rolesHeldBefore: [],
   };
-  const context = { addRoleIds: ['1', '2'], removeRoleIds: ['9'], neededByOthers: new Set<string>(), mode: 'restore' as const };
+  const context = {
+    addRoleIds: ['1', '2'],
+    removeRoleIds: ['9'],
+    neededByOthers: new Set<string>(),
+    mode: 'restore' as const,
+  };
   test('an approved member missing a role gets it back, or it is reported', () => {
     expect(driftOf(assigned, { roleIds: ['1'] }, context)).toEqual([
       { kind: 'role_missing', roleId: '2', action: 'add' },
