@@ -5,11 +5,17 @@ import { runProcess, type Run } from './helpers/run.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-/** `npx tsx src/bin/cli.ts ...args` against `databaseUrl`, as an operator would run it. */
+/**
+ * `tsx src/bin/cli.ts ...args` (what `npm run cli --` runs) against `databaseUrl`, as an operator
+ * would run it: the project's own tsx, started directly rather than through `npx`, which would only
+ * look up the same file after half a second of npm's own start, for each of the file's 18 commands.
+ */
+const TSX = path.join(root, 'node_modules', '.bin', 'tsx');
+
 function cli(args: string[], databaseUrl: string | undefined): Promise<Run> {
   // Jest's NODE_OPTIONS (--experimental-vm-modules) and NODE_ENV are not the operator's.
   const { NODE_OPTIONS: _nodeOptions, NODE_ENV: _nodeEnv, DATABASE_URL: _databaseUrl, ...env } = process.env;
-  return runProcess('npx', ['tsx', 'src/bin/cli.ts', ...args], {
+  return runProcess(TSX, ['src/bin/cli.ts', ...args], {
     cwd: root,
     env: databaseUrl ? { ...env, DATABASE_URL: databaseUrl } : env,
   });

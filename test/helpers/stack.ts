@@ -16,6 +16,14 @@ installTestRuntime();
 
 export const PASSWORD = 'correct horse battery staple';
 
+/**
+ * Every user a stack creates has PASSWORD: its scrypt hash (about 60 ms of CPU, twice per
+ * organization) is computed once per test file and stored for each of them. Each sign-in still
+ * verifies the password against the stored hash.
+ */
+let passwordHash: Promise<string> | undefined;
+const hashOfPassword = () => (passwordHash ??= hashPassword(PASSWORD));
+
 export interface Org {
   id: string;
   slug: string;
@@ -72,6 +80,8 @@ export async function startStack(
     TEMPORAL_DISCORD_TASK_QUEUE: `test-${suffix}-discord`,
     TEMPORAL_DISCORD_CONNECTION_TASK_QUEUE: `test-${suffix}-discord-connections`,
     TEMPORAL_DISCORD_BACKGROUND_TASK_QUEUE: `test-${suffix}-discord-background`,
+    // Schedules fire only when a test triggers them (a week: never within a run).
+    DISCORD_RECONCILE_INTERVAL_MINUTES: '10080',
     ...options.env,
   };
   const app = await startTestApp(db.pool, env, {
@@ -135,12 +145,12 @@ export async function startStack(
       const { organization } = await createOrganizationWithAdmin(db.pool, {
         name,
         adminEmail,
-        adminPasswordHash: await hashPassword(PASSWORD),
+        adminPasswordHash: await hashOfPassword(),
       });
       await createUser(db.pool, {
         organizationId: organization.id,
         email: reviewerEmail,
-        passwordHash: await hashPassword(PASSWORD),
+        passwordHash: await hashOfPassword(),
         role: 'reviewer',
       });
       if (settings.requireDiscordSignIn !== undefined) {
