@@ -15,6 +15,7 @@ import { applicationsRouter } from './routes/applications.js';
 import { applicantsRouter, applyUrlOf } from './routes/applicants.js';
 import { organizationRouter } from './routes/organization.js';
 import { reconciliationRouter } from './routes/reconciliation.js';
+import { auditRouter } from './routes/audit.js';
 import { webRouter } from './routes/web.js';
 
 /** The Express app: one router per resource, one error handler, no stack traces in answers. */
@@ -91,6 +92,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api', applicationsRouter(deps));
   app.use('/api', organizationRouter(deps));
   app.use('/api', reconciliationRouter(deps));
+  app.use('/api', auditRouter(deps));
   app.use(webRouter(deps));
 
   app.use('/api', (_req, _res, next) => next(new HttpError('not_found', 'No such API route.')));

@@ -363,6 +363,34 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       },
     },
   },
+  '/api/applications/{id}/timeline': {
+    get: {
+      tags: [tags.applications],
+      summary: "An application's history, oldest first",
+      description:
+        'Every audit-log entry about the application as a sentence: submitted, each review with its reviewer and note, each role change and its outcome, manual retries, reversals, what the scheduled checks found and repaired.',
+      security: session,
+      requestParams: { path: applicationId },
+      responses: {
+        '200': json('The timeline.', s.applicationTimeline),
+        ...errors({ '400': UNREADABLE, ...SESSION, '403': ['forbidden'], '404': ['not_found'] }),
+      },
+    },
+  },
+  '/api/audit-log': {
+    get: {
+      tags: [tags.ops],
+      summary: "The organization's audit log, newest first, filtered (admins)",
+      description:
+        'Who did what and when: sign-ins, reviews, role changes, settings, form edits. Filters combine; page with `cursor`.',
+      security: session,
+      requestParams: { query: s.auditLogQuery },
+      responses: {
+        '200': json('One page of entries.', s.auditLogPage),
+        ...errors({ '400': ['invalid_request', 'bad_request'], ...SESSION, '403': ['forbidden'] }),
+      },
+    },
+  },
   '/api/organization/settings': {
     get: {
       tags: [tags.organization],

@@ -308,6 +308,28 @@ export const reconciliationRunsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
+export const auditLogQuery = z.object({
+  applicationId: z.uuid().optional().meta({ description: 'Only entries about this application.' }),
+  userId: z.uuid().optional().meta({ description: 'Only what this user did.' }),
+  action: z
+    .string()
+    .regex(
+      /^[a-z][a-z_]*(\.[a-z_]+)*\.?$/,
+      'must be an action such as application.approved, or a prefix such as application.',
+    )
+    .max(100)
+    .optional()
+    .meta({ description: 'An action (`application.approved`), or a prefix ending with a dot (`application.`).' }),
+  after: z.iso.datetime({ offset: true }).optional().meta({ description: 'Entries at or after this time.' }),
+  before: z.iso.datetime({ offset: true }).optional().meta({ description: 'Entries before this time.' }),
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,18}$/, 'is not a cursor this API gave out')
+    .optional()
+    .meta({ description: 'The `nextCursor` of the previous page.' }),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
 export const applicantAuthorizeQuery = z.object({
   application: z.uuid().optional().meta({ description: 'An application to re-authorize.' }),
 });
@@ -725,6 +747,67 @@ export const reconciliationRun = z
 export const reconciliationRuns = z
   .object({ items: z.array(reconciliationRun).meta({ description: 'Newest first.' }) })
   .meta({ id: 'ReconciliationRuns' });
+
+const auditActor = z
+  .object({ id: z.uuid(), email: z.string() })
+  .nullable()
+  .meta({ description: 'The user who did it; null for the applicant, the system or a user since deleted.' });
+
+export const timelineEntry = z
+  .object({
+    at: timestamp,
+    action: z.string().meta({ description: 'The audit-log action, e.g. `application.approved`.' }),
+    actor: auditActor,
+    detail: z.string().meta({ description: 'What happened, in a sentence for people.' }),
+  })
+  .meta({ id: 'TimelineEntry' });
+
+export const applicationTimeline = z
+  .object({ items: z.array(timelineEntry).meta({ description: 'Oldest first.' }) })
+  .meta({
+    id: 'ApplicationTimeline',
+    example: {
+      items: [
+        {
+          at: '2026-11-27T10:00:00.000Z',
+          action: 'application.submitted',
+          actor: null,
+          detail: 'Application submitted.',
+        },
+        {
+          at: '2026-11-27T10:05:00.000Z',
+          action: 'application.approved',
+          actor: { id: '6f1d2c3b-4a5e-4f60-8172-93a4b5c6d7e8', email: 'reviewer@example.org' },
+          detail: 'Approved with the note “Welcome!”.',
+        },
+        {
+          at: '2026-11-27T10:05:01.000Z',
+          action: 'application.role_grant_succeeded',
+          actor: null,
+          detail: 'Discord role granted.',
+        },
+      ],
+    },
+  });
+
+export const auditLogEntry = z
+  .object({
+    id: z.string().meta({ description: 'Increasing with time.' }),
+    at: timestamp,
+    action: z.string(),
+    actor: auditActor,
+    subjectType: z.string().nullable(),
+    subjectId: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).meta({ description: 'What the action recorded (never secrets).' }),
+  })
+  .meta({ id: 'AuditLogEntry' });
+
+export const auditLogPage = z
+  .object({
+    items: z.array(auditLogEntry).meta({ description: 'Newest first.' }),
+    nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last.' }),
+  })
+  .meta({ id: 'AuditLogPage' });
 
 export const disconnectAccepted = z.object({ state: connectionState }).meta({ id: 'DisconnectAccepted' });
 
