@@ -9,7 +9,8 @@ type Db = Pool | PoolClient;
 export const applicationColumns = `id, organization_id, applicant_name, applicant_email, custom_data, status, notes,
   reviewed_by, reviewed_at, discord_role_assignment_status, discord_role_assignment_error,
   discord_role_assignment_error_type, discord_role_assignment_attempted_at, discord_role_assignment_retry_count,
-  discord_user_id, discord_verified, discord_username, discord_global_name, discord_avatar, created_at, updated_at`;
+  discord_user_id, discord_verified, discord_username, discord_global_name, discord_avatar, created_at, updated_at,
+  form_id, form_version, answers`;
 
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v));
 
@@ -19,6 +20,9 @@ export function toApplication(row: Record<string, unknown>): Application {
     organizationId: row.organization_id as string,
     applicant: { name: row.applicant_name as string, email: row.applicant_email as string },
     custom_data: (row.custom_data ?? {}) as Record<string, unknown>,
+    formId: row.form_id as string,
+    formVersion: Number(row.form_version),
+    answers: (row.answers ?? {}) as Application['answers'],
     discordUser: row.discord_user_id
       ? {
           ...discordUserOf({
@@ -66,14 +70,16 @@ export async function insertApplication(
     email: string;
     customData: Record<string, unknown>;
     verifiedAccount?: VerifiedDiscordAccount;
+    /** The form and version answered (read in the same transaction), and the checked answers. */
+    form?: { id: string; version: number; answers: Record<string, unknown> };
   },
 ): Promise<Application> {
   const typed = discordUserIdOf(input.customData);
   const account = input.verifiedAccount;
   const { rows } = await db.query(
     `INSERT INTO applications (organization_id, applicant_name, applicant_email, custom_data, discord_user_id,
-       discord_verified, discord_username, discord_global_name, discord_avatar)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${applicationColumns}`,
+       discord_verified, discord_username, discord_global_name, discord_avatar, form_id, form_version, answers)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${applicationColumns}`,
     [
       input.organizationId,
       input.name,
@@ -84,6 +90,10 @@ export async function insertApplication(
       account?.username ?? null,
       account?.globalName ?? null,
       account?.avatar ?? null,
+      // Without a form: the organization's default form as it is now (a trigger fills it in).
+      input.form?.id ?? null,
+      input.form?.version ?? null,
+      JSON.stringify(input.form?.answers ?? {}),
     ],
   );
   return toApplication(rows[0]!);
@@ -122,6 +132,8 @@ export interface ListApplicationsQuery {
   organizationId: string;
   status?: ApplicationStatus;
   roleStatus?: RoleAssignmentStatus;
+  /** Only the applications to this form. */
+  formId?: string;
   limit: number;
   /** Keyset cursor: the (created_at, id) of the last item of the previous page. */
   after?: PageKey;
@@ -144,6 +156,7 @@ export async function listApplications(
        AND ($2::application_status IS NULL OR status = $2)
        AND ($3::role_assignment_status IS NULL OR discord_role_assignment_status = $3)
        AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
+       AND ($7::uuid IS NULL OR form_id = $7)
      ORDER BY created_at DESC, id DESC
      LIMIT $6`,
     [
@@ -153,6 +166,7 @@ export async function listApplications(
       q.after?.createdAt ?? null,
       q.after?.id ?? null,
       q.limit,
+      q.formId ?? null,
     ],
   );
   return rows.map((row) => ({

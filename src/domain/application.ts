@@ -14,6 +14,11 @@ export interface Application {
   organizationId: string;
   applicant: { name: string; email: string };
   custom_data: Record<string, unknown>;
+  /** The form the applicant answered, and its version (src/domain/form.ts). */
+  formId: string;
+  formVersion: number;
+  /** The answers, by question id, as checked against that version. */
+  answers: Record<string, string | string[] | boolean>;
   /**
    * The Discord account the role goes to: `verified` when the applicant signed in with it, else a
    * typed ID (which proves nothing). Null without a usable ID.

@@ -12,6 +12,7 @@ import { sessionMiddleware } from './middleware/session.js';
 import { csrfMiddleware } from './middleware/csrf.js';
 import { discordRouter, settingsUrlOf } from './routes/discord.js';
 import { applicationsRouter } from './routes/applications.js';
+import { formsRouter } from './routes/forms.js';
 import { applicantsRouter, applyUrlOf } from './routes/applicants.js';
 import { organizationRouter } from './routes/organization.js';
 import { reconciliationRouter } from './routes/reconciliation.js';
@@ -89,6 +90,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api', meRouter(deps));
   app.use('/api/discord', discordRouter(deps));
   app.use('/api', applicantsRouter(deps));
+  // Before the applications' routes: GET /api/applications/export.csv is not /applications/:id.
+  app.use('/api', formsRouter(deps));
   app.use('/api', applicationsRouter(deps));
   app.use('/api', organizationRouter(deps));
   app.use('/api', reconciliationRouter(deps));

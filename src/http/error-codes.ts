@@ -32,6 +32,12 @@ export const errorCodes = {
   },
   not_found: { status: 404, meaning: 'No such resource, or not in your organization (the two are not told apart).' },
   already_applied: { status: 409, meaning: 'This Discord account already has a live application here.' },
+  cooldown: {
+    status: 409,
+    meaning:
+      'This applicant was rejected on this form recently: they may apply again after its cooldown (`retryAfter` and `Retry-After` say when). Nothing was stored.',
+  },
+  form_slug_taken: { status: 409, meaning: 'Another form of this organization has this slug. Nothing was stored.' },
   invalid_transition: { status: 409, meaning: 'The application is no longer in a state this review applies to.' },
   not_retryable: { status: 409, meaning: 'The role assignment is not waiting for a manual retry.' },
   connection_in_progress: { status: 409, meaning: 'A Discord connection attempt is running; wait for it to finish.' },
@@ -45,6 +51,10 @@ export const errorCodes = {
     meaning: 'This `Idempotency-Key` was already used for a different request.',
   },
   retry_limit_reached: { status: 422, meaning: 'The 5 manual retries of this role assignment are spent.' },
+  duplicate_question_id: {
+    status: 422,
+    meaning: 'Two questions of the form have the same id; the message names the second. Nothing was stored.',
+  },
   role_not_manageable: {
     status: 422,
     meaning:

@@ -75,7 +75,29 @@ const tags = {
   public: 'Public application form',
   discord: 'Discord connection',
   organization: 'Organization',
+  forms: 'Forms',
   ops: 'Operations',
+};
+
+/** The public form's refusals: 409 is `already_applied`, or `cooldown` with when to apply again. */
+const submissionErrors: ZodOpenApiResponsesObject = {
+  ...errors({
+    '400': BODY,
+    '403': ['discord_sign_in_required', 'csrf_rejected'],
+    '404': ['not_found'],
+    '413': ['payload_too_large'],
+    '429': ['too_many_requests'],
+  }),
+  '409': {
+    description: `\`already_applied\`: ${errorCodes.already_applied.meaning}\n\n\`cooldown\`: ${errorCodes.cooldown.meaning}`,
+    headers: z.object({
+      'Retry-After': z
+        .string()
+        .optional()
+        .meta({ description: 'With `cooldown`: seconds until the applicant may apply again.', example: '86400' }),
+    }),
+    content: { 'application/json': { schema: z.union([s.errorResponseWith(['already_applied']), s.cooldownError]) } },
+  },
 };
 
 const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
@@ -169,21 +191,45 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
   '/api/public/organizations/{slug}/applications': {
     post: {
       tags: [tags.public],
-      summary: 'Apply (public form)',
+      summary: "Apply to the organization's default form (public form)",
       description:
-        'Anyone may apply; organizations that require it accept only applicants signed in with Discord on this browser (the `applicant_session` cookie set by the sign-in below), and the role then goes to that account only. At most one live application per Discord account. Limited to 30 per minute per client address.',
+        "The address of the public form before forms existed: an application to the organization's default form (`isDefault`). It takes the same `answers` as `POST /api/public/organizations/{slug}/forms/{formSlug}/applications` (none when the default form has no questions), which is the address to prefer. Anyone may apply; organizations that require it accept only applicants signed in with Discord on this browser (the `applicant_session` cookie set by the sign-in below), and the role then goes to that account only. At most one live application per Discord account. A rejected applicant waits the form's cooldown before applying to it again (409 `cooldown`). Limited to 30 per minute per client address (both addresses together).",
       requestParams: { path: slug },
       requestBody: { required: true, content: { 'application/json': { schema: s.applicationSubmission } } },
       responses: {
-        '201': json('Stored; a reviewer will decide.', s.applicationCreated),
-        ...errors({
-          '400': BODY,
-          '403': ['discord_sign_in_required', 'csrf_rejected'],
-          '404': ['not_found'],
-          '409': ['already_applied'],
-          '413': ['payload_too_large'],
-          '429': ['too_many_requests'],
-        }),
+        '201': json(
+          "Stored; a reviewer will decide. `statusUrl` is the applicant's private status link.",
+          s.applicationCreated,
+        ),
+        ...submissionErrors,
+      },
+    },
+  },
+  '/api/public/organizations/{slug}/forms/{formSlug}': {
+    get: {
+      tags: [tags.public],
+      summary: 'A form to answer: its questions (current version) and the organization',
+      requestParams: { path: s.publicFormPath },
+      responses: {
+        '200': json('The form.', s.publicForm),
+        ...errors({ '400': UNREADABLE, '404': ['not_found'] }),
+      },
+    },
+  },
+  '/api/public/organizations/{slug}/forms/{formSlug}/applications': {
+    post: {
+      tags: [tags.public],
+      summary: 'Apply: answer a form (public form)',
+      description:
+        "The answers are checked against the form's current version (read in the same transaction as the application is stored); a wrong one is a 400 naming it (`answers.why_join: must be at most 2000 characters`), an unknown question id too, and nothing is stored. The application keeps the version it answered. Sign-in, one live application per account, the cooldown and the rate limit as for the default form's address.",
+      requestParams: { path: s.publicFormPath },
+      requestBody: { required: true, content: { 'application/json': { schema: s.formSubmission } } },
+      responses: {
+        '201': json(
+          "Stored; a reviewer will decide. `statusUrl` is the applicant's private status link.",
+          s.applicationCreated,
+        ),
+        ...submissionErrors,
       },
     },
   },
@@ -240,6 +286,97 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       responses: {
         '200': json('A page.', s.applicationPage),
         ...errors({ '400': ['invalid_request', 'invalid_cursor', 'bad_request'], ...SESSION, '403': ['forbidden'] }),
+      },
+    },
+  },
+  '/api/forms': {
+    get: {
+      tags: [tags.forms],
+      summary: "The organization's forms, each at its current version",
+      security: session,
+      responses: {
+        '200': json('The forms, the default first.', s.formList),
+        ...errors({ '400': UNREADABLE, ...SESSION, '403': ['forbidden'] }),
+      },
+    },
+    post: {
+      tags: [tags.forms],
+      summary: 'Create a form (admins)',
+      security: session,
+      requestBody: { required: true, content: { 'application/json': { schema: s.formRequest } } },
+      responses: {
+        '201': json('Created, at version 1.', s.form),
+        ...errors({
+          '400': BODY,
+          ...SESSION_WRITE,
+          '409': ['form_slug_taken'],
+          '413': ['payload_too_large'],
+          '422': ['duplicate_question_id'],
+        }),
+      },
+    },
+  },
+  '/api/forms/{formId}': {
+    get: {
+      tags: [tags.forms],
+      summary: 'One form, at its current version or an older one',
+      security: session,
+      requestParams: { path: s.formIdParam, query: s.formQuery },
+      responses: {
+        '200': json('The form, with the questions of the version asked for.', s.form),
+        ...errors({
+          '400': ['invalid_request', 'bad_request'],
+          ...SESSION,
+          '403': ['forbidden'],
+          '404': ['not_found'],
+        }),
+      },
+    },
+    put: {
+      tags: [tags.forms],
+      summary: 'Change a form (admins)',
+      description:
+        'The whole definition. When applications answered the current version, the change is a new version (version + 1) and they keep theirs; otherwise the current version changes in place. Two changes at once take turns. The default form stays the default (its slug may change).',
+      security: session,
+      requestParams: { path: s.formIdParam },
+      requestBody: { required: true, content: { 'application/json': { schema: s.formRequest } } },
+      responses: {
+        '200': json('The form as saved.', s.form),
+        ...errors({
+          '400': BODY,
+          ...SESSION_WRITE,
+          '404': ['not_found'],
+          '409': ['form_slug_taken'],
+          '413': ['payload_too_large'],
+          '422': ['duplicate_question_id'],
+        }),
+      },
+    },
+  },
+  '/api/applications/export.csv': {
+    get: {
+      tags: [tags.forms],
+      summary: "Download a form's applications as CSV (admins)",
+      description:
+        "UTF-8 with a byte order mark, one row per application, oldest first: id, submitted at, status, role status, name, email, Discord user id, verified, reviewed by, reviewed at, note, form version, then one column per question (the current version's, then those only older versions had; a multiple choice's options joined with `; `, a checkbox as yes/no). A cell that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) starts with `'`.",
+      security: session,
+      requestParams: { query: s.exportQuery },
+      responses: {
+        '200': {
+          description: 'The CSV file.',
+          headers: z.object({
+            'Content-Disposition': z
+              .string()
+              .meta({ description: '`attachment; filename="<form slug>-applications.csv"`.' }),
+          }),
+          content: { 'text/csv': { schema: z.string() } },
+        },
+        ...errors({
+          '400': ['invalid_request', 'bad_request'],
+          ...SESSION,
+          '403': ['forbidden'],
+          '404': ['not_found'],
+        }),
       },
     },
   },

@@ -12,6 +12,7 @@ import { healthFindingKinds } from '../domain/bot-health.js';
 import { driftRepairModes } from '../domain/drift.js';
 import { MAX_ADD_ROLES, MAX_REMOVE_ROLES } from '../discord/guild-roles.js';
 import { SLUG_PATTERN } from '../db/organizations.js';
+import { FORM_LIMITS, formInputSchema, questionSchema } from '../domain/form.js';
 import { errorCodes, type ErrorCode } from './error-codes.js';
 
 // --- Text from the public --------------------------------------------------------------------------
@@ -243,6 +244,7 @@ export const bulkReviewRequest = z
 
 export const listApplicationsQuery = z.object({
   status: z.enum(applicationStatuses).optional(),
+  formId: z.uuid().optional().meta({ description: 'Only the applications to this form.' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional().meta({ description: 'The `nextCursor` of the previous page.' }),
 });
@@ -367,6 +369,18 @@ export const errorResponse = errorResponseWith(Object.keys(errorCodes) as ErrorC
   example: { error: { code: 'invalid_request', message: 'applicant.email: must be an email address' } },
 });
 
+/** Answers to a form, by question id (checked against the form's version, src/domain/form.ts). */
+const formAnswers = z
+  .record(
+    z.string().max(40),
+    z.union([
+      z.string().max(FORM_LIMITS.long_text.max),
+      z.array(z.string().max(FORM_LIMITS.optionLength)),
+      z.boolean(),
+    ]),
+  )
+  .meta({ description: 'By question id: a text, a list of options (multiple choice) or a boolean (checkbox).' });
+
 export const discordUser = z
   .object({
     id: z.string().regex(DISCORD_ID_PATTERN),
@@ -383,6 +397,11 @@ export const application = z
     organizationId: z.uuid(),
     applicant: z.object({ name: z.string(), email: z.string() }),
     custom_data: z.record(z.string(), z.unknown()),
+    formId: z.uuid().meta({ description: 'The form the applicant answered (`GET /api/forms/{formId}`).' }),
+    formVersion: z.number().int().min(1).meta({
+      description: 'The version of the form answered: `GET /api/forms/{formId}?version=` labels the answers.',
+    }),
+    answers: formAnswers,
     discordUser: discordUser
       .extend({ verified: z.boolean().meta({ description: 'The applicant signed in with this account.' }) })
       .nullable()
@@ -410,7 +429,10 @@ export const application = z
       id: '6f1c6a4e-3c7b-4e6b-9a63-1b2b7d3c9f10',
       organizationId: '0b6e7c2a-5d4f-4e1b-8a9c-3d2e1f0a9b8c',
       applicant: { name: 'Ada Lovelace', email: 'ada@example.org' },
-      custom_data: { why: 'I play every Tuesday.' },
+      custom_data: {},
+      formId: '9d3b2a1c-7e6f-4a5b-8c9d-0e1f2a3b4c5d',
+      formVersion: 1,
+      answers: { why_join: 'I play every Tuesday.', rules: true },
       discordUser: {
         id: '80351110224678912',
         username: 'ada',
@@ -459,7 +481,10 @@ export const listedApplication = application
       id: '6f1c6a4e-3c7b-4e6b-9a63-1b2b7d3c9f10',
       organizationId: '0b6e7c2a-5d4f-4e1b-8a9c-3d2e1f0a9b8c',
       applicant: { name: 'Ada Lovelace', email: 'ada@example.org' },
-      custom_data: { why: 'I play every Tuesday.' },
+      custom_data: {},
+      formId: '9d3b2a1c-7e6f-4a5b-8c9d-0e1f2a3b4c5d',
+      formVersion: 1,
+      answers: { why_join: 'I play every Tuesday.', rules: true },
       discordUser: {
         id: '80351110224678912',
         username: 'ada',
@@ -480,8 +505,144 @@ export const listedApplication = application
   });
 
 export const applicationCreated = z
-  .object({ id: z.uuid(), status: z.enum(applicationStatuses) })
+  .object({
+    id: z.uuid(),
+    status: z.enum(applicationStatuses),
+    statusUrl: z.url().meta({
+      description: "The applicant's private status link (signed, unguessable): keep it to follow the application.",
+    }),
+  })
   .meta({ id: 'ApplicationCreated' });
+
+// --- Forms ---------------------------------------------------------------------------------------
+
+export const formRequest = formInputSchema.meta({
+  id: 'FormRequest',
+  description:
+    "A form's whole definition. Saving a form that applications answered creates a new version (they keep theirs); otherwise its current version changes in place. Question ids must be unique in the form (else 422 `duplicate_question_id`).",
+  example: {
+    title: 'Membership application',
+    slug: 'apply',
+    description: 'Tell us about yourself.',
+    cooldownDays: 30,
+    shareNotes: false,
+    questions: [
+      { id: 'why_join', label: 'Why do you want to join?', type: 'long_text', required: true, maxLength: 2000 },
+      { id: 'level', label: 'Your level', type: 'single_choice', required: false, options: ['Beginner', 'Club'] },
+      { id: 'rules', label: 'I have read the rules', type: 'checkbox', required: true },
+    ],
+  },
+});
+
+const formQuestions = z.array(questionSchema).meta({ description: 'In the order the form shows them.' });
+
+export const form = z
+  .object({
+    id: z.uuid(),
+    organizationId: z.uuid(),
+    slug: z.string(),
+    title: z.string(),
+    description: z.string(),
+    cooldownDays: z.number().int().min(0).max(FORM_LIMITS.cooldownDays),
+    shareNotes: z.boolean(),
+    isDefault: z.boolean().meta({ description: 'The form of `/apply/<organization>`: it cannot be removed.' }),
+    version: z.number().int().min(1).meta({ description: 'The version these questions are of.' }),
+    questions: formQuestions,
+    applicationCount: z.number().int().min(0).meta({ description: 'Applications to this form, all versions.' }),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({
+    id: 'Form',
+    example: {
+      id: '9d3b2a1c-7e6f-4a5b-8c9d-0e1f2a3b4c5d',
+      organizationId: '0b6e7c2a-5d4f-4e1b-8a9c-3d2e1f0a9b8c',
+      slug: 'apply',
+      title: 'Membership application',
+      description: 'Tell us about yourself.',
+      cooldownDays: 30,
+      shareNotes: false,
+      isDefault: true,
+      version: 2,
+      questions: [
+        { id: 'why_join', label: 'Why do you want to join?', type: 'long_text', required: true, maxLength: 2000 },
+        { id: 'rules', label: 'I have read the rules', type: 'checkbox', required: true },
+      ],
+      applicationCount: 12,
+      createdAt: '2026-11-26T18:20:28.123Z',
+      updatedAt: '2026-11-27T10:15:00.000Z',
+    },
+  });
+
+export const formList = z.object({ items: z.array(form).meta({ description: 'The default form first.' }) }).meta({
+  id: 'FormList',
+});
+
+export const formIdParam = z.object({ formId: z.uuid().meta({ description: 'The form.' }) });
+
+export const formQuery = z.object({
+  version: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2_147_483_647)
+    .optional()
+    .meta({ description: 'An older version (the one an application answered); the current one when left out.' }),
+});
+
+export const exportQuery = z.object({
+  formId: z.uuid().meta({ description: 'The form whose applications to export.' }),
+});
+
+export const publicFormPath = z.object({
+  slug: organizationSlug,
+  formSlug: z
+    .string()
+    .max(64)
+    .regex(/^[a-z0-9-]+$/)
+    .meta({ description: "The form's slug.", example: 'apply' }),
+});
+
+export const publicForm = z
+  .object({
+    organization: z.object({ slug: z.string(), name: z.string(), requireDiscordSignIn: z.boolean() }),
+    form: z.object({
+      slug: z.string(),
+      title: z.string(),
+      description: z.string(),
+      version: z.number().int().min(1),
+      cooldownDays: z.number().int().min(0),
+      questions: formQuestions,
+    }),
+  })
+  .meta({ id: 'PublicForm' });
+
+export const formSubmission = z
+  .object({
+    applicant: applicationSubmission.shape.applicant,
+    answers: formAnswers.default({}).meta({
+      description:
+        "One answer per question id of the form's current version: a text (short and long text, single choice, URL), a list of options (multiple choice) or a boolean (checkbox). Optional questions may be left out; unknown ids are refused (400 naming `answers.<id>`).",
+    }),
+    custom_data: customDataSchema.default({}),
+  })
+  .meta({
+    id: 'FormSubmission',
+    example: {
+      applicant: { name: 'Ada Lovelace', email: 'ada@example.org' },
+      answers: { why_join: 'I play every Tuesday.', rules: true },
+    },
+  });
+
+export const cooldownError = z
+  .object({
+    error: z.object({
+      code: z.literal('cooldown'),
+      message: z.string().meta({ description: 'Says the date the applicant may apply again.' }),
+      retryAfter: timestamp.meta({ description: 'When the applicant may apply again.' }),
+    }),
+  })
+  .meta({ id: 'CooldownError' });
 
 export const applicationPage = z
   .object({

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import {
   ApplicantSignInUnusableError,
@@ -17,6 +17,11 @@ import {
   type PageKey,
 } from '../../db/applications.js';
 import { withTransaction } from '../../db/pool.js';
+import { appendAuditLog } from '../../db/audit-log.js';
+import { cooldownEnd, findFormBySlug, lockFormToAnswer } from '../../db/forms.js';
+import { statusUrlOf } from '../../auth/status-token.js';
+import { checkAnswers } from '../../domain/form.js';
+import { isValidDiscordId } from '../../domain/discord-id.js';
 import { loadReadinessInputs } from '../../db/readiness.js';
 import { bulkRequestDigest, bulkReviewProgress, findBulkReview, insertBulkReview } from '../../db/bulk-reviews.js';
 import { findIdempotentResponse } from '../../db/idempotency-keys.js';
@@ -33,6 +38,7 @@ import { requireAdmin, requireUser } from '../middleware/session.js';
 import {
   applicationSubmission,
   bulkReviewRequest,
+  formSubmission,
   idempotencyKey as idempotencyKeySchema,
   listApplicationsQuery,
   reviewRequest,
@@ -42,6 +48,16 @@ import { parseInput } from '../validation.js';
 import { applicantCookieOf, publicOrganization } from './applicants.js';
 
 const uuid = z.uuid();
+
+/** The default form's address takes answers too (none when the form has no questions). */
+const legacySubmission = applicationSubmission.extend({ answers: formSubmission.shape.answers });
+
+/** The applicant was rejected on this form less than its cooldown ago: they may apply again at `until`. */
+class CooldownError extends Error {
+  constructor(readonly until: Date) {
+    super('cooldown');
+  }
+}
 
 // Postgres' text of a timestamptz, e.g. "2026-11-26 18:20:28.123456+00".
 const cursorSchema = z.object({
@@ -125,71 +141,119 @@ function idempotencyKeyOf(req: Request): { key: string; fromClient: boolean } {
 export function applicationsRouter(deps: AppDeps): Router {
   const router = Router();
 
-  router.post(
-    '/public/organizations/:slug/applications',
-    sharedRateLimit(deps.pool, 'public-form', {
-      windowMs: 60_000,
-      limit: 30,
-      handler: (_req, res) => {
-        res.status(429).json({
-          error: { code: 'too_many_requests', message: 'Too many applications from here. Please wait a minute.' },
-        });
-      },
-    }),
-    async (req, res) => {
-      const body = parseInput(applicationSubmission, req.body);
-      const org = await publicOrganization(deps, String(req.params.slug));
-      const { discordUserId, discord_user_id: typedId, ...rest } = body.custom_data;
-      const cookieToken = applicantCookieOf(req);
-      const signIn = await lookupApplicantSession(deps.pool, cookieToken, org.id);
-      if (!signIn && org.requireDiscordSignIn) {
-        throw new HttpError(
-          'discord_sign_in_required',
-          'Sign in with Discord first: this organization gives its role only to the account that applied.',
-        );
-      }
-      if (signIn) {
-        // One live application per account: the existing one says where it stands.
-        const live = await findLiveApplicationOfAccount(deps.pool, org.id, signIn.account.id);
-        if (live) throw alreadyApplied(live);
-      }
-      let app;
-      try {
-        app = await withTransaction(deps.pool, async (tx) => {
-          const inserted = await insertApplication(tx, {
-            organizationId: org.id,
-            name: body.applicant.name,
-            email: body.applicant.email,
-            // The verified account replaces any ID in the body; a typed one is kept as typed.
-            customData: signIn
-              ? rest
-              : { ...rest, ...((typedId ?? discordUserId) ? { discord_user_id: typedId ?? discordUserId } : {}) },
-            verifiedAccount: signIn?.account,
-          });
-          if (signIn) {
-            await moveApplicantTokens(tx, { signIn, applicationId: inserted.id, key: deps.config.tokenEncryptionKey });
-          }
-          return inserted;
-        });
-      } catch (err) {
-        // Two submissions of one account at once: the second meets the unique index.
-        if ((err as { constraint?: string }).constraint === 'applications_one_live_per_account' && signIn) {
-          const live = await findLiveApplicationOfAccount(deps.pool, org.id, signIn.account.id);
-          throw live
-            ? alreadyApplied(live)
-            : new HttpError('already_applied', 'You already applied here with this Discord account.');
-        }
-        if (err instanceof ApplicantSignInUnusableError && signIn) {
-          await endApplicantSession(deps.pool, signIn);
-          res.setHeader('Set-Cookie', clearedApplicantSessionCookie(deps.config));
-          throw new HttpError('discord_sign_in_required', 'Your Discord sign-in has expired: sign in again.');
-        }
-        throw err;
-      }
-      // The sign-in served this application: another one needs a new sign-in.
-      if (signIn) res.setHeader('Set-Cookie', clearedApplicantSessionCookie(deps.config));
-      res.status(201).json({ id: app.id, status: app.status });
+  // One limit for both addresses of the public form: 30 applications a minute per client.
+  const publicFormLimit = sharedRateLimit(deps.pool, 'public-form', {
+    windowMs: 60_000,
+    limit: 30,
+    handler: (_req, res) => {
+      res.status(429).json({
+        error: { code: 'too_many_requests', message: 'Too many applications from here. Please wait a minute.' },
+      });
     },
+  });
+
+  /**
+   * Stores an application to one form of the organization (`formSlug` null: its default form), its
+   * answers checked against the form's current version, read and share-locked in the same
+   * transaction (an edit of the form waits, then makes a new version). Refused with 409 `cooldown`
+   * when the applicant was rejected on this form less than its cooldown ago.
+   */
+  const submit = async (req: Request, res: Response, formSlug: string | null) => {
+    const body = parseInput(formSlug === null ? legacySubmission : formSubmission, req.body);
+    const org = await publicOrganization(deps, String(req.params.slug));
+    // An unknown form is a 404 before anything else is said.
+    if (formSlug !== null && !(await findFormBySlug(deps.pool, org.id, formSlug))) throw notFound('No such form.');
+    const { discordUserId, discord_user_id: typedId, ...rest } = body.custom_data;
+    const cookieToken = applicantCookieOf(req);
+    const signIn = await lookupApplicantSession(deps.pool, cookieToken, org.id);
+    if (!signIn && org.requireDiscordSignIn) {
+      throw new HttpError(
+        'discord_sign_in_required',
+        'Sign in with Discord first: this organization gives its role only to the account that applied.',
+      );
+    }
+    if (signIn) {
+      // One live application per account: the existing one says where it stands.
+      const live = await findLiveApplicationOfAccount(deps.pool, org.id, signIn.account.id);
+      if (live) throw alreadyApplied(live);
+    }
+    const typed = typedId ?? discordUserId;
+    let app;
+    try {
+      app = await withTransaction(deps.pool, async (tx) => {
+        const form = await lockFormToAnswer(tx, org.id, formSlug);
+        if (!form) throw notFound('No such form.');
+        const until = await cooldownEnd(tx, {
+          formId: form.id,
+          cooldownDays: form.cooldownDays,
+          email: body.applicant.email,
+          discordUserId: signIn?.account.id ?? (typeof typed === 'string' && isValidDiscordId(typed) ? typed : null),
+        });
+        if (until) throw new CooldownError(until);
+        const checked = checkAnswers(form, body.answers);
+        if (!checked.ok) throw badRequest(checked.message);
+        const inserted = await insertApplication(tx, {
+          organizationId: org.id,
+          name: body.applicant.name,
+          email: body.applicant.email,
+          // The verified account replaces any ID in the body; a typed one is kept as typed.
+          customData: signIn ? rest : { ...rest, ...(typed ? { discord_user_id: typed } : {}) },
+          verifiedAccount: signIn?.account,
+          form: { id: form.id, version: form.version, answers: checked.answers },
+        });
+        await appendAuditLog(tx, {
+          organizationId: org.id,
+          actorUserId: null,
+          action: 'application.submitted',
+          subjectType: 'application',
+          subjectId: inserted.id,
+          details: {
+            formId: form.id,
+            formVersion: form.version,
+            ...(signIn ? { discordUserId: signIn.account.id } : {}),
+          },
+        });
+        if (signIn) {
+          await moveApplicantTokens(tx, { signIn, applicationId: inserted.id, key: deps.config.tokenEncryptionKey });
+        }
+        return inserted;
+      });
+    } catch (err) {
+      if (err instanceof CooldownError) {
+        const seconds = Math.max(1, Math.ceil((err.until.getTime() - Date.now()) / 1000));
+        res.setHeader('Retry-After', String(seconds));
+        res.status(409).json({
+          error: {
+            code: 'cooldown',
+            message: `You may apply again on ${err.until.toISOString().slice(0, 10)}.`,
+            retryAfter: err.until.toISOString(),
+          },
+        });
+        return;
+      }
+      // Two submissions of one account at once: the second meets the unique index.
+      if ((err as { constraint?: string }).constraint === 'applications_one_live_per_account' && signIn) {
+        const live = await findLiveApplicationOfAccount(deps.pool, org.id, signIn.account.id);
+        throw live
+          ? alreadyApplied(live)
+          : new HttpError('already_applied', 'You already applied here with this Discord account.');
+      }
+      if (err instanceof ApplicantSignInUnusableError && signIn) {
+        await endApplicantSession(deps.pool, signIn);
+        res.setHeader('Set-Cookie', clearedApplicantSessionCookie(deps.config));
+        throw new HttpError('discord_sign_in_required', 'Your Discord sign-in has expired: sign in again.');
+      }
+      throw err;
+    }
+    // The sign-in served this application: another one needs a new sign-in.
+    if (signIn) res.setHeader('Set-Cookie', clearedApplicantSessionCookie(deps.config));
+    res.status(201).json({ id: app.id, status: app.status, statusUrl: statusUrlOf(deps.config, app.id) });
+  };
+
+  // The organization's default form (the address of the public form before forms existed).
+  router.post('/public/organizations/:slug/applications', publicFormLimit, (req, res) => submit(req, res, null));
+  router.post('/public/organizations/:slug/forms/:formSlug/applications', publicFormLimit, (req, res) =>
+    submit(req, res, String(req.params.formSlug)),
   );
 
   router.get('/applications', requireUser, async (req, res) => {
