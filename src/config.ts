@@ -136,6 +136,13 @@ const envSchema = z.object({
   WORKFLOW_BUNDLE_PATH: optionalString,
   /** The commit the worker was built from, for its build ID where there is no .git (an image). (Default: git rev-parse HEAD) */
   BUILD_COMMIT: optionalString,
+  /**
+   * Where decision emails are sent: smtp://user:pass@host:587 (STARTTLS when offered) or
+   * smtps://user:pass@host:465. (Default: none, no emails; `npm start` uses its local SMTP sink)
+   */
+  SMTP_URL: optionalString,
+  /** The From of decision emails. (Default: Applications <no-reply@<host of PUBLIC_BASE_URL>>) */
+  MAIL_FROM: optionalString,
 });
 
 export type Env = Record<string, string | undefined>;
@@ -196,6 +203,15 @@ export interface Config {
   buildCommit: string | undefined;
   temporalCliPath: string | undefined;
   sandbox: { host: string; port: number };
+  /** Decision emails: sent only when `smtpUrl` is set. */
+  mail: MailConfig;
+}
+
+export interface MailConfig {
+  /** smtp:// or smtps:// URL, credentials included (never logged); undefined: no emails. */
+  smtpUrl: string | undefined;
+  /** The From header, e.g. `Applications <no-reply@example.org>`. */
+  from: string;
 }
 
 export interface TemporalTls {
@@ -220,7 +236,7 @@ export interface LoadConfigOptions {
 }
 
 /** Names whose values never appear in a message: they are, or may carry, credentials. */
-const isSensitive = (name: string) => /SECRET|TOKEN|PASSWORD|DATABASE_URL|API_KEY|TLS_KEY/.test(name);
+const isSensitive = (name: string) => /SECRET|TOKEN|PASSWORD|DATABASE_URL|API_KEY|TLS_KEY|SMTP_URL/.test(name);
 
 /**
  * A PEM given inline (anything holding a -----BEGIN line or a line break: `openssl pkcs12` output
@@ -367,6 +383,7 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
   }
 
   const tls = temporalTls(env, e?.TEMPORAL_TLS, problems);
+  const mail = mailConfig(env, e?.PUBLIC_BASE_URL ?? `http://localhost:${e?.PORT ?? 3000}`, problems);
   const trustedProxies = trustProxy(env.TRUST_PROXY?.trim(), problems);
 
   if (problems.length > 0 || !e) throw new ConfigError(problems);
@@ -416,7 +433,43 @@ export function loadConfig(rawEnv: Env = process.env, options: LoadConfigOptions
     buildCommit: e.BUILD_COMMIT,
     temporalCliPath: e.TEMPORAL_CLI_PATH,
     sandbox: { host: e.SANDBOX_HOST, port: e.SANDBOX_PORT },
+    mail,
   };
+}
+
+/** A bare address, or `Name <address>`: one @, no spaces or angle brackets inside the address. */
+const MAIL_ADDRESS = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
+const isMailbox = (v: string) => {
+  const named = /^(.*)<([^<>]+)>$/.exec(v);
+  return named ? MAIL_ADDRESS.test(named[2]!.trim()) && !/[\r\n]/.test(named[1]!) : MAIL_ADDRESS.test(v);
+};
+
+/**
+ * SMTP_URL and MAIL_FROM. A problem with SMTP_URL never shows its value: it may hold a password.
+ */
+function mailConfig(env: Env, publicBaseUrl: string, problems: string[]): MailConfig {
+  const raw = env.SMTP_URL?.trim();
+  let smtpUrl: string | undefined;
+  if (raw) {
+    const url = URL.canParse(raw) ? new URL(raw) : null;
+    if (!url || !['smtp:', 'smtps:'].includes(url.protocol) || !url.hostname) {
+      problems.push(
+        'SMTP_URL: must be an smtp:// or smtps:// URL with a host, such as smtp://user:password@mail.example.org:587 or smtps://user:password@mail.example.org:465 (value hidden: it may hold a password)',
+      );
+    } else if (url.username && !url.password) {
+      problems.push('SMTP_URL: names a user but no password (smtp://user:password@host:587)');
+    } else {
+      smtpUrl = raw;
+    }
+  }
+  const host = URL.canParse(publicBaseUrl) ? new URL(publicBaseUrl).hostname : 'localhost';
+  const from = env.MAIL_FROM?.trim() || `Applications <no-reply@${host}>`;
+  if (!isMailbox(from)) {
+    problems.push(
+      `MAIL_FROM: must be an address such as no-reply@example.org or "Applications <no-reply@example.org>" (got "${from}")`,
+    );
+  }
+  return { smtpUrl, from };
 }
 
 /** Prints the problems and exits: the entry points' answer to a ConfigError. */

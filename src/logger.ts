@@ -27,6 +27,10 @@ export const redactPaths = [
   '*.refresh_token',
   'tokenEncryptionKey',
   '*.tokenEncryptionKey',
+  // SMTP_URL may carry the SMTP password.
+  'smtpUrl',
+  '*.smtpUrl',
+  '*.*.smtpUrl',
   '*.requestBody',
   'state',
   '*.state',

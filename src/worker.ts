@@ -202,6 +202,8 @@ export async function createWorkers({
     oauth: { apiBaseUrl: config.discord.apiBaseUrl, clientId: clientId ?? '', clientSecret: clientSecret ?? '' },
     publicBaseUrl: config.publicBaseUrl,
     tokenEncryptionKey: config.tokenEncryptionKey,
+    // Decision emails (sent only when SMTP_URL is set): the status link needs the API's secret.
+    config,
   });
   const common = {
     connection,
@@ -219,7 +221,12 @@ export async function createWorkers({
     taskQueue: config.temporal.taskQueue,
     workflowBundle: { codePath: workflowBundlePath },
     maxCachedWorkflows: MAX_CACHED_WORKFLOWS,
-    activities: { ...activities.database, ...activities.roleWorkflows, ...activities.bulkReviews },
+    activities: {
+      ...activities.database,
+      ...activities.roleWorkflows,
+      ...activities.bulkReviews,
+      ...activities.email,
+    },
   });
   const discordWorkers = await Promise.all(
     [config.temporal.discordTaskQueue, config.temporal.discordConnectionTaskQueue].map((taskQueue) =>

@@ -18,7 +18,13 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DatabaseActivities, DiscordActivities, RoleChange, StepResult } from '../activities/index.js';
+import type {
+  DatabaseActivities,
+  DiscordActivities,
+  EmailActivities,
+  RoleChange,
+  StepResult,
+} from '../activities/index.js';
 import { MEMBER_PENDING_MESSAGE } from '../src/domain/discord-messages.js';
 import type { Application } from '../src/domain/application.js';
 import {
@@ -44,6 +50,12 @@ import {
 } from '../src/temporal/shared.js';
 import { summarizeFailure, type FailureSummary } from './errors.js';
 import { isUuid } from '../src/domain/uuid.js';
+import {
+  DECISION_EMAIL_ATTEMPT_TIMEOUT,
+  DECISION_EMAIL_HEARTBEAT_TIMEOUT,
+  DECISION_EMAIL_RETRY,
+  type DecisionEmailRequest,
+} from '../src/domain/decision-email.js';
 
 /** 1 min, 5 min, 30 min, then hourly for 7 days: an applicant usually joins the server within that. */
 export const DEFAULT_MEMBER_RECHECK_DELAYS_MS = [60_000, 300_000, 1_800_000, ...Array<number>(7 * 24).fill(3_600_000)];
@@ -114,8 +126,22 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
       maximumAttempts: Math.min(input.databaseAttempts ?? 4, 4),
     },
   });
+  // Decision emails: a regular activity on this workflow's own task queue (no Discord, no local
+  // activity), so a slow or refusing SMTP server holds a slot of its own and never the role's steps.
+  const email = proxyActivities<EmailActivities>({
+    startToCloseTimeout: DECISION_EMAIL_ATTEMPT_TIMEOUT,
+    heartbeatTimeout: DECISION_EMAIL_HEARTBEAT_TIMEOUT,
+    retry: { ...DECISION_EMAIL_RETRY, nonRetryableErrorTypes: ['not_found', 'smtp_not_configured'] },
+  });
   const { applicationId, organizationId } = input;
   const recheckDelays = input.memberRecheckDelaysMs ?? DEFAULT_MEMBER_RECHECK_DELAYS_MS;
+  // The attempt deadline is decided here, in the run's first activation, for the whole run. A
+  // patched() call placed after a local activity is not safe: when a query is answered as that
+  // local activity finishes, its result reaches the code one workflow task after its marker was
+  // recorded, while a replay hands it over in the marker's own task, before that later task's patch
+  // marker is known, so patched() answers false there and the replay fails. Runs started before
+  // this decision existed still ask patched('attempt-deadline') where they always did.
+  const attemptDeadlineFromStart = patched('attempt-deadline-from-start');
 
   // Database steps one at a time, so `state` is always the answer of the latest write.
   const lock = new Mutex();
@@ -139,6 +165,9 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
   let redriveRequested = false;
   /** The stored decision changed outside this run (a bulk review): read it again. */
   let reloadRequested = false;
+  /** Decision emails this run started and that have not finished: the run neither ends nor continues as new before them. */
+  let emailsInFlight = 0;
+  const emailsStarted = new Set<string>();
 
   const adopt = (next: StoredRoleState) => {
     state = next;
@@ -180,6 +209,23 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
         delay = Math.min(delay * 2, MAX_DATABASE_RETRY_DELAY_MS);
       }
     }
+  };
+
+  /**
+   * Emails one decision, in the background: the role's steps go on meanwhile. Its retries are
+   * Temporal's (a 4xx or a lost connection, with backoff); a 5xx is recorded by the activity and
+   * ends the step. The activity sends each decision once (see activities/email.ts).
+   */
+  const emailDecision = (request: DecisionEmailRequest) => {
+    if (emailsStarted.has(request.decisionKey)) return;
+    emailsStarted.add(request.decisionKey);
+    emailsInFlight += 1;
+    void email
+      .sendDecisionEmail(request)
+      .catch(() => undefined) // failed for good: the decision and the role stand without it
+      .finally(() => {
+        emailsInFlight -= 1;
+      });
   };
 
   setHandler(roleAssignmentQuery, () => progress);
@@ -231,6 +277,15 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
       adopt(result.state);
       continueBeforeWaiting = true;
       if (result.refusal) throw ApplicationFailure.nonRetryable(result.refusal.message, result.refusal.code);
+      // Runs started before decision emails existed replay without this step.
+      if (input.decisionEmails && patched('decision-email')) {
+        emailDecision({
+          applicationId,
+          decisionKey: requestId,
+          decision: review.decision,
+          note: review.note ?? null,
+        });
+      }
       return result.answer;
     },
     {
@@ -256,7 +311,7 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
       // The deadline of one attempt, its time in the queue included: a grant no worker takes (or
       // finishes) within it is reported failed instead of waiting unseen. Runs started before the
       // deadline existed go on without it (see "Changing a workflow" in the README).
-      change = patched('attempt-deadline')
+      change = attemptDeadlineFromStart || patched('attempt-deadline')
         ? await CancellationScope.withTimeout(ATTEMPT_DEADLINE_MS, attempt)
         : await attempt();
     } catch (err) {
@@ -313,13 +368,20 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
       refuseQueuedRetries(retryRefusal(current)?.code ?? 'not_retryable');
       redriveRequested = false;
       // A review may still be on its way through a handler: act on it rather than finish without it.
-      await condition(allHandlersFinished);
+      // A decision email still being sent (or retried) finishes before the run does.
+      await condition(() => allHandlersFinished() && emailsInFlight === 0);
       if (state === current && retries.length === 0 && !reloadRequested) break;
       continue;
     }
 
     // The last attempt failed: wait for a retry, a re-drive, a review, or the next automatic re-check.
-    if (continueBeforeWaiting && retries.length === 0 && !redriveRequested && !reloadRequested) {
+    if (
+      continueBeforeWaiting &&
+      retries.length === 0 &&
+      !redriveRequested &&
+      !reloadRequested &&
+      emailsInFlight === 0
+    ) {
       await condition(allHandlersFinished);
       if (state === current && retries.length === 0 && !redriveRequested && !reloadRequested) {
         await continueAsNew<typeof applicationRoleWorkflow>({
@@ -331,7 +393,14 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
     }
     const delay = step.recheckMember ? recheckDelays[automaticRechecks] : undefined;
     progress.step = delay === undefined ? 'waiting_for_retry' : 'waiting_for_member';
-    const woken = () => retries.length > 0 || redriveRequested || reloadRequested || state !== current;
+    // An email that finishes while the run waits lets it continue as new (a short history again).
+    const emailsBusy = emailsInFlight > 0;
+    const woken = () =>
+      retries.length > 0 ||
+      redriveRequested ||
+      reloadRequested ||
+      state !== current ||
+      (emailsBusy && emailsInFlight === 0);
     const timedOut = delay === undefined ? (await condition(woken), false) : !(await condition(woken, delay));
     if (state !== current || reloadRequested) continue; // a review decided what comes next
 

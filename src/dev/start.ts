@@ -13,6 +13,7 @@ import { createApp } from '../http/app.js';
 import { createLogger } from '../logger.js';
 import { describePortProblem, ensurePortFree } from '../ports.js';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 import { resolveTemporalCli } from './temporal/cli.js';
 import { connectTemporal, temporalConnectionOptions, temporalSettingsOf } from '../temporal/client.js';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal/dev-server.js';
@@ -192,11 +193,29 @@ try {
     };
   }
 
+  // Decision emails go to a local SMTP sink (on a free port of 127.0.0.1) unless SMTP_URL names a
+  // server: the sandbox's page shows what it received.
+  let smtpSink: SmtpSink | undefined;
+  let mail = base.mail;
+  if (!mail.smtpUrl) {
+    smtpSink = await startSmtpSink();
+    cleanups.push(() => smtpSink!.close());
+    sandbox?.attachMailbox(smtpSink);
+    mail = { ...mail, smtpUrl: smtpSink.url };
+  }
+
   // Applicants' tokens stored by an earlier run stay readable: the generated key is kept with the data.
   const tokenEncryptionKey = base.tokenEncryptionKeyGenerated
     ? await persistentKey(path.join(dataDir, 'token-encryption.key'))
     : base.tokenEncryptionKey;
-  const config: Config = { ...base, databaseUrl, temporal: temporalConfig, discord: discordConfig, tokenEncryptionKey };
+  const config: Config = {
+    ...base,
+    databaseUrl,
+    temporal: temporalConfig,
+    discord: discordConfig,
+    tokenEncryptionKey,
+    mail,
+  };
   if (config.stateSigningSecretGenerated) say('STATE_SIGNING_SECRET is not set: generated one for this run.');
   if (base.tokenEncryptionKeyGenerated)
     say('TOKEN_ENCRYPTION_KEY is not set: using the one kept in .data/token-encryption.key.');
@@ -252,6 +271,11 @@ try {
   say(`  API reference:     ${config.publicBaseUrl}/api/docs  (OpenAPI: /api/openapi.json)`);
   say(`  Temporal Web UI:   ${config.temporal.uiUrl ?? '(not embedded: see TEMPORAL_UI_URL)'}`);
   if (sandbox) say(`  Discord sandbox:   ${sandbox.url}  (no Discord credentials set)`);
+  if (smtpSink) {
+    say(
+      `  SMTP sink:         ${smtpSink.url}  (SMTP_URL not set: decision emails${sandbox ? ` shown at ${sandbox.url}` : ' kept in memory'})`,
+    );
+  }
   if (postgres) {
     say(`  Postgres:          ${config.databaseUrl}`);
     say(`  Postgres data:     ${postgres.dataDir}${postgres.runsAs ? `  (runs as user ${postgres.runsAs})` : ''}`);

@@ -239,8 +239,27 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       summary: 'The form: the organization, and who is signed in with Discord here',
       requestParams: { path: slug },
       responses: {
-        '200': json('The organization and the applicant, if signed in.', s.applicantSignIn),
+        '200': json(
+          'The organization and the applicant, if signed in, with their applications here and their status links.',
+          s.applicantSignIn,
+        ),
         ...errors({ '400': UNREADABLE, '404': ['not_found'] }),
+      },
+    },
+  },
+  '/api/public/applications/{id}/status': {
+    get: {
+      tags: [tags.public],
+      summary: "The applicant's status page",
+      description:
+        "What the applicant's private link (`/status/<id>?token=...`, given after submitting and in decision emails) shows: received, approved (the role on its way, or granted with a link to the server), rejected; the reviewer's note only when the form shares notes. A wrong, missing or malformed token and an unknown application are the same 404. Limited to 60 per minute per client address.",
+      requestParams: {
+        path: z.object({ id: z.string().meta({ description: "The application's ID." }) }),
+        query: s.applicantStatusQuery,
+      },
+      responses: {
+        '200': json('Where the application stands.', s.applicantStatus),
+        ...errors({ '404': ['not_found'], '429': ['too_many_requests'] }),
       },
     },
   },

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import 'zod-openapi';
 import { applicationStatuses, roleAssignmentStatuses } from '../domain/application-lifecycle.js';
 import { DISCORD_ID_PATTERN } from '../domain/discord-id.js';
+import { applicantStatuses } from '../domain/applicant-status.js';
 import { MAX_BULK_REVIEW_IDS } from '../domain/bulk-review.js';
 import { healthFindingKinds } from '../domain/bot-health.js';
 import { driftRepairModes } from '../domain/drift.js';
@@ -684,14 +685,70 @@ export const signedIn = z
   })
   .meta({ id: 'SignedIn' });
 
+const applicantStatusWord = z.enum(applicantStatuses).meta({
+  description:
+    '`received` (not decided yet), `approved` (the role may still be on its way: see `roleGranted`), `rejected` (an approval withdrawn included).',
+});
+
 export const applicantSignIn = z
   .object({
     organization: z.object({ name: z.string(), requireDiscordSignIn: z.boolean() }),
     discordUser: discordUser
       .nullable()
       .meta({ description: 'Who is signed in with Discord on this browser, if anyone.' }),
+    applications: z
+      .array(
+        z.object({
+          id: z.uuid(),
+          formTitle: z.string().nullable(),
+          submittedAt: timestamp,
+          status: applicantStatusWord,
+          statusUrl: z.string().meta({ description: 'The private status link of this application.' }),
+        }),
+      )
+      .meta({
+        description:
+          'The applications of the Discord account signed in here, at this organization (newest first, at most 20); empty when nobody is signed in.',
+      }),
   })
   .meta({ id: 'ApplicantSignIn' });
+
+export const applicantStatusQuery = z.object({
+  token: z.string().optional().meta({ description: 'The token of the status link.' }),
+});
+
+export const applicantStatus = z
+  .object({
+    status: applicantStatusWord,
+    roleGranted: z.boolean().meta({
+      description: 'The Discord role reached the account. False on an approval: the role is on its way.',
+    }),
+    serverUrl: z
+      .string()
+      .nullable()
+      .meta({ description: 'The Discord server (`https://discord.com/channels/<id>`) once the role is granted.' }),
+    note: z
+      .string()
+      .nullable()
+      .meta({ description: "The reviewer's note, only when the application's form shares notes with applicants." }),
+    organization: z.object({ name: z.string(), slug: z.string() }),
+    form: z.object({ title: z.string() }).nullable(),
+    submittedAt: timestamp,
+    decidedAt: timestamp.nullable(),
+  })
+  .meta({
+    id: 'ApplicantStatus',
+    example: {
+      status: 'approved',
+      roleGranted: true,
+      serverUrl: 'https://discord.com/channels/123456789012345678',
+      note: null,
+      organization: { name: 'Chess Club', slug: 'chess-club' },
+      form: { title: 'Membership application' },
+      submittedAt: '2026-11-20T10:00:00.000Z',
+      decidedAt: '2026-11-21T09:30:00.000Z',
+    },
+  });
 
 const connectionState = z.enum(['disconnected', 'connecting', 'connected', 'error']);
 

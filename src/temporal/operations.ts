@@ -79,7 +79,13 @@ export interface TemporalDeps {
 
 /** What starting an application's role workflow takes, whichever way it is started. */
 export function roleWorkflowStart(
-  { config, roleWorkflowOptions }: { config: Pick<Config, 'temporal'>; roleWorkflowOptions?: RoleWorkflowOptions },
+  {
+    config,
+    roleWorkflowOptions,
+  }: {
+    config: Pick<Config, 'temporal'> & { mail?: Pick<Config['mail'], 'smtpUrl'> };
+    roleWorkflowOptions?: RoleWorkflowOptions;
+  },
   input: { applicationId: string; organizationId: string },
   roleAssignmentState: RoleAssignmentStatus,
 ) {
@@ -87,6 +93,7 @@ export function roleWorkflowStart(
     applicationId: input.applicationId,
     organizationId: input.organizationId,
     discordTaskQueue: config.temporal.discordTaskQueue,
+    ...(config.mail?.smtpUrl ? { decisionEmails: true } : {}),
     ...roleWorkflowOptions,
   };
   return {

@@ -92,6 +92,11 @@ export interface RoleWorkflowInput {
   databaseRetryDelayMs?: number;
   /** Attempts of a database step before the run waits. (Default: 8) */
   databaseAttempts?: number;
+  /**
+   * SMTP_URL is set: each decision (approve, reject, a reversal) is emailed to the applicant, a step
+   * of its own that never holds up the role. Set by whoever starts the run; a continued run keeps it.
+   */
+  decisionEmails?: boolean;
   /** Set by continue-as-new: where the previous run stopped, so the new one starts waiting at once. */
   resume?: {
     state: StoredRoleState;

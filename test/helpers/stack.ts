@@ -4,11 +4,12 @@ import { hashPassword } from '../../src/auth/password.js';
 import { createOrganizationWithAdmin, updateOrganizationSettings } from '../../src/db/organizations.js';
 import { createUser } from '../../src/db/users.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/dev/sandbox/index.js';
+import { startSmtpSink, type SmtpSink } from '../../src/dev/smtp-sink.js';
 import { createWorkers, type Workers } from '../../src/worker.js';
 import { createLogger } from '../../src/logger.js';
 import type { Env } from '../../src/config.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
-import { startTestApp, type TestApp } from './app.js';
+import { startTestApp, TEST_STATE_SECRET, type TestApp } from './app.js';
 import { installTestRuntime } from './runtime.js';
 import type { RoleWorkflowOptions } from '../../src/temporal/shared.js';
 
@@ -34,6 +35,8 @@ export interface Org {
 export interface Stack {
   db: TestDatabase;
   sandbox: Sandbox;
+  /** The local SMTP sink, when the test asked for one (`smtpSink: true`): SMTP_URL points at it. */
+  smtpSink: SmtpSink | undefined;
   app: TestApp;
   env: Env;
   /** Starts a worker on this stack's task queues (a test may kill it and start another). */
@@ -63,10 +66,14 @@ export async function startStack(
     startWorker?: boolean;
     /** Collects the API's log lines (at debug level) for tests about what is logged. */
     logLines?: string[];
+    /** Runs the local SMTP sink (src/dev/smtp-sink.ts) and sets SMTP_URL to it: decisions are emailed. */
+    smtpSink?: boolean;
   } = {},
 ): Promise<Stack> {
   const db = await createTestDatabase();
   const sandbox = await startSandbox(options.sandbox);
+  const smtpSink = options.smtpSink ? await startSmtpSink() : undefined;
+  if (smtpSink) sandbox.attachMailbox(smtpSink);
   const suffix = randomBytes(4).toString('hex');
   const env: Env = {
     DISCORD_CLIENT_ID: sandbox.clientId,
@@ -82,12 +89,16 @@ export async function startStack(
     TEMPORAL_DISCORD_BACKGROUND_TASK_QUEUE: `test-${suffix}-discord-background`,
     // Schedules fire only when a test triggers them (a week: never within a run).
     DISCORD_RECONCILE_INTERVAL_MINUTES: '10080',
+    // Decision emails carry the status link: a worker process must sign it as the API does.
+    ...(smtpSink ? { SMTP_URL: smtpSink.url, STATE_SIGNING_SECRET: TEST_STATE_SECRET } : {}),
     ...options.env,
   };
   const app = await startTestApp(db.pool, env, {
     roleWorkflowOptions: options.roleWorkflowOptions,
     logLines: options.logLines,
   });
+  // A worker process (test/helpers/worker-process.ts) links to this API in the emails it sends.
+  if (smtpSink && !env.PUBLIC_BASE_URL) env.PUBLIC_BASE_URL = app.baseUrl;
 
   const startWorker = async () => {
     const connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
@@ -129,6 +140,7 @@ export async function startStack(
   const stack: Stack = {
     db,
     sandbox,
+    smtpSink,
     app,
     env,
     startWorker,
@@ -171,6 +183,7 @@ export async function startStack(
       await worker?.stop();
       await app.close();
       await sandbox.close();
+      await smtpSink?.close();
       await db.drop();
     },
   };

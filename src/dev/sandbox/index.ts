@@ -29,6 +29,7 @@ import {
   type SandboxUser,
 } from './state.js';
 import { StatsRecorder, type SandboxStats } from './stats.js';
+import type { MailboxSlot } from './mail-page.js';
 
 export type { Fault } from './faults.js';
 export type { RateLimitOptions, Limit, BucketName } from './rate-limit.js';
@@ -135,6 +136,8 @@ export interface Sandbox {
   acceptRules(guildId: string, userId: string): void;
   member(guildId: string, userId: string): { roles: string[]; pending: boolean } | null;
   faults: { add(fault: Fault): void; clear(): void };
+  /** Shows the messages of an SMTP sink (src/dev/smtp-sink.ts) on the sandbox's page and at `GET /_sandbox/mail`. */
+  attachMailbox(mailbox: MailboxSlot['current']): void;
   setRateLimits(options: RateLimitOptions): void;
   stats(): SandboxStats;
   resetStats(): void;
@@ -173,7 +176,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     for (const newcomer of DEMO_NEWCOMERS) state.createUser(newcomer);
   }
 
-  const app = createApp({ state, stats, oauth, faults, rateLimiter, botToken, hanging, closed });
+  const mailbox: MailboxSlot = { current: null };
+  const app = createApp({ state, stats, oauth, faults, rateLimiter, botToken, hanging, closed, mailbox });
   const host = options.host ?? '127.0.0.1';
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(options.port ?? 0, host, (error?: Error) => (error ? reject(error) : resolve(s)));
@@ -240,6 +244,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return member ? { roles: [...member.roles], pending: member.pending } : null;
     },
     faults: { add: (fault) => faults.add(fault), clear: () => faults.clear() },
+    attachMailbox: (sink) => {
+      mailbox.current = sink;
+    },
     setRateLimits: (rateLimits) => rateLimiter.configure(rateLimits),
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),

@@ -12,6 +12,7 @@ import { createRoutes, type ApiRoute, type Reply, type RouteContext } from './re
 import { isSnowflake } from './snowflake.js';
 import { BOT_DEFAULT_PERMISSIONS, SandboxNotFoundError, type EditRoleOptions, type SandboxState } from './state.js';
 import type { StatsRecorder } from './stats.js';
+import { mountMailPage, type MailboxSlot } from './mail-page.js';
 
 export interface AppDeps {
   state: SandboxState;
@@ -24,6 +25,8 @@ export interface AppDeps {
   hanging: Set<Response>;
   /** Resolves when the sandbox closes (ends latency waits early). */
   closed: Promise<void>;
+  /** The SMTP sink whose messages the sandbox's page shows, once attached. */
+  mailbox?: MailboxSlot;
 }
 
 interface CompiledRoute {
@@ -110,6 +113,9 @@ export function createApp(deps: AppDeps): express.Express {
     }
     return oauth.authorizeUser({ ...request, userId });
   }
+
+  // The sandbox's page, with the mail the local SMTP sink received.
+  mountMailPage(app, deps.mailbox ?? { current: null });
 
   // Bulk member adds carry thousands of ids: a larger body than express's default 100 kB.
   app.use('/_sandbox', express.json({ limit: '20mb' }), createControlRouter(deps));

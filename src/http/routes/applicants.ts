@@ -16,6 +16,10 @@ import {
 } from '../../auth/applicant-sessions.js';
 import { consumeOAuthStateNonce, InvalidStateError } from '../../auth/oauth-state.js';
 import { findApplication } from '../../db/applications.js';
+import { findApplicantStatus, listApplicationsOfAccount } from '../../db/applicant-status.js';
+import { isStatusTokenOf, statusUrlOf } from '../../auth/status-token.js';
+import { applicantStatusOfRow, applicantViewOf } from '../../domain/applicant-status.js';
+import { isUuid } from '../../domain/uuid.js';
 import type { Application } from '../../domain/application.js';
 import { APPLICANT_AUTHORIZATION_EXPIRED } from '../../domain/application-lifecycle.js';
 import { findOrganizationByIdOrSlug, isValidSlug, type Organization } from '../../db/organizations.js';
@@ -26,7 +30,7 @@ import type { Config } from '../../config.js';
 import type { AppDeps } from '../deps.js';
 import { notFound } from '../errors.js';
 import { refusalLimit, sharedRateLimit } from '../middleware/rate-limit.js';
-import { applicantAuthorizeQuery } from '../schemas.js';
+import { applicantAuthorizeQuery, applicantStatusQuery } from '../schemas.js';
 import { parseInput } from '../validation.js';
 
 /**
@@ -65,6 +69,12 @@ export const applyUrlOf = (
   slug: string | null | undefined,
   params: Record<string, string>,
 ) => `${config.publicBaseUrl}/apply${slug ? `/${encodeURIComponent(slug)}` : ''}?${new URLSearchParams(params)}`;
+
+/** How many of an account's applications signing in again lists. */
+const ACCOUNT_APPLICATIONS_SHOWN = 20;
+
+/** A query parameter given once (a repeated one is an array: no token). */
+const firstString = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 export function applicantsRouter(deps: AppDeps): Router {
   const { config, pool } = deps;
@@ -202,11 +212,57 @@ export function applicantsRouter(deps: AppDeps): Router {
   router.get('/public/organizations/:slug/applicant', async (req, res) => {
     const org = await publicOrganization(deps, String(req.params.slug));
     const signIn = await lookupApplicantSession(pool, applicantCookieOf(req), org.id);
+    // Signing in with Discord again reaches the account's applications here and their status links.
+    const applications = signIn
+      ? await listApplicationsOfAccount(pool, {
+          organizationId: org.id,
+          discordUserId: signIn.account.id,
+          limit: ACCOUNT_APPLICATIONS_SHOWN,
+        })
+      : [];
     // Who is signed in on this browser: never kept by a cache on the way.
     res.setHeader('Cache-Control', 'no-store, private');
     res.json({
       organization: { name: org.name, requireDiscordSignIn: org.requireDiscordSignIn },
       discordUser: signIn ? discordUserOf(signIn.account) : null,
+      applications: applications.map((a) => ({
+        id: a.id,
+        formTitle: a.formTitle,
+        submittedAt: a.submittedAt,
+        status: applicantStatusOfRow(a),
+        statusUrl: statusUrlOf(config, a.id),
+      })),
+    });
+  });
+
+  // The status link: a wrong, missing or malformed token and an unknown application are one 404.
+  const statusLimiter = sharedRateLimit(pool, 'application-status', {
+    windowMs: 60_000,
+    limit: 60,
+    handler: (_req, res) => {
+      res.status(429).json({
+        error: { code: 'too_many_requests', message: 'Too many requests from here. Please wait a minute.' },
+      });
+    },
+  });
+  router.get('/public/applications/:id/status', statusLimiter, async (req, res) => {
+    const id = String(req.params.id);
+    const { token } = parseInput(applicantStatusQuery, { token: firstString(req.query.token) });
+    // The token is checked (in constant time) before the database is asked, so an unknown ID and a
+    // wrong token take the same path and get the same answer.
+    const record =
+      isUuid(id) && isStatusTokenOf(config.stateSigningSecret, id, token) ? await findApplicantStatus(pool, id) : null;
+    if (!record) throw notFound('No such application.');
+    const { application: app, organization, form, guildId } = record;
+    const view = applicantViewOf(app, { guildId, shareNotes: form?.shareNotes ?? false });
+    res.setHeader('Cache-Control', 'no-store, private');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.json({
+      ...view,
+      organization: { name: organization.name, slug: organization.slug },
+      form: form ? { title: form.title } : null,
+      submittedAt: app.createdAt,
+      decidedAt: view.status === 'received' ? null : app.reviewedAt,
     });
   });
 
