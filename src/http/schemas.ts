@@ -373,12 +373,11 @@ export const errorResponse = errorResponseWith(Object.keys(errorCodes) as ErrorC
 /** Answers to a form, by question id (checked against the form's version, src/domain/form.ts). */
 const formAnswers = z
   .record(
-    z.string().max(40),
-    z.union([
-      z.string().max(FORM_LIMITS.long_text.max),
-      z.array(z.string().max(FORM_LIMITS.optionLength)),
-      z.boolean(),
-    ]),
+    z.string(),
+    // The lengths and the choices are the form version's to check (src/domain/form.ts): here, the types.
+    z.union([z.string(), z.array(z.string()), z.boolean()], {
+      error: 'must be a text, a list of texts, or true or false',
+    }),
   )
   .meta({ description: 'By question id: a text, a list of options (multiple choice) or a boolean (checkbox).' });
 
