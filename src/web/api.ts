@@ -4,6 +4,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The whole `error` object of the answer (e.g. a cooldown's `retryAfter`). */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -47,11 +49,13 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     }
   }
   if (!res.ok) {
-    const error = (data as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    const error = (data as { error?: { code?: unknown; message?: unknown } & Record<string, unknown> } | undefined)
+      ?.error;
     throw new ApiError(
       res.status,
       typeof error?.code === 'string' ? error.code : `http_${res.status}`,
       typeof error?.message === 'string' ? error.message : `The server answered ${res.status}.`,
+      error && typeof error === 'object' ? error : {},
     );
   }
   return data as T;

@@ -86,9 +86,10 @@ export interface ApplicationPage {
   nextCursor: string | null;
 }
 
-export function listApplications(query: { status?: string; limit?: number; cursor?: string }) {
+export function listApplications(query: { status?: string; formId?: string; limit?: number; cursor?: string }) {
   const params = new URLSearchParams();
   if (query.status) params.set('status', query.status);
+  if (query.formId) params.set('formId', query.formId);
   if (query.limit) params.set('limit', String(query.limit));
   if (query.cursor) params.set('cursor', query.cursor);
   return api<ApplicationPage>(`/api/applications?${params}`);
@@ -100,8 +101,12 @@ export const getApplication = (id: string) => api<ListedApplication>(`/api/appli
 export const listReconciliationRuns = (limit = 20) =>
   api<{ items: ReconciliationRun[] }>(`/api/reconciliation-runs?limit=${limit}`);
 
-export const reviewApplication = (id: string, decision: ReviewDecision) =>
-  api<Application>(`/api/applications/${encodeURIComponent(id)}/review`, { method: 'POST', body: { decision } });
+/** Records a decision; a note (for reviewers; shown to the applicant when the form shares notes) is optional. */
+export const reviewApplication = (id: string, decision: ReviewDecision, note?: string) =>
+  api<Application>(`/api/applications/${encodeURIComponent(id)}/review`, {
+    method: 'POST',
+    body: note?.trim() ? { decision, note: note.trim() } : { decision },
+  });
 
 export const retryRole = (id: string) =>
   api<Application>(`/api/applications/${encodeURIComponent(id)}/retry-role`, { method: 'POST' });

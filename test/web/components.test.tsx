@@ -1,5 +1,8 @@
 /** @jest-environment jsdom */
+import './jsdom-globals.js';
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import type { ReactElement } from 'react';
+import { BrowserRouter } from 'react-router';
 import { StatusBadge } from '../../src/web/components/StatusBadge.js';
 import { CALLBACK_ERROR_MESSAGES, callbackNotice } from '../../src/web/messages.js';
 import { validateApplication } from '../../src/web/pages/ApplyPage.js';
@@ -33,6 +36,9 @@ function application(status: ApplicationStatus, overrides: Partial<Application['
     organizationId: 'o1',
     applicant: { name: 'Ada Lovelace', email: 'ada@example.com' },
     custom_data: { discord_user_id: '300000000000000001' },
+    formId: '00000000-0000-4000-8000-0000000000f1',
+    formVersion: 1,
+    answers: {},
     discordUser: {
       id: '300000000000000001',
       username: 'ada',
@@ -57,6 +63,9 @@ function application(status: ApplicationStatus, overrides: Partial<Application['
     updatedAt: '2025-01-02T10:00:00.000Z',
   };
 }
+
+/** Pages use the router (links, the address's query): rendered inside the app's BrowserRouter. */
+const renderInRouter = (ui: ReactElement) => render(<BrowserRouter>{ui}</BrowserRouter>);
 
 /** The app's session store is a module singleton: sign in through it before each page test. */
 async function signInAs(me: Me) {
@@ -178,7 +187,7 @@ describe('SettingsPage', () => {
   test('admin: disconnected offers "Connect Discord Bot"; an error offers "Retry connection" and says why', async () => {
     await signInAs(admin);
     mockFetch({ 'GET /api/discord/connection': { body: disconnected } });
-    const { unmount } = render(<SettingsPage />);
+    const { unmount } = renderInRouter(<SettingsPage />);
     expect(await screen.findByRole('button', { name: 'Connect Discord Bot' })).toBeTruthy();
     unmount();
 
@@ -186,7 +195,7 @@ describe('SettingsPage', () => {
       'GET /api/discord/connection': { body: { ...disconnected, state: 'error', error: 'Missing Manage Roles.' } },
       'GET /api/organization/settings': { body: { requireDiscordSignIn: true } },
     });
-    render(<SettingsPage />);
+    renderInRouter(<SettingsPage />);
     expect(await screen.findByRole('button', { name: 'Retry connection' })).toBeTruthy();
     expect(screen.getByRole('alert').textContent).toMatch(/Missing Manage Roles\./);
   });
@@ -210,7 +219,7 @@ describe('SettingsPage', () => {
       },
       'GET /api/organization/settings': { body: { requireDiscordSignIn: true } },
     });
-    render(<SettingsPage />);
+    renderInRouter(<SettingsPage />);
     const button = await screen.findByRole('button', { name: 'Check now' });
     expect(screen.getByRole('alert').textContent).toBe('Grants are paused: the bot lacks a permission it needs.');
     expect(screen.getByRole('button', { name: 'Connect again' })).toBeTruthy();
@@ -222,7 +231,7 @@ describe('SettingsPage', () => {
   test('reviewer: sees the state, not the buttons', async () => {
     await signInAs(reviewer);
     mockFetch({ 'GET /api/discord/connection': { body: connected } });
-    render(<SettingsPage />);
+    renderInRouter(<SettingsPage />);
     expect((await screen.findByText(/Connected to/)).textContent).toBe('Connected to Guild A — role Approved');
     expect(screen.queryByRole('button')).toBeNull();
   });
@@ -231,7 +240,7 @@ describe('SettingsPage', () => {
     await signInAs(admin);
     window.history.replaceState(null, '', '/settings?error=connection_in_progress');
     mockFetch({ 'GET /api/discord/connection': { body: { ...disconnected, state: 'connecting' } } });
-    render(<SettingsPage />);
+    renderInRouter(<SettingsPage />);
     expect((await screen.findByRole('alert')).textContent).toBe(
       'Another connection attempt is already in progress. Please wait.',
     );
@@ -247,7 +256,7 @@ describe('SettingsPage', () => {
         body: answers++ === 0 ? { ...disconnected, state: 'connecting' } : connected,
       }),
     });
-    const { container } = render(<SettingsPage />);
+    const { container } = renderInRouter(<SettingsPage />);
     expect(await screen.findByText(/Connecting…/)).toBeTruthy();
     expect(container.querySelector('.connecting .spinner')).not.toBeNull();
     expect((await screen.findByText(/Connected to/, {}, { timeout: 3_000 })).textContent).toBe(
@@ -269,7 +278,7 @@ describe('ApplicationsPage', () => {
     const pending = application('Pending', { status: 'not_applicable' });
     pending.applicant.name = 'Waiting';
     mockFetch({ 'GET /api/applications': { body: { items: [retryable, exhausted, pending], nextCursor: null } } });
-    render(<ApplicationsPage />);
+    renderInRouter(<ApplicationsPage />);
     const rows = await screen.findAllByTestId('application-row');
     expect(rows).toHaveLength(3);
     expect(within(rows[0]!).getByRole('button', { name: /^Retry \(2\/5\)/ }).textContent).toBe('Retry (2/5)');
@@ -295,7 +304,7 @@ describe('ApplicationsPage', () => {
       }),
     );
     mockFetch({ 'GET /api/applications': { body: { items: cases, nextCursor: null } } });
-    render(<ApplicationsPage />);
+    renderInRouter(<ApplicationsPage />);
     const rows = await screen.findAllByTestId('application-row');
     expect(rows).toHaveLength(cases.length);
     for (const [i, app] of cases.entries()) {
@@ -328,7 +337,7 @@ describe('ApplicationsPage', () => {
       },
       [`GET /api/applications/${failedRevoke.id}`]: { body: failedRevoke },
     });
-    render(<ApplicationsPage />);
+    renderInRouter(<ApplicationsPage />);
     const button = await screen.findByRole('button', { name: 'Retry (1/5): remove the role from Reversed again' });
     fireEvent.click(button);
     await waitFor(() => expect(calls.some((c) => c.method === 'POST' && c.path.endsWith('/retry-role'))).toBe(true));
@@ -343,7 +352,7 @@ describe('ApplicationsPage', () => {
       'GET /api/applications': { body: { items: [removing], nextCursor: null } },
       [`GET /api/applications/${removing.id}`]: () => ({ body: reads++ === 0 ? removing : done }),
     });
-    render(<ApplicationsPage />);
+    renderInRouter(<ApplicationsPage />);
     expect((await screen.findByTestId('status-badge')).textContent).toBe('Rejected – removing role…');
     await waitFor(() => expect(screen.getByTestId('status-badge').textContent).toBe('Rejected'), { timeout: 5_000 });
     expect(reads).toBeGreaterThanOrEqual(2);
@@ -366,7 +375,7 @@ describe('ApplicationsPage', () => {
         },
       },
     });
-    render(<ApplicationsPage />);
+    renderInRouter(<ApplicationsPage />);
     fireEvent.click(await screen.findByRole('button', { name: 'Revoke the approval of Member' }));
     const confirm = screen.getByRole('group', { name: 'Confirm revoking Member' });
     expect(confirm.textContent).toMatch(/the role will be removed from the member in Discord/);
@@ -414,7 +423,7 @@ describe('ApplicationsPage', () => {
         'POST /api/applications/bulk-review': { status: 202, body: { bulkId: 'bulk-1' } },
         'GET /api/bulk-reviews/bulk-1': () => ({ body: answers[Math.min(polls++, answers.length - 1)] }),
       });
-      render(<ApplicationsPage />);
+      renderInRouter(<ApplicationsPage />);
       await screen.findAllByTestId('application-row');
       fireEvent.click(screen.getByRole('checkbox', { name: 'Select all pending applications on this page' }));
       fireEvent.click(screen.getByRole('button', { name: 'Approve selected (7)' }));
@@ -485,7 +494,7 @@ describe('ApplicationsPage', () => {
             : progressOf({ bulkId: 'bulk-2', total: 3, recorded: 3, assigned: 1 }),
         }),
       });
-      const first = render(<ApplicationsPage />);
+      const first = renderInRouter(<ApplicationsPage />);
       await screen.findAllByTestId('application-row');
       fireEvent.click(screen.getByRole('checkbox', { name: 'Select all pending applications on this page' }));
       fireEvent.click(screen.getByRole('button', { name: 'Approve selected (3)' }));
@@ -498,7 +507,7 @@ describe('ApplicationsPage', () => {
       expect(reads(calls, '/api/bulk-reviews/bulk-2')).toBe(pollsAtUnmount);
       expect(window.localStorage.getItem('bulkReview:o1')).toBe('bulk-2');
 
-      render(<ApplicationsPage />);
+      renderInRouter(<ApplicationsPage />);
       await waitFor(() =>
         expect(screen.getByTestId('bulk-progress').textContent).toBe(
           'Approving… 1 of 3 assigned (3 recorded, 0 failed, 0 refused)',
@@ -529,7 +538,7 @@ describe('ApplicationsPage', () => {
         'GET /api/applications': { body: { items: pendingApps(1), nextCursor: null } },
         'GET /api/bulk-reviews/gone': { status: 404, body: { error: { code: 'not_found', message: 'No such bulk.' } } },
       });
-      render(<ApplicationsPage />);
+      renderInRouter(<ApplicationsPage />);
       await screen.findAllByTestId('application-row');
       await waitFor(() => expect(window.localStorage.getItem('bulkReview:o1')).toBeNull());
       expect(screen.queryByTestId('bulk-progress')).toBeNull();
@@ -546,7 +555,7 @@ describe('ApplicationsPage', () => {
           body: { error: { code: 'forbidden', message: 'Not allowed.' } },
         },
       });
-      render(<ApplicationsPage />);
+      renderInRouter(<ApplicationsPage />);
       await screen.findAllByTestId('application-row');
       fireEvent.click(screen.getByRole('checkbox', { name: 'Select all pending applications on this page' }));
       fireEvent.click(screen.getByRole('button', { name: 'Approve selected (2)' }));

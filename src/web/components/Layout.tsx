@@ -1,27 +1,31 @@
 import { useEffect, type ReactNode } from 'react';
-import { Link, navigate, useLocation } from '../router.js';
+import { NavLink, useLocation, useNavigate } from 'react-router';
 import { sessionStore, useSession } from '../session.js';
 import { Spinner, Notice } from './ui.js';
 
 /** The navigation: what the signed-in user may open. */
 export function MainNav() {
   const session = useSession();
-  const { pathname } = useLocation();
   if (session.status !== 'signed-in') return null;
   const isAdmin = session.me.user.role === 'admin';
   const links = [
     { href: '/applications', label: 'Applications' },
+    { href: '/forms', label: 'Forms' },
     { href: '/settings', label: 'Settings' },
-    ...(isAdmin ? [{ href: '/ops', label: 'Operations' }] : []),
+    ...(isAdmin
+      ? [
+          { href: '/audit-log', label: 'Audit log' },
+          { href: '/ops', label: 'Operations' },
+        ]
+      : []),
   ];
   return (
     <nav aria-label="Main">
       <ul>
         {links.map((l) => (
           <li key={l.href}>
-            <Link href={l.href} aria-current={pathname === l.href ? 'page' : undefined}>
-              {l.label}
-            </Link>
+            {/* Current on its own page and below it (an application's detail is under Applications). */}
+            <NavLink to={l.href}>{l.label}</NavLink>
           </li>
         ))}
       </ul>
@@ -32,10 +36,11 @@ export function MainNav() {
 /** Who is signed in, and the way out. */
 export function UserMenu() {
   const session = useSession();
+  const navigate = useNavigate();
   if (session.status !== 'signed-in') return null;
   const signOut = async () => {
     await sessionStore.signOut().catch(() => undefined);
-    navigate('/login', { replace: true });
+    void navigate('/login', { replace: true });
   };
   return (
     <div className="user-menu">
@@ -52,11 +57,13 @@ export function UserMenu() {
 /** Renders `children` once the session is known and someone is signed in; otherwise says why not. */
 export function RequireSession({ children }: { children: ReactNode }) {
   const session = useSession();
-  const { href } = useLocation();
+  const { pathname, search } = useLocation();
+  const navigate = useNavigate();
+  const href = pathname + search;
   const signedOut = session.status === 'signed-out';
   useEffect(() => {
-    if (signedOut) navigate(`/login?next=${encodeURIComponent(href)}`, { replace: true });
-  }, [signedOut, href]);
+    if (signedOut) void navigate(`/login?next=${encodeURIComponent(href)}`, { replace: true });
+  }, [signedOut, href, navigate]);
   if (session.status === 'idle' || session.status === 'loading') {
     return (
       <main className="centered">

@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { Link, useNavigate, useSearchParams } from 'react-router';
 import { errorMessage } from '../api.js';
 import { DiscordIdentity } from '../components/DiscordIdentity.js';
 import { ReadinessBadge, readinessProblems } from '../components/ReadinessBadge.js';
@@ -14,6 +15,7 @@ import {
   useResource,
   type BulkReviewTracker,
 } from '../hooks.js';
+import { useShortcuts } from '../keyboard.js';
 import { useSession } from '../session.js';
 import { actionsFor, formatDate, isInFlight, MAX_MANUAL_RETRIES, STATUS_FILTERS } from '../status.js';
 import type { Application, ListedApplication } from '../types.js';
@@ -37,14 +39,18 @@ function discordIdOf(app: Application): string | null {
 
 export function ApplicationsPage() {
   const session = useSession();
-  const [status, setStatus] = useState('');
+  const [search] = useSearchParams();
+  const navigate = useNavigate();
+  // The detail's "← Applications" comes back with the list's filter; the form filter comes from the Forms page.
+  const [status, setStatus] = useState(() => search.get('status') ?? '');
+  const formId = search.get('formId') ?? '';
   const [pageSize, setPageSize] = useState<number>(PAGE_SIZE);
   // Cursors of the pages before this one, and this page's own.
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const cursor = cursors[cursors.length - 1];
   const page = useResource(
-    () => listApplications({ status: status || undefined, limit: pageSize, cursor }),
-    `${status}|${pageSize}|${cursor ?? ''}`,
+    () => listApplications({ status: status || undefined, formId: formId || undefined, limit: pageSize, cursor }),
+    `${status}|${formId}|${pageSize}|${cursor ?? ''}`,
   );
   const [rows, setRows] = useState<ListedApplication[]>([]);
   useEffect(() => {
@@ -54,6 +60,12 @@ export function ApplicationsPage() {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [rowBusy, setRowBusy] = useState<Record<string, RowAction>>({});
   const [rowErrors, setRowErrors] = useState<Record<string, string>>({});
+  /** Notes typed in the list, sent with the row's next approve or reject. */
+  const [notes, setNotes] = useState<Record<string, string>>({});
+  const [noteOpen, setNoteOpen] = useState<string | null>(null);
+  /** The row the keyboard is on (`j`/`k`), by ID. */
+  const [cursorId, setCursorId] = useState<string | null>(null);
+  const tableRef = useRef<HTMLTableElement>(null);
   /** The application whose "Revoke approval" waits for a confirmation. */
   const [confirmingRevoke, setConfirmingRevoke] = useState<string | null>(null);
   /** "Approve selected" waits for a confirmation: some of the selected would fail or may wait. */
@@ -91,7 +103,9 @@ export function ApplicationsPage() {
         awaitRetry(accepted);
         replace(accepted);
       } else {
-        replace(await reviewApplication(app.id, action === 'approve' ? 'approve' : 'reject'));
+        replace(await reviewApplication(app.id, action === 'approve' ? 'approve' : 'reject', notes[app.id]));
+        setNotes(({ [app.id]: _, ...rest }) => rest);
+        if (noteOpen === app.id) setNoteOpen(null);
       }
       if (action === 'revoke') setConfirmingRevoke(null);
       setSelected((s) => {
@@ -121,6 +135,38 @@ export function ApplicationsPage() {
     if (problems.blocked.count + problems.warning.count === 0) void approveSelected();
     else setConfirmingBulk(true);
   };
+
+  /** Where a row's detail opens: the list's filters go along and make the detail's queue. */
+  const detailHref = (id: string) => {
+    const params = new URLSearchParams();
+    if (status) params.set('status', status);
+    if (formId) params.set('formId', formId);
+    const query = params.toString();
+    return `/applications/${encodeURIComponent(id)}${query ? `?${query}` : ''}`;
+  };
+
+  const cursorIndex = rows.findIndex((a) => a.id === cursorId);
+  const moveCursor = (by: number) => {
+    if (rows.length === 0) return;
+    const next = cursorIndex < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, cursorIndex + by));
+    const id = rows[next]!.id;
+    setCursorId(id);
+    tableRef.current?.querySelector<HTMLElement>(`tr[data-id="${id}"]`)?.scrollIntoView?.({ block: 'nearest' });
+  };
+  const onCursor = (action: 'approve' | 'reject') => {
+    const app = cursorIndex >= 0 ? rows[cursorIndex] : undefined;
+    if (!app || rowBusy[app.id] || !actionsFor(app).includes(action)) return;
+    void act(app, action);
+  };
+  useShortcuts({
+    j: () => moveCursor(1),
+    k: () => moveCursor(-1),
+    Enter: () => {
+      if (cursorIndex >= 0) void navigate(detailHref(rows[cursorIndex]!.id));
+    },
+    a: () => onCursor('approve'),
+    r: () => onCursor('reject'),
+  });
 
   const toggle = (id: string, on: boolean) =>
     setSelected((s) => {
@@ -154,6 +200,11 @@ export function ApplicationsPage() {
             ))}
           </select>
         </label>
+        {formId ? (
+          <span className="filter-note">
+            One form only · <Link to="/applications">Show every form</Link>
+          </span>
+        ) : null}
         <button type="button" className="secondary" onClick={() => void page.reload()} disabled={page.loading}>
           Refresh
         </button>
@@ -221,8 +272,12 @@ export function ApplicationsPage() {
           The applications could not be loaded: {page.error}
         </Notice>
       ) : null}
+      <p className="shortcut-hint small muted" data-testid="shortcut-hint">
+        Keys: <kbd>j</kbd>/<kbd>k</kbd> move down/up, <kbd>Enter</kbd> opens, <kbd>a</kbd> approves, <kbd>r</kbd>{' '}
+        rejects the highlighted application.
+      </p>
       <div className="table-wrap">
-        <table className="applications">
+        <table className="applications" ref={tableRef}>
           <caption className="visually-hidden">Applications{status ? ` (${status})` : ''}</caption>
           <thead>
             <tr>
@@ -247,7 +302,14 @@ export function ApplicationsPage() {
               const discordId = discordIdOf(app);
               const actions = actionsFor(app);
               return (
-                <tr key={app.id} data-testid="application-row" data-id={app.id} data-status={app.status}>
+                <tr
+                  key={app.id}
+                  data-testid="application-row"
+                  data-id={app.id}
+                  data-status={app.status}
+                  data-current={cursorId === app.id ? 'true' : undefined}
+                  className={cursorId === app.id ? 'row-current' : undefined}
+                >
                   <td className="select-col">
                     {actionsFor(app).includes('approve') ? (
                       <input
@@ -259,7 +321,10 @@ export function ApplicationsPage() {
                     ) : null}
                   </td>
                   <td data-label="Applicant">
-                    <div className="applicant-name">{app.applicant.name}</div>
+                    <div className="applicant-name">
+                      <Link to={detailHref(app.id)}>{app.applicant.name}</Link>
+                      {cursorId === app.id ? <span className="visually-hidden"> (highlighted)</span> : null}
+                    </div>
                     <div className="muted small">{app.applicant.email}</div>
                     {app.discordUser ? (
                       <DiscordIdentity user={app.discordUser} />
@@ -331,6 +396,29 @@ export function ApplicationsPage() {
                           Cancel
                         </button>
                       </div>
+                    ) : null}
+                    {actions.includes('approve') || actions.includes('reject') ? (
+                      noteOpen === app.id || notes[app.id] ? (
+                        <textarea
+                          className="row-note"
+                          rows={2}
+                          maxLength={2000}
+                          aria-label={`Note for ${app.applicant.name}`}
+                          placeholder="Note (optional), sent with the decision"
+                          autoFocus={noteOpen === app.id}
+                          value={notes[app.id] ?? ''}
+                          onChange={(e) => setNotes((n) => ({ ...n, [app.id]: e.target.value }))}
+                        />
+                      ) : (
+                        <button
+                          type="button"
+                          className="secondary"
+                          onClick={() => setNoteOpen(app.id)}
+                          aria-label={`Add a note for ${app.applicant.name}`}
+                        >
+                          Note…
+                        </button>
+                      )
                     ) : null}
                     {actions.includes('retry') ? (
                       <button

@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { errorMessage } from '../api.js';
 import { Field, Notice, PageHeading, Spinner } from '../components/ui.js';
-import { navigate, useLocation } from '../router.js';
+import { useNavigate, useSearchParams } from 'react-router';
 import { sessionStore, useSession } from '../session.js';
 
 /** Only paths of this app: `next` must never send anyone to another site. */
@@ -11,7 +11,8 @@ function safeNext(next: string | null): string {
 
 export function LoginPage() {
   const session = useSession();
-  const { search } = useLocation();
+  const [search] = useSearchParams();
+  const navigate = useNavigate();
   const next = safeNext(search.get('next'));
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -20,8 +21,8 @@ export function LoginPage() {
 
   const signedIn = session.status === 'signed-in';
   useEffect(() => {
-    if (signedIn) navigate(next, { replace: true });
-  }, [signedIn, next]);
+    if (signedIn) void navigate(next, { replace: true });
+  }, [signedIn, next, navigate]);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();

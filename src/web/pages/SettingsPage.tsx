@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'react';
+import { useSearchParams } from 'react-router';
 import { api, errorMessage } from '../api.js';
 import { Notice, PageHeading, Spinner } from '../components/ui.js';
 import { useDiscordConnection, useResource, type Resource } from '../hooks.js';
 import { callbackNotice } from '../messages.js';
-import { navigate, useLocation } from '../router.js';
 import { useSession } from '../session.js';
 import { formatDate } from '../status.js';
 import type {
@@ -23,12 +23,12 @@ export const MAX_REMOVE_ROLES = 10;
 export function SettingsPage() {
   const session = useSession();
   const isAdmin = session.status === 'signed-in' && session.me.user.role === 'admin';
-  const { search, pathname } = useLocation();
+  const [search, setSearch] = useSearchParams();
   // The callback's answer is read once, then dropped from the address so a reload does not repeat it.
   const [notice] = useState(() => callbackNotice(search));
   useEffect(() => {
-    if (search.has('success') || search.has('status') || search.has('error')) navigate(pathname, { replace: true });
-  }, [search, pathname]);
+    if (search.has('success') || search.has('status') || search.has('error')) setSearch({}, { replace: true });
+  }, [search, setSearch]);
 
   const connection = useDiscordConnection();
   const [busy, setBusy] = useState<'connect' | 'disconnect' | null>(null);
