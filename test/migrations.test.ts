@@ -118,6 +118,67 @@ test("the old app's duplicate discord_configs rows: the newest per organization 
   await expect(insert(org, '900000000000000005', '1 minute')).rejects.toThrow(/discord_configs_organization_id_key/);
 });
 
+test('forms: organizations and applications from before get the default form (version 1, no questions); a new organization gets one; one default each; an application answers a form of its own organization', async () => {
+  const db = await emptyDatabase();
+  await migrate(db.url, { count: 8 }); // up to 1732000000007, before forms
+  const orgs = await db.pool.query<{ id: string }>(
+    `INSERT INTO organizations (name, slug) VALUES ('A', 'a'), ('B', 'b') RETURNING id`,
+  );
+  const [a, b] = orgs.rows.map((r) => r.id) as [string, string];
+  await db.pool.query(
+    `INSERT INTO applications (organization_id, applicant_name, applicant_email) VALUES ($1, 'X', 'x@example.com'), ($1, 'Y', 'y@example.com'), ($2, 'Z', 'z@example.com')`,
+    [a, b],
+  );
+  expect(await migrate(db.url)).toContain('1732000000008_forms');
+
+  const forms = await db.pool.query(
+    `SELECT f.organization_id, f.slug, f.title, f.is_default, f.current_version, v.definition
+     FROM forms f JOIN form_versions v ON v.form_id = f.id ORDER BY f.organization_id`,
+  );
+  expect(forms.rows).toEqual(
+    [a, b].sort().map((organization_id) => ({
+      organization_id,
+      slug: 'apply',
+      title: 'Membership application',
+      is_default: true,
+      current_version: 1,
+      definition: { title: 'Membership application', description: '', questions: [] },
+    })),
+  );
+  const apps = await db.pool.query(
+    `SELECT a.organization_id = f.organization_id AS own, f.is_default, a.form_version, a.answers
+     FROM applications a JOIN forms f ON f.id = a.form_id`,
+  );
+  expect(apps.rows).toEqual(Array(3).fill({ own: true, is_default: true, form_version: 1, answers: {} }));
+
+  // A new organization, however created, has its default form; an application stored without a
+  // form answers it.
+  const c = (await db.pool.query(`INSERT INTO organizations (name, slug) VALUES ('C', 'c') RETURNING id`)).rows[0].id;
+  const cForm = (await db.pool.query(`SELECT id FROM forms WHERE organization_id = $1 AND is_default`, [c])).rows[0].id;
+  const app = await db.pool.query(
+    `INSERT INTO applications (organization_id, applicant_name, applicant_email) VALUES ($1, 'W', 'w@example.com') RETURNING form_id, form_version`,
+    [c],
+  );
+  expect(app.rows[0]).toEqual({ form_id: cForm, form_version: 1 });
+  // One default form per organization.
+  await expect(
+    db.pool.query(`INSERT INTO forms (organization_id, slug, title, is_default) VALUES ($1, 'x', 'X', true)`, [c]),
+  ).rejects.toThrow(/forms_one_default_per_organization/);
+  // Another organization's form, or a version that does not exist, is refused.
+  await expect(
+    db.pool.query(
+      `INSERT INTO applications (organization_id, applicant_name, applicant_email, form_id, form_version) VALUES ($1, 'V', 'v@example.com', $2, 1)`,
+      [a, cForm],
+    ),
+  ).rejects.toThrow(/applications_form_fkey/);
+  await expect(
+    db.pool.query(
+      `INSERT INTO applications (organization_id, applicant_name, applicant_email, form_id, form_version) VALUES ($1, 'V', 'v@example.com', $2, 2)`,
+      [c, cForm],
+    ),
+  ).rejects.toThrow(/applications_form_version_fkey/);
+});
+
 test('the audit log is append-only', async () => {
   const db = await emptyDatabase();
   await migrate(db.url);
