@@ -318,7 +318,7 @@ function ApplicationDetail({
           {decidable ? (
             <form onSubmit={(e) => void send(e)} className="decision-form">
               <fieldset className="choices inline-choices">
-                <legend>Decision</legend>
+                <legend className="visually-hidden">Decision</legend>
                 {canApprove ? (
                   <label className="checkbox">
                     <input
