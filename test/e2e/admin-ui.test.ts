@@ -186,7 +186,7 @@ test('submits an application through the public form, with inline validation', a
     if (r.url().includes('/api/me')) meRequests.push(r.url());
   });
   await form.goto(`/apply/${org.slug}`);
-  await form.getByRole('heading', { name: 'Apply for membership' }).waitFor();
+  await form.getByRole('heading', { name: 'Membership application — Acme Guild Club' }).waitFor();
   await form.getByLabel('Name').fill('Ada Lovelace');
   await form.getByLabel('Email').fill('ada@example.com');
   const discordId = form.getByLabel('Discord user ID (optional)');
