@@ -142,6 +142,9 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
   // marker is known, so patched() answers false there and the replay fails. Runs started before
   // this decision existed still ask patched('attempt-deadline') where they always did.
   const attemptDeadlineFromStart = patched('attempt-deadline-from-start');
+  // Decision emails, decided in the first activation for the same reason (the review handler runs
+  // after a local activity). Runs started before they existed, or without SMTP_URL, have none.
+  const decisionEmailsOn = input.decisionEmails === true && patched('decision-email');
 
   // Database steps one at a time, so `state` is always the answer of the latest write.
   const lock = new Mutex();
@@ -277,8 +280,7 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
       adopt(result.state);
       continueBeforeWaiting = true;
       if (result.refusal) throw ApplicationFailure.nonRetryable(result.refusal.message, result.refusal.code);
-      // Runs started before decision emails existed replay without this step.
-      if (input.decisionEmails && patched('decision-email')) {
+      if (decisionEmailsOn) {
         emailDecision({
           applicationId,
           decisionKey: requestId,
@@ -311,9 +313,10 @@ export async function applicationRoleWorkflow(input: RoleWorkflowInput): Promise
       // The deadline of one attempt, its time in the queue included: a grant no worker takes (or
       // finishes) within it is reported failed instead of waiting unseen. Runs started before the
       // deadline existed go on without it (see "Changing a workflow" in the README).
-      change = attemptDeadlineFromStart || patched('attempt-deadline')
-        ? await CancellationScope.withTimeout(ATTEMPT_DEADLINE_MS, attempt)
-        : await attempt();
+      change =
+        attemptDeadlineFromStart || patched('attempt-deadline')
+          ? await CancellationScope.withTimeout(ATTEMPT_DEADLINE_MS, attempt)
+          : await attempt();
     } catch (err) {
       // A cancellation of the whole run is not this attempt's deadline: let it end the run.
       if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;

@@ -39,6 +39,8 @@ let nextUser = 320000000000000000n;
 
 /** Writes every run of `workflowId` (oldest first; or only the newest) as `<scenario>.<n>.json`. */
 async function save(scenario: string, workflowId: string, only?: 'newest'): Promise<void> {
+  // A role workflow ends once its decision emails are sent too: recorded whole.
+  if (workflowId.startsWith('application-role:')) await stack.app.temporal.workflow.getHandle(workflowId).result();
   const runs: Array<{ runId: string; startTime: Date }> = [];
   for await (const wf of stack.app.temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
     runs.push({ runId: wf.runId, startTime: wf.startTime });
@@ -69,7 +71,9 @@ capture('capture workflow histories', () => {
   beforeAll(async () => {
     await fs.rm(dir, { recursive: true, force: true });
     await fs.mkdir(dir, { recursive: true });
-    stack = await startStack({ roleWorkflowOptions: { memberRecheckDelaysMs: [300, 300] } });
+    // With the SMTP sink: every decision's email is a step of these histories (the runs without it
+    // are the roles-and-drift ones).
+    stack = await startStack({ smtpSink: true, roleWorkflowOptions: { memberRecheckDelaysMs: [300, 300] } });
     org = await stack.createOrg();
     cookie = await stack.login(org.adminEmail);
     guildId = stack.sandbox.createGuild({ name: 'Histories' }).id;
@@ -149,6 +153,15 @@ capture('capture workflow histories', () => {
     await review(stack, cookie, id, 'reject');
     await waitForApplication(stack, cookie, id, settled);
     await save('role-reversal', roleWorkflowId(id));
+  });
+
+  test('role: a rejection whose email the SMTP server refuses once (451), then takes', async () => {
+    const user = String(nextUser++);
+    const id = await seedApplication(stack, org, { discord_user_id: user });
+    stack.smtpSink!.refuseNext(1, 451);
+    await review(stack, cookie, id, 'reject');
+    await save('role-email-retry', roleWorkflowId(id));
+    expect(stack.smtpSink!.refusals()).toBe(1);
   });
 
   test('role: approve, then reject at once (the reject lands during the grant)', async () => {

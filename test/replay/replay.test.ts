@@ -52,6 +52,7 @@ test('every committed history of every workflow type replays on the current code
       'redrive-assignments',
       'role-approve-reject',
       'role-bulk',
+      'role-email-retry',
       'role-failure-retry',
       'role-grant',
       'role-paused-resumed',
@@ -60,6 +61,12 @@ test('every committed history of every workflow type replays on the current code
       'role-reversal',
     ].sort(),
   );
+  expect(results.filter((r) => r.error)).toEqual([]);
+});
+
+test("the roles-and-drift version's histories replay too: the decision email step is behind patched() (and only in runs started with SMTP_URL set)", async () => {
+  const results = await replay(path.join(dir, '..', 'roles-and-drift'));
+  expect(results.length).toBeGreaterThanOrEqual(23);
   expect(results.filter((r) => r.error)).toEqual([]);
 });
 
