@@ -163,6 +163,37 @@ describe('loadConfig', () => {
   });
 });
 
+describe('SMTP_URL and MAIL_FROM', () => {
+  test('no emails by default; an smtp:// or smtps:// URL turns them on; MAIL_FROM defaults to no-reply at the public host', () => {
+    expect(loadConfig({}).mail).toEqual({ smtpUrl: undefined, from: 'Applications <no-reply@localhost>' });
+    const config = loadConfig({
+      SMTP_URL: 'smtps://mailer:s3cret@mail.example.org:465',
+      PUBLIC_BASE_URL: 'https://apply.example.org',
+    });
+    expect(config.mail).toEqual({
+      smtpUrl: 'smtps://mailer:s3cret@mail.example.org:465',
+      from: 'Applications <no-reply@apply.example.org>',
+    });
+    expect(loadConfig({ MAIL_FROM: 'Club <club@example.org>' }).mail.from).toBe('Club <club@example.org>');
+  });
+
+  test('a bad SMTP_URL or MAIL_FROM is one clear line each, and the URL (which may hold a password) is never shown', () => {
+    for (const bad of [
+      'http://mailer:hunter2pw@smtp.club.test',
+      'smtp.club.test:587',
+      'smtp://mailer@smtp.club.test',
+    ]) {
+      const problems = problemsOf({ SMTP_URL: bad, MAIL_FROM: 'not an address' });
+      expect(problems).toEqual([
+        expect.stringMatching(/^SMTP_URL: (must be an smtp:\/\/ or smtps:\/\/ URL|names a user but no password)/),
+        expect.stringMatching(/^MAIL_FROM: must be an address/),
+      ]);
+      expect(problems.join('\n')).not.toContain(bad);
+      expect(problems.join('\n')).not.toContain('hunter2pw');
+    }
+  });
+});
+
 describe('TRUST_PROXY', () => {
   test('trusts no proxy by default, and takes a hop count or addresses and subnets', () => {
     expect(loadConfig({}).trustProxy).toBe(false);
