@@ -8,8 +8,11 @@ import { answersToSend, answerError, emptyAnswer, fieldsOfServerError } from '..
 import { editorFieldOf, fromEditor, idFromLabel, slugError, toEditor } from '../../src/web/forms/editor.js';
 import { QuestionField, type ApplyValues } from '../../src/web/forms/QuestionField.js';
 import { isTypingTarget, shortcutOf, useShortcuts, type ShortcutMap } from '../../src/web/keyboard.js';
+import { ApplicationsPage } from '../../src/web/pages/ApplicationsPage.js';
 import { ApplyPage } from '../../src/web/pages/ApplyPage.js';
-import type { Form, PublicForm, Question } from '../../src/web/types.js';
+import { StatusPage } from '../../src/web/pages/StatusPage.js';
+import { sessionStore } from '../../src/web/session.js';
+import type { Application, Form, Me, PublicForm, PublicStatus, Question } from '../../src/web/types.js';
 import { mockFetch } from './fetch-mock.js';
 
 const QUESTIONS: Question[] = [
@@ -345,4 +348,179 @@ describe('the public form', () => {
     await screen.findByRole('heading', { name: 'Application received' });
     expect(screen.getByTestId('status-link').getAttribute('href')).toBe('http://localhost/status/a1?token=t');
   });
+});
+
+describe('the applications list', () => {
+  const me: Me = {
+    user: { id: 'u2', email: 'rev@example.com', role: 'reviewer' },
+    organization: { id: 'o1', slug: 'acme', name: 'Acme' },
+  };
+  const pending = (n: number, name: string): Application => ({
+    id: `00000000-0000-4000-8000-00000000000${n}`,
+    organizationId: 'o1',
+    applicant: { name, email: `${name.toLowerCase()}@example.com` },
+    custom_data: {},
+    formId: '00000000-0000-4000-8000-0000000000f1',
+    formVersion: 1,
+    answers: {},
+    discordUser: null,
+    status: 'Pending',
+    notes: null,
+    reviewedBy: null,
+    reviewedAt: null,
+    roleAssignment: { status: 'not_applicable', error: null, errorType: null, attemptedAt: null, retryCount: 0 },
+    createdAt: '2026-01-02T10:00:00.000Z',
+    updatedAt: '2026-01-02T10:00:00.000Z',
+  });
+
+  test('j/k highlight a row, r rejects it; a note typed in the list goes with the decision, and typing it fires nothing', async () => {
+    mockFetch({ 'POST /api/auth/login': { body: me } });
+    await sessionStore.signIn(me.user.email, 'pw');
+    const [ada, grace] = [pending(1, 'Ada'), pending(2, 'Grace')];
+    const decided = (app: Application) => () => ({ body: { ...app, status: 'Rejected' } });
+    const calls = mockFetch({
+      'GET /api/applications': { body: { items: [ada, grace], nextCursor: null } },
+      [`POST /api/applications/${ada.id}/review`]: decided(ada),
+      [`POST /api/applications/${grace.id}/review`]: decided(grace),
+    });
+    render(
+      <MemoryRouter initialEntries={['/applications']}>
+        <ApplicationsPage />
+      </MemoryRouter>,
+    );
+    const rows = await screen.findAllByTestId('application-row');
+    expect(screen.getByTestId('shortcut-hint').textContent).toMatch(/j\/k move down\/up, Enter opens/);
+    expect(within(rows[0]!).getByRole('link', { name: 'Ada' }).getAttribute('href')).toBe(`/applications/${ada.id}`);
+
+    // A note for Grace: typing "a" and "r" in it approves and rejects nothing.
+    fireEvent.click(within(rows[1]!).getByRole('button', { name: 'Add a note for Grace' }));
+    const note = within(rows[1]!).getByRole('textbox', { name: 'Note for Grace' });
+    for (const k of ['j', 'a', 'r']) fireEvent.keyDown(note, { key: k });
+    fireEvent.change(note, { target: { value: 'Not a member of the club.' } });
+    expect(calls.filter((c) => c.method === 'POST')).toEqual([]);
+    expect(rows.map((r) => r.getAttribute('data-current'))).toEqual([null, null]);
+
+    // j j k: the first row; r rejects it, without a note.
+    for (const k of ['j', 'j', 'k']) fireEvent.keyDown(document.body, { key: k });
+    expect(rows.map((r) => r.getAttribute('data-current'))).toEqual(['true', null]);
+    fireEvent.keyDown(document.body, { key: 'r' });
+    await waitFor(() => expect(calls.filter((c) => c.method === 'POST')).toHaveLength(1));
+    // Grace's own Reject button sends her note.
+    fireEvent.click(within(rows[1]!).getByRole('button', { name: 'Reject Grace' }));
+    await waitFor(() => expect(calls.filter((c) => c.method === 'POST')).toHaveLength(2));
+    expect(calls.filter((c) => c.method === 'POST').map((c) => [c.path, c.body])).toEqual([
+      [`/api/applications/${ada.id}/review`, { decision: 'reject' }],
+      [`/api/applications/${grace.id}/review`, { decision: 'reject', note: 'Not a member of the club.' }],
+    ]);
+  });
+});
+
+describe('the status page', () => {
+  const renderStatus = (path: string) =>
+    render(
+      <MemoryRouter initialEntries={[path]}>
+        <Routes>
+          <Route path="/status/:applicationId" element={<StatusPage />} />
+        </Routes>
+      </MemoryRouter>,
+    );
+  const base: PublicStatus = {
+    status: 'received',
+    roleGranted: false,
+    serverUrl: null,
+    note: null,
+    organization: { name: 'Acme', slug: 'acme' },
+    form: { title: 'Staff application' },
+    submittedAt: '2026-01-02T10:00:00.000Z',
+    decidedAt: null,
+  };
+
+  test.each([
+    [base, 'Received', null],
+    [{ ...base, status: 'approved' as const }, 'Approved', null],
+    [
+      { ...base, status: 'approved' as const, roleGranted: true, serverUrl: 'https://discord.com/channels/1' },
+      'Approved — role granted',
+      'https://discord.com/channels/1',
+    ],
+    [{ ...base, status: 'rejected' as const, note: 'Try again next year.' }, 'Not accepted', null],
+  ])(
+    '%#: shows the state, the server link only once the role is granted, the note when given',
+    async (answer, title, link) => {
+      mockFetch({ 'GET /api/public/applications/a1/status': { body: answer } });
+      renderStatus('/status/a1?token=t');
+      expect((await screen.findByTestId('status-title')).textContent).toBe(title);
+      expect(screen.queryByRole('link', { name: 'Open the Discord server' })?.getAttribute('href') ?? null).toBe(link);
+      expect(screen.queryByTestId('status-note')?.textContent ?? null).toBe(
+        answer.note ? `Note from the reviewers${answer.note}` : null,
+      );
+    },
+  );
+
+  test('a wrong token and a link without one read "This link is not valid."', async () => {
+    const calls = mockFetch({
+      'GET /api/public/applications/a1/status': {
+        status: 404,
+        body: { error: { code: 'not_found', message: 'No such application.' } },
+      },
+    });
+    const { unmount } = renderStatus('/status/a1?token=wrong');
+    expect((await screen.findByRole('alert')).textContent).toBe('This link is not valid.');
+    unmount();
+    renderStatus('/status/a1');
+    expect((await screen.findByRole('alert')).textContent).toBe('This link is not valid.');
+    expect(calls).toHaveLength(1);
+  });
+});
+
+test('an applicant signed in with Discord sees their applications and their status links', async () => {
+  mockFetch({
+    'GET /api/public/organizations/acme/applicant': {
+      body: {
+        discordUser: {
+          id: '300000000000000001',
+          username: 'ada',
+          globalName: 'Ada',
+          avatarUrl: null,
+          accountCreatedAt: '2020-01-01T00:00:00.000Z',
+        },
+        applications: [
+          {
+            id: 'a1',
+            formTitle: 'Membership application',
+            submittedAt: '2026-01-02T10:00:00.000Z',
+            status: 'rejected',
+            statusUrl: 'http://localhost/status/a1?token=t',
+          },
+        ],
+      },
+    },
+    'GET /api/public/organizations/acme/form': {
+      body: {
+        organization: { slug: 'acme', name: 'Acme', requireDiscordSignIn: true },
+        form: {
+          slug: 'apply',
+          title: 'Membership application',
+          description: '',
+          version: 1,
+          cooldownDays: 0,
+          questions: [],
+        },
+      },
+    },
+  });
+  render(
+    <MemoryRouter initialEntries={['/apply/acme']}>
+      <Routes>
+        <Route path="/apply/:orgSlug" element={<ApplyPage />} />
+      </Routes>
+    </MemoryRouter>,
+  );
+  const mine = await screen.findByTestId('your-applications');
+  expect(within(mine).getByRole('heading', { name: 'Your applications' })).toBeTruthy();
+  expect(within(mine).getByText(/Not accepted/)).toBeTruthy();
+  expect(within(mine).getByRole('link', { name: 'See its status' }).getAttribute('href')).toBe(
+    'http://localhost/status/a1?token=t',
+  );
+  expect(screen.getByRole('button', { name: 'Submit application' })).toHaveProperty('disabled', false);
 });
