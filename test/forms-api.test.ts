@@ -517,6 +517,14 @@ describe('the default form and the old address', () => {
       answers: { rules: true },
     });
     expect((await stack.api(`/api/public/organizations/${org.slug}/forms/join`)).status).toBe(200);
+    // `/apply/<org>` asks for the default form without knowing its slug.
+    const byDefault = await stack.api(`/api/public/organizations/${org.slug}/form`);
+    expect(byDefault.status).toBe(200);
+    expect(((await byDefault.json()) as { form: { slug: string; version: number } }).form).toMatchObject({
+      slug: 'join',
+      version: 2,
+    });
+    expect((await stack.api('/api/public/organizations/no-such-org/form')).status).toBe(404);
     // Setting isDefault is not a field: a form cannot be un-defaulted.
     const undefault = await putForm(defaultForm.id, formBody('join', { isDefault: false }));
     expect(undefault.status).toBe(400);

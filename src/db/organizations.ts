@@ -87,7 +87,10 @@ async function insertOrganizationIfSlugFree(
 
 /**
  * Creates an organization. With `slug`, that slug or `SlugTakenError`; without, the slug derived
- * from the name, suffixed `-2`, `-3`, ... until one is free.
+ * from the name, suffixed `-2`, `-3`, ... until one is free. Its default form (`apply`, the fixed
+ * name and email, no questions: src/db/forms.ts) comes with it in the same statement, made by the
+ * database (the `organizations_default_form` trigger of migrations/1732000000008_forms.sql), so
+ * every organization has one however it is created.
  */
 export async function createOrganization(
   db: Pool | PoolClient,

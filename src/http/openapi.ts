@@ -205,6 +205,19 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       },
     },
   },
+  '/api/public/organizations/{slug}/form': {
+    get: {
+      tags: [tags.public],
+      summary: "The organization's default form (`/apply/<organization>`), as the form's own address shows it",
+      description:
+        'The form that `POST /api/public/organizations/{slug}/applications` answers; `form.slug` is its own address.',
+      requestParams: { path: slug },
+      responses: {
+        '200': json('The default form.', s.publicForm),
+        ...errors({ '400': UNREADABLE, '404': ['not_found'] }),
+      },
+    },
+  },
   '/api/public/organizations/{slug}/forms/{formSlug}': {
     get: {
       tags: [tags.public],

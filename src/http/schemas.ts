@@ -600,7 +600,9 @@ export const publicFormPath = z.object({
     .string()
     .max(64)
     .regex(/^[a-z0-9-]+$/)
-    .meta({ description: "The form's slug.", example: 'apply' }),
+    .meta({
+      description: "The form's slug (`GET /api/forms`); the default form's is `apply` unless an admin changed it.",
+    }),
 });
 
 export const publicForm = z

@@ -4,7 +4,9 @@ import { Router, type Request } from 'express';
 import { stringify } from 'csv-stringify';
 import { z } from 'zod';
 import { appendAuditLog } from '../../db/audit-log.js';
+import type { Organization } from '../../db/organizations.js';
 import {
+  defaultFormSlug,
   exportPage,
   findForm,
   findFormBySlug,
@@ -186,22 +188,33 @@ export function formsRouter(deps: AppDeps): Router {
     }
   });
 
+  const publicFormAnswer = (org: Organization, form: Form) => ({
+    organization: { slug: org.slug, name: org.name, requireDiscordSignIn: org.requireDiscordSignIn },
+    form: {
+      slug: form.slug,
+      title: form.title,
+      description: form.description,
+      version: form.version,
+      cooldownDays: form.cooldownDays,
+      questions: form.questions,
+    },
+  });
+
   router.get('/public/organizations/:slug/forms/:formSlug', async (req, res) => {
     const org = await publicOrganization(deps, String(req.params.slug));
     const path = publicFormPath.safeParse(req.params);
     const form = path.success ? await findFormBySlug(pool, org.id, path.data.formSlug) : null;
     if (!form) throw notFound('No such form.');
-    res.json({
-      organization: { slug: org.slug, name: org.name, requireDiscordSignIn: org.requireDiscordSignIn },
-      form: {
-        slug: form.slug,
-        title: form.title,
-        description: form.description,
-        version: form.version,
-        cooldownDays: form.cooldownDays,
-        questions: form.questions,
-      },
-    });
+    res.json(publicFormAnswer(org, form));
+  });
+
+  // `/apply/<org>`: the default form, whatever its slug now.
+  router.get('/public/organizations/:slug/form', async (req, res) => {
+    const org = await publicOrganization(deps, String(req.params.slug));
+    const slug = await defaultFormSlug(pool, org.id);
+    const form = slug ? await findFormBySlug(pool, org.id, slug) : null;
+    if (!form) throw notFound('No such form.');
+    res.json(publicFormAnswer(org, form));
   });
 
   return router;
