@@ -2,6 +2,7 @@
 // public form's answers checked against the version they answer, the re-apply cooldown, and the
 // CSV export.
 import { parse as parseCsv } from 'csv-parse/sync';
+import { seedDemoOrganization } from '../src/dev/demo-seed.js';
 import { checkAnswers, formDefinitionSchema } from '../src/domain/form.js';
 import { signInApplicant } from './helpers/applicant.js';
 import { getApplication, review } from './helpers/flows.js';
@@ -535,6 +536,22 @@ describe('the default form and the old address', () => {
     );
     expect(((await restored.json()) as FormView).version).toBe(3);
   });
+});
+
+test('the demo organization of npm start: its default form asks two questions, and seeding again changes nothing', async () => {
+  const { slug } = await seedDemoOrganization(stack.db.pool);
+  const res = await stack.api(`/api/public/organizations/${slug}/form`);
+  expect(res.status).toBe(200);
+  const demo = (await res.json()) as {
+    form: { version: number; questions: Array<{ id: string; type: string; required: boolean }> };
+  };
+  expect(demo.form.questions.map((q) => [q.id, q.type, q.required])).toEqual([
+    ['why_join', 'long_text', true],
+    ['rules', 'checkbox', true],
+  ]);
+  await seedDemoOrganization(stack.db.pool);
+  const again = (await (await stack.api(`/api/public/organizations/${slug}/form`)).json()) as typeof demo;
+  expect(again).toEqual(demo);
 });
 
 describe('the re-apply cooldown', () => {
