@@ -3,6 +3,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { buildWebIfStale } from '../../src/dev/web-build.js';
 import { connect, waitForConnection } from '../helpers/discord-connect.js';
+import { pollUntil } from '../helpers/poll.js';
 import { PASSWORD, startStack, type Org, type Stack } from '../helpers/stack.js';
 
 /**
@@ -288,4 +289,47 @@ test("the applicant's status page shows role granted with the server link and th
   tampered.searchParams.set('token', `${token.startsWith('A') ? 'B' : 'A'}${token.slice(1)}`);
   await page.goto(tampered.toString());
   await expectText(page.getByRole('alert'), 'This link is not valid.');
+});
+
+test('the admin finds the decision in the audit log by application and action, and the form exports as CSV', async () => {
+  const page = admin.pages()[0]!;
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+  await page.getByLabel('Application ID').fill(applicationId);
+  await page.getByLabel('Action').fill('application.');
+  await page.getByRole('button', { name: 'Filter', exact: true }).click();
+  await page.waitForURL(/\/audit-log\?applicationId=.*&action=application\.$/);
+  const actions = async () =>
+    (await page.getByTestId('audit-row').locator('td[data-label="Action"]').allTextContents()).map((t) => t.trim());
+  await pollUntil(actions, (l) => l.includes('application.approved') && l.includes('application.submitted'), {
+    timeoutMs: 10_000,
+    what: 'the approval and the submission in the log',
+  });
+  // Newest first, and every entry about this application.
+  const list = await actions();
+  expect(list[list.length - 1]).toBe('application.submitted');
+  expect(list.every((a) => a.startsWith('application.'))).toBe(true);
+  // The reviewer's entry links to only what that user did.
+  const approved = page.getByTestId('audit-row').filter({ hasText: 'application.approved' });
+  await approved.getByRole('link', { name: org.reviewerEmail }).click();
+  await page.waitForURL(/\/audit-log\?userId=[0-9a-f-]{36}$/);
+  await expect(page.getByLabel('Application ID').inputValue()).resolves.toBe('');
+  await pollUntil(
+    actions,
+    (l) => l.length > 0 && l.every((a) => a === 'application.approved' || a.startsWith('user.')),
+    {
+      timeoutMs: 10_000,
+      what: "only the reviewer's entries",
+    },
+  );
+  await shot(page, '08-audit-log');
+
+  await page.goto('/forms');
+  const row = page.locator(`[data-testid="form-row"][data-id="${formId}"]`);
+  const href = await row.getByRole('link', { name: 'Export CSV of Staff application' }).getAttribute('href');
+  expect(href).toBe(`/api/applications/export.csv?formId=${formId}`);
+  const csv = await page.request.get(href!);
+  expect(csv.status()).toBe(200);
+  const text = await csv.text();
+  expect(text).toContain('To build analytical engines together.');
 });

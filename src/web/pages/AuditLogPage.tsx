@@ -1,9 +1,24 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { Notice, PageHeading, Spinner } from '../components/ui.js';
 import { listAuditLog, type AuditQuery } from '../endpoints.js';
 import { useResource } from '../hooks.js';
 import { formatDate } from '../status.js';
+
+/** Suggestions for the action filter (any action, or a prefix, may be typed). */
+const KNOWN_ACTIONS = [
+  'application.',
+  'application.submitted',
+  'application.approved',
+  'application.rejected',
+  'application.role_retry',
+  'form.',
+  'form.created',
+  'form.updated',
+  'discord.',
+  'organization.settings_changed',
+  'user.',
+];
 
 const FILTERS = ['applicationId', 'userId', 'action', 'after', 'before'] as const;
 type Filter = (typeof FILTERS)[number];
@@ -25,11 +40,26 @@ export function isoToLocal(iso: string | null): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-function detailsText(details: unknown): string {
+/** The filter form's values for an address's query (times in local time). */
+function draftOf(search: URLSearchParams): Record<Filter, string> {
+  const get = (f: Filter) => search.get(f) ?? '';
+  return {
+    applicationId: get('applicationId'),
+    userId: get('userId'),
+    action: get('action'),
+    after: isoToLocal(get('after') || null),
+    before: isoToLocal(get('before') || null),
+  };
+}
+
+/** An entry's details as "key: value" pairs, for people. */
+export function detailsText(details: unknown): string {
   if (details === null || details === undefined) return '';
-  if (typeof details === 'string') return details;
-  const text = JSON.stringify(details);
-  return text === '{}' ? '' : text;
+  if (typeof details !== 'object' || Array.isArray(details)) return JSON.stringify(details);
+  return Object.entries(details as Record<string, unknown>)
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(', ');
 }
 
 /**
@@ -39,13 +69,15 @@ function detailsText(details: unknown): string {
 export function AuditLogPage() {
   const [search, setSearch] = useSearchParams();
   const filters = Object.fromEntries(FILTERS.map((f) => [f, search.get(f) ?? ''])) as Record<Filter, string>;
-  const [draft, setDraft] = useState(() => ({
-    ...filters,
-    after: isoToLocal(filters.after || null),
-    before: isoToLocal(filters.before || null),
-  }));
+  const searchKey = search.toString();
+  const [draft, setDraft] = useState(() => draftOf(new URLSearchParams(searchKey)));
   // Cursors of the pages before this one, and this page's own.
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  // The address changed (a link to a user's entries, back and forward): the form and the paging follow.
+  useEffect(() => {
+    setDraft(draftOf(new URLSearchParams(searchKey)));
+    setCursors([undefined]);
+  }, [searchKey]);
   const cursor = cursors[cursors.length - 1];
   const query: AuditQuery = { ...filters, cursor, limit: AUDIT_PAGE_SIZE };
   const page = useResource(() => listAuditLog(query), JSON.stringify(query));
@@ -55,12 +87,10 @@ export function AuditLogPage() {
     const next = new URLSearchParams();
     const values = { ...draft, after: localToIso(draft.after), before: localToIso(draft.before) };
     for (const f of FILTERS) if (values[f].trim()) next.set(f, values[f].trim());
-    setCursors([undefined]);
     setSearch(next);
   };
   const clear = () => {
-    setDraft({ applicationId: '', userId: '', action: '', after: '', before: '' });
-    setCursors([undefined]);
+    setDraft(draftOf(new URLSearchParams()));
     setSearch(new URLSearchParams());
   };
   const input = (f: Filter) => ({
@@ -83,7 +113,21 @@ export function AuditLogPage() {
           </div>
           <div className="field">
             <label htmlFor="audit-action">Action</label>
-            <input id="audit-action" className="mono" placeholder="e.g. application.reviewed" {...input('action')} />
+            <input
+              id="audit-action"
+              className="mono"
+              list="audit-actions"
+              aria-describedby="audit-action-hint"
+              {...input('action')}
+            />
+            <datalist id="audit-actions">
+              {KNOWN_ACTIONS.map((a) => (
+                <option key={a} value={a} />
+              ))}
+            </datalist>
+            <div className="hint" id="audit-action-hint">
+              An action, or a prefix ending with a dot (<span className="mono">application.</span>).
+            </div>
           </div>
           <div className="field">
             <label htmlFor="audit-after">After</label>
@@ -134,7 +178,15 @@ export function AuditLogPage() {
                 <td data-label="Action" className="mono small">
                   {e.action}
                 </td>
-                <td data-label="By">{e.actor ? e.actor.email : <span className="muted">the system</span>}</td>
+                <td data-label="By">
+                  {e.actor ? (
+                    <Link to={`/audit-log?userId=${encodeURIComponent(e.actor.id)}`} title="Only what this user did">
+                      {e.actor.email}
+                    </Link>
+                  ) : (
+                    <span className="muted">the system</span>
+                  )}
+                </td>
                 <td data-label="Subject" className="small">
                   {e.subjectType === 'application' && e.subjectId ? (
                     <Link to={`/applications/${encodeURIComponent(e.subjectId)}`}>

@@ -83,7 +83,10 @@ export function FormsPage() {
                     </td>
                     <td data-label="Version">{f.version}</td>
                     <td data-label="Applications">
-                      <Link to={`/applications?formId=${encodeURIComponent(f.id)}`}>{f.applicationCount}</Link>
+                      <Link to={`/applications?formId=${encodeURIComponent(f.id)}`}>
+                        {f.applicationCount}
+                        <span className="visually-hidden"> applications to {f.title}</span>
+                      </Link>
                     </td>
                     <td data-label="Updated">
                       <time dateTime={f.updatedAt}>{formatDate(f.updatedAt)}</time>
