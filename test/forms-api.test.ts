@@ -333,6 +333,20 @@ describe('answers', () => {
     expect(await countApplications()).toBe(before);
   });
 
+  test('hostile form addresses are a 404, never a 500', async () => {
+    for (const formSlug of ['%00', 'a%00b', '%F0%9F%8E%B2', 'A'.repeat(300), '..%2F..%2Fapi']) {
+      const read = await stack.api(`/api/public/organizations/${org.slug}/forms/${formSlug}`);
+      const post = await stack.api(`/api/public/organizations/${org.slug}/forms/${formSlug}/applications`, {
+        method: 'POST',
+        body: { applicant: applicant(), answers: {} },
+      });
+      expect([formSlug, read.status, post.status]).toEqual([formSlug, 404, 404]);
+    }
+    for (const id of ['%00', 'not-a-uuid', '00000000-0000-0000-0000-000000000000']) {
+      expect([id, (await stack.api(`/api/forms/${id}`, { cookie: admin })).status]).toEqual([id, 404]);
+    }
+  });
+
   test('answers of the wrong JSON type are refused before the form is read (400 naming them)', async () => {
     const before = await countApplications();
     for (const answers of [['x'], 'x', { nick: { nested: true } }]) {

@@ -39,6 +39,7 @@ import {
   applicationSubmission,
   bulkReviewRequest,
   formSubmission,
+  publicFormPath,
   idempotencyKey as idempotencyKeySchema,
   listApplicationsQuery,
   reviewRequest,
@@ -162,7 +163,14 @@ export function applicationsRouter(deps: AppDeps): Router {
     const body = parseInput(formSlug === null ? legacySubmission : formSubmission, req.body);
     const org = await publicOrganization(deps, String(req.params.slug));
     // An unknown form is a 404 before anything else is said.
-    if (formSlug !== null && !(await findFormBySlug(deps.pool, org.id, formSlug))) throw notFound('No such form.');
+    if (
+      formSlug !== null &&
+      !(
+        publicFormPath.shape.formSlug.safeParse(formSlug).success && (await findFormBySlug(deps.pool, org.id, formSlug))
+      )
+    ) {
+      throw notFound('No such form.');
+    }
     const { discordUserId, discord_user_id: typedId, ...rest } = body.custom_data;
     const cookieToken = applicantCookieOf(req);
     const signIn = await lookupApplicantSession(deps.pool, cookieToken, org.id);
