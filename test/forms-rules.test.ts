@@ -11,8 +11,10 @@ import {
 
 /** The pure rules of forms: what a definition may hold, and how answers are checked against one. */
 
+const wholeForm = { title: 'T', slug: 't', description: '', cooldownDays: 0, shareNotes: false, questions: [] };
+
 const definitionOf = (questions: QuestionInput[]): FormDefinition => {
-  const parsed = formInputSchema.parse({ title: 'T', slug: 't', questions });
+  const parsed = formInputSchema.parse({ ...wholeForm, questions });
   return { title: parsed.title, description: parsed.description, questions: parsed.questions };
 };
 
@@ -36,10 +38,11 @@ const valid = {
 
 describe('a form definition', () => {
   const parse = (input: unknown) => formInputSchema.safeParse(input);
-  const question = (q: Record<string, unknown>) => parse({ title: 'T', slug: 't', questions: [q] });
+  const question = (q: Record<string, unknown>) => parse({ ...wholeForm, questions: [q] });
 
-  test('defaults: description empty, no cooldown, notes not shared, maxLength 200 and 2000, optional questions', () => {
+  test('every field of the form is given; a question is optional unless told, maxLength 200 and 2000 by default', () => {
     const parsed = formInputSchema.parse({
+      ...wholeForm,
       title: ' Staff ',
       slug: 'staff',
       questions: [
@@ -52,6 +55,10 @@ describe('a form definition', () => {
       { id: 'a', label: 'A', type: 'short_text', required: false, maxLength: 200 },
       { id: 'b', label: 'B', type: 'long_text', required: false, maxLength: 2000 },
     ]);
+    for (const field of ['title', 'slug', 'description', 'cooldownDays', 'shareNotes', 'questions']) {
+      const { [field as keyof typeof wholeForm]: _left, ...rest } = wholeForm;
+      expect([field, formInputSchema.safeParse(rest).success]).toEqual([field, false]);
+    }
   });
 
   test.each([
@@ -98,10 +105,10 @@ describe('a form definition', () => {
       type: 'multiple_choice',
       options: Array.from({ length: 50 }, (_, j) => `Option ${j}`),
     }));
-    expect(parse({ title: 'T', slug: 't', questions }).success).toBe(true);
-    expect(
-      parse({ title: 'T', slug: 't', questions: [...questions, { id: 'x', label: 'x', type: 'url' }] }).success,
-    ).toBe(false);
+    expect(parse({ ...wholeForm, questions }).success).toBe(true);
+    expect(parse({ ...wholeForm, questions: [...questions, { id: 'x', label: 'x', type: 'url' }] }).success).toBe(
+      false,
+    );
     expect(question({ id: 'a', label: 'x', type: 'short_text', maxLength: 1000 }).success).toBe(true);
     expect(question({ id: 'a', label: 'x', type: 'long_text', maxLength: 10000 }).success).toBe(true);
   });
@@ -127,7 +134,7 @@ describe('a form definition', () => {
     ['forms', false],
     ['applications', false],
   ])('slug %j: %s', (slug, ok) => {
-    expect(parse({ title: 'T', slug }).success).toBe(ok);
+    expect(parse({ ...wholeForm, slug }).success).toBe(ok);
   });
 
   test.each([
@@ -137,7 +144,7 @@ describe('a form definition', () => {
     ['no title', { title: ' ' }],
     ['an unknown field', { isDefault: false }],
   ])('refuses %s', (_label, change) => {
-    expect(parse({ title: 'T', slug: 't', ...change }).success).toBe(false);
+    expect(parse({ ...wholeForm, ...change }).success).toBe(false);
   });
 });
 

@@ -171,25 +171,22 @@ export const formSlugSchema = z
   });
 
 /**
- * What an admin writes (`POST /api/forms`, `PUT /api/forms/{formId}`). Two questions with one id
+ * What an admin writes (`POST /api/forms`, `PUT /api/forms/{formId}`): the whole definition, every
+ * field given (a PUT that left one out would not mean "unchanged"). Two questions with one id
  * cannot be told apart by a schema: `repeatedQuestionIds` finds them.
  */
 export const formInputSchema = z.strictObject({
   title: requiredLine(FORM_LIMITS.titleLength),
   slug: formSlugSchema,
-  description: text(FORM_LIMITS.descriptionLength).default(''),
+  description: text(FORM_LIMITS.descriptionLength),
   cooldownDays: z
     .number()
     .int()
     .min(0)
     .max(FORM_LIMITS.cooldownDays)
-    .default(0)
     .meta({ description: 'Days a rejected applicant waits before applying to this form again (0: no wait).' }),
-  shareNotes: z
-    .boolean()
-    .default(false)
-    .meta({ description: "The reviewer's note is shown to the applicant on the status page." }),
-  questions: questionsSchema.default([]),
+  shareNotes: z.boolean().meta({ description: "The reviewer's note is shown to the applicant on the status page." }),
+  questions: questionsSchema,
 });
 export type FormInput = z.output<typeof formInputSchema>;
 
