@@ -291,6 +291,33 @@ test("the applicant's status page shows role granted with the server link and th
   await expectText(page.getByRole('alert'), 'This link is not valid.');
 });
 
+test('editing the answered form makes version 2; the application still reads the questions of version 1', async () => {
+  const page = admin.pages()[0]!;
+  await page.goto(`/forms/${formId}`);
+  await page.getByRole('heading', { name: 'Edit “Staff application”' }).waitFor();
+  await expectText(
+    page.getByTestId('form-version'),
+    /^Version 1\. 1 application answered this form: saving creates version 2/,
+  );
+  await page.getByRole('button', { name: 'Add a question' }).click();
+  const fourth = page.getByRole('group', { name: 'Question 4', exact: true });
+  await fourth.getByLabel('Question text').fill('Your website');
+  await fourth.getByLabel('Answer type').selectOption('url');
+  await fourth.getByLabel('Required').uncheck();
+  await page.getByRole('button', { name: 'Save as version 2' }).click();
+  await page.getByText('Saved. This is version 2.').waitFor();
+  await expectText(page.getByTestId('form-version'), /^Version 2\./);
+
+  const detail = reviewer.pages()[0]!;
+  await detail.reload();
+  await expectText(detail.getByTestId('answered-form'), 'Staff application, version 1');
+  await expect(detail.getByTestId('answers').locator('dt').allTextContents()).resolves.toEqual([
+    'Why do you want to join?',
+    'How did you hear about us?',
+    'I accept the rules',
+  ]);
+});
+
 test('the admin finds the decision in the audit log by application and action, and the form exports as CSV', async () => {
   const page = admin.pages()[0]!;
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();

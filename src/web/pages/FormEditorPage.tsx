@@ -31,6 +31,16 @@ import type { Form } from '../types.js';
 export function FormEditorPage() {
   const { formId } = useParams();
   const form = useResource(() => (formId ? getForm(formId) : Promise.resolve(null)), formId ?? 'new');
+  const location = useLocation();
+  const navigate = useNavigate();
+  const [notice, setNotice] = useState<string | null>(null);
+  // A new form was created and its address opened: say so once, then drop the news from the history entry.
+  const createdVersion = (location.state as { savedVersion?: number } | null)?.savedVersion;
+  useEffect(() => {
+    if (!createdVersion) return;
+    setNotice(`Saved. This is version ${createdVersion}.`);
+    void navigate(location.pathname, { replace: true, state: null });
+  }, [createdVersion, navigate, location.pathname]);
   if (formId && !form.data) {
     return (
       <>
@@ -59,7 +69,17 @@ export function FormEditorPage() {
     <FormEditor
       key={form.data ? `${form.data.id}@${form.data.version}@${form.data.updatedAt}` : 'new'}
       saved={form.data}
-      onSaved={(f) => form.set(f)}
+      notice={notice}
+      onSaving={() => setNotice(null)}
+      onSaved={(f) => {
+        if (f.id === form.data?.id) {
+          // The same address: the editor starts again from the version the server kept.
+          form.set(f);
+          setNotice(`Saved. This is version ${f.version}.`);
+        } else {
+          void navigate(`/forms/${encodeURIComponent(f.id)}`, { state: { savedVersion: f.version } });
+        }
+      }}
     />
   );
 }
@@ -81,12 +101,19 @@ function a11y(id: string, message: string | undefined, hintId?: string) {
   };
 }
 
-function FormEditor({ saved, onSaved }: { saved: Form | null; onSaved: (form: Form) => void }) {
+function FormEditor({
+  saved,
+  notice,
+  onSaving,
+  onSaved,
+}: {
+  saved: Form | null;
+  notice: string | null;
+  onSaving: () => void;
+  onSaved: (form: Form) => void;
+}) {
   const session = useSession();
   const isAdmin = session.status === 'signed-in' && session.me.user.role === 'admin';
-  const navigate = useNavigate();
-  const location = useLocation();
-  const justSaved = (location.state as { savedVersion?: number } | null)?.savedVersion;
   const methods = useForm<EditorValues>({
     defaultValues: saved ? toEditor(saved) : NEW_FORM,
     mode: 'onTouched',
@@ -102,27 +129,15 @@ function FormEditor({ saved, onSaved }: { saved: Form | null; onSaved: (form: Fo
   } = methods;
   const questions = useFieldArray({ control, name: 'questions' });
   const [serverError, setServerError] = useState<string | null>(null);
-  const [savedNotice, setSavedNotice] = useState<string | null>(
-    justSaved ? `Saved. This is version ${justSaved}.` : null,
-  );
   const id = useId();
-
-  useEffect(() => {
-    if (justSaved) void navigate(location.pathname, { replace: true, state: null });
-  }, [justSaved, navigate, location.pathname]);
 
   const onSubmit = async (values: EditorValues) => {
     setServerError(null);
-    setSavedNotice(null);
+    onSaving();
     try {
       const input = fromEditor(values);
       const result = saved ? await updateForm(saved.id, input) : await createForm(input);
-      void navigate(`/forms/${encodeURIComponent(result.id)}`, {
-        replace: !!saved,
-        state: { savedVersion: result.version },
-      });
-      // The same address after an edit: the editor starts again from the version the server kept.
-      if (saved) onSaved(result);
+      onSaved(result);
     } catch (err) {
       if (err instanceof ApiError && (err.status === 400 || err.status === 409 || err.status === 422)) {
         const named = editorFieldOf(err.message);
@@ -164,7 +179,7 @@ function FormEditor({ saved, onSaved }: { saved: Form | null; onSaved: (form: Fo
             : 'No application answered it yet: saving changes this version.'}
         </p>
       ) : null}
-      {savedNotice ? <Notice kind="success">{savedNotice}</Notice> : null}
+      {notice ? <Notice kind="success">{notice}</Notice> : null}
       {serverError ? <Notice kind="error">{serverError}</Notice> : null}
       {!isAdmin ? <Notice kind="info">Only an admin can change forms.</Notice> : null}
       <form className="form-editor" onSubmit={(e) => void handleSubmit(onSubmit)(e)} noValidate>
