@@ -10,7 +10,7 @@ import { listDecisionEmails } from '../src/db/decision-emails.js';
 import { roleWorkflowId } from '../src/temporal/shared.js';
 import { TEST_STATE_SECRET } from './helpers/app.js';
 import { signInApplicant, submitApplication } from './helpers/applicant.js';
-import { connectDiscord, waitForApplication } from './helpers/flows.js';
+import { bulkReview, connectDiscord, waitForApplication, waitForBulk } from './helpers/flows.js';
 import { pollUntil } from './helpers/poll.js';
 import { startStack, type Org, type Stack } from './helpers/stack.js';
 import { spawnWorkerProcess } from './helpers/worker-process.js';
@@ -376,6 +376,36 @@ describe('decision emails through the SMTP sink', () => {
     expect(mails[0]).toMatchObject({ messageId: row!.messageId, deliveries: 2 });
     expect(mails[0]!.subject).toBe('Your application to Status Club was approved');
   }, 120_000);
+});
+
+describe('bulk reviews', () => {
+  test('a bulk approval emails each application it decided, once, and not the ones it refused', async () => {
+    const members = [stack.sandbox.createUser(), stack.sandbox.createUser()];
+    for (const m of members) stack.sandbox.addMember(guildId, m.id);
+    const first = await apply('Kim', members[0]!.id);
+    const second = await apply('Lee', members[1]!.id);
+    const decided = await apply('Max', stack.sandbox.createUser().id);
+    await decide(decided.id, 'reject');
+    await waitForMail(decided.email, 1);
+    const res = await bulkReview(stack, cookie, [first.id, second.id, decided.id], 'approve');
+    expect(res.status).toBe(202);
+    await waitForBulk(stack, cookie, res.body.bulkId!);
+    for (const { id, email } of [first, second]) {
+      const [mail] = await waitForMail(email, 1);
+      expect(mail!.subject).toBe('Your application to Status Club was approved');
+      expect(mail!.link).toBe(statusUrlOf(stack.app.config, id));
+      const rows = await waitForRows(id, (r) => r[0]?.state === 'sent');
+      expect(rows).toEqual([expect.objectContaining({ decisionKey: `bulk:${res.body.bulkId}`, state: 'sent' })]);
+      await waitForApplication(stack, cookie, id, (a) => a.status === 'approved_role_assigned');
+    }
+    // The bulk is over when its emails are: nothing more comes.
+    await stack.app.temporal.workflow.getHandle(`bulk-review:${res.body.bulkId}`).result();
+    expect(mailTo(first.email)).toHaveLength(1);
+    expect(mailTo(second.email)).toHaveLength(1);
+    // The already rejected one was refused by the bulk: only its own rejection's email.
+    expect(mailTo(decided.email)).toHaveLength(1);
+    expect(await listDecisionEmails(stack.db.pool, decided.id)).toHaveLength(1);
+  }, 60_000);
 });
 
 describe('without SMTP_URL', () => {

@@ -101,3 +101,19 @@ export async function listDecisionEmails(
   );
   return rows.map((r) => ({ ...toRow(r), decisionKey: r.decision_key, decision: r.decision }));
 }
+
+/** The applications whose decision a bulk review recorded at positions [from, to), with the bulk's decision and note. */
+export async function listBulkDecisions(
+  pool: Pool,
+  input: { bulkReviewId: string; from: number; to: number },
+): Promise<Array<{ applicationId: string; decision: 'approve' | 'reject'; note: string | null }>> {
+  const { rows } = await pool.query<{ application_id: string; decision: 'approve' | 'reject'; note: string | null }>(
+    `SELECT i.application_id, b.decision, b.note
+     FROM bulk_review_items i JOIN bulk_reviews b ON b.id = i.bulk_review_id
+     WHERE i.bulk_review_id = $1 AND i.position >= $2 AND i.position < $3
+       AND i.outcome = 'recorded' AND i.application_id IS NOT NULL
+     ORDER BY i.position`,
+    [input.bulkReviewId, input.from, input.to],
+  );
+  return rows.map((r) => ({ applicationId: r.application_id, decision: r.decision, note: r.note }));
+}

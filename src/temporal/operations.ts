@@ -228,14 +228,14 @@ export async function startRedrive(
 
 /** Starts a bulk review's intake workflow. */
 export async function startBulkReview(
-  deps: { temporal: Client; config: Pick<Config, 'temporal'> },
+  deps: { temporal: Client; config: Pick<Config, 'temporal'> & { mail?: Pick<Config['mail'], 'smtpUrl'> } },
   input: BulkReviewInput,
 ): Promise<void> {
   await deps.temporal.workflow.start<typeof bulkReviewWorkflow>(BULK, {
     workflowId: bulkReviewWorkflowId(input.bulkReviewId),
     taskQueue: deps.config.temporal.taskQueue,
     workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [input],
+    args: [{ ...input, ...(deps.config.mail?.smtpUrl ? { decisionEmails: true } : {}) }],
     typedSearchAttributes: [{ key: OrganizationIdKey, value: input.organizationId }],
   });
 }

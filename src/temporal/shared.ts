@@ -16,6 +16,8 @@ export interface BulkReviewInput {
   organizationId: string;
   /** How many IDs it has. */
   total: number;
+  /** SMTP_URL is set: each recorded decision is emailed to its applicant. */
+  decisionEmails?: boolean;
 }
 
 // Idempotency keys of the role workflow's database steps (see the idempotency_keys table).

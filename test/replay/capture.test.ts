@@ -39,8 +39,9 @@ let nextUser = 320000000000000000n;
 
 /** Writes every run of `workflowId` (oldest first; or only the newest) as `<scenario>.<n>.json`. */
 async function save(scenario: string, workflowId: string, only?: 'newest'): Promise<void> {
-  // A role workflow ends once its decision emails are sent too: recorded whole.
-  if (workflowId.startsWith('application-role:')) await stack.app.temporal.workflow.getHandle(workflowId).result();
+  // A role or bulk workflow ends once its decision emails are sent too: recorded whole.
+  if (/^(application-role|bulk-review):/.test(workflowId))
+    await stack.app.temporal.workflow.getHandle(workflowId).result();
   const runs: Array<{ runId: string; startTime: Date }> = [];
   for await (const wf of stack.app.temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
     runs.push({ runId: wf.runId, startTime: wf.startTime });
