@@ -1,4 +1,4 @@
-import { api, ApiError } from './api.js';
+import { api } from './api.js';
 import type {
   ApplicantView,
   AuditEntry,
@@ -27,23 +27,9 @@ export const updateForm = (formId: string, input: FormInput) =>
 /** Where an admin downloads the applications of a form as CSV. */
 export const exportCsvHref = (formId: string) => `/api/applications/export.csv?formId=${enc(formId)}`;
 
-/** The slug every organization's first form has. */
-export const DEFAULT_FORM_SLUG = 'apply';
-
-/**
- * A form as applicants see it; `formSlug` omitted: the organization's default form, whatever its
- * slug (asked of the API; a server without that route is asked for the first form's slug).
- */
-export async function getPublicForm(orgSlug: string, formSlug?: string): Promise<PublicForm> {
-  const org = `/api/public/organizations/${enc(orgSlug)}`;
-  if (formSlug) return api<PublicForm>(`${org}/forms/${enc(formSlug)}`);
-  try {
-    return await api<PublicForm>(`${org}/form`);
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return api<PublicForm>(`${org}/forms/${DEFAULT_FORM_SLUG}`);
-    throw err;
-  }
-}
+/** A form as applicants see it; `formSlug` omitted: the organization's default form, whatever its slug. */
+export const getPublicForm = (orgSlug: string, formSlug?: string) =>
+  api<PublicForm>(`/api/public/organizations/${enc(orgSlug)}/${formSlug ? `forms/${enc(formSlug)}` : 'form'}`);
 
 export interface SubmittedApplication {
   id: string;
