@@ -137,6 +137,14 @@ function Answers({ app }: { app: ReviewedApplication }) {
   const questions: Question[] = form.data.questions;
   const asked = new Set(questions.map((q) => q.id));
   const extra = Object.keys(answers).filter((k) => !asked.has(k));
+  if (questions.length === 0 && extra.length === 0) {
+    return (
+      <p className="muted" data-testid="answered-form">
+        {form.data.title}, version {app.formVersion ?? form.data.version}: it asked no questions beyond the name and
+        email.
+      </p>
+    );
+  }
   return (
     <>
       <p className="muted small" data-testid="answered-form">
