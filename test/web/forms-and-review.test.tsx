@@ -8,6 +8,7 @@ import { answersToSend, answerError, emptyAnswer, fieldsOfServerError } from '..
 import { editorFieldOf, fromEditor, idFromLabel, slugError, toEditor } from '../../src/web/forms/editor.js';
 import { QuestionField, type ApplyValues } from '../../src/web/forms/QuestionField.js';
 import { isTypingTarget, shortcutOf, useShortcuts, type ShortcutMap } from '../../src/web/keyboard.js';
+import { ApplicationDetailPage } from '../../src/web/pages/ApplicationDetailPage.js';
 import { ApplicationsPage } from '../../src/web/pages/ApplicationsPage.js';
 import { ApplyPage } from '../../src/web/pages/ApplyPage.js';
 import { StatusPage } from '../../src/web/pages/StatusPage.js';
@@ -523,4 +524,107 @@ test('an applicant signed in with Discord sees their applications and their stat
     'http://localhost/status/a1?token=t',
   );
   expect(screen.getByRole('button', { name: 'Submit application' })).toHaveProperty('disabled', false);
+});
+
+describe('the application detail', () => {
+  const me: Me = {
+    user: { id: 'u2', email: 'rev@example.com', role: 'reviewer' },
+    organization: { id: 'o1', slug: 'acme', name: 'Acme' },
+  };
+  const app = (n: number, name: string): Application => ({
+    id: `00000000-0000-4000-8000-00000000001${n}`,
+    organizationId: 'o1',
+    applicant: { name, email: `${name.toLowerCase()}@example.com` },
+    custom_data: {},
+    formId: '00000000-0000-4000-8000-0000000000f1',
+    formVersion: 1,
+    answers: { why_join: 'To learn.', rules: true },
+    discordUser: null,
+    status: 'Pending',
+    notes: null,
+    reviewedBy: null,
+    reviewedAt: null,
+    roleAssignment: { status: 'not_applicable', error: null, errorType: null, attemptedAt: null, retryCount: 0 },
+    createdAt: '2026-01-02T10:00:00.000Z',
+    updatedAt: '2026-01-02T10:00:00.000Z',
+  });
+
+  test('r chooses reject and focuses the note; Ctrl+Enter sends it; j opens the next of the queue', async () => {
+    mockFetch({ 'POST /api/auth/login': { body: me } });
+    await sessionStore.signIn(me.user.email, 'pw');
+    const [first, second] = [app(1, 'Ada'), app(2, 'Grace')];
+    const form: Form = {
+      id: first.formId,
+      organizationId: 'o1',
+      slug: 'apply',
+      title: 'Membership application',
+      description: '',
+      cooldownDays: 0,
+      shareNotes: false,
+      isDefault: true,
+      version: 1,
+      applicationCount: 2,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      questions: [
+        { id: 'why_join', label: 'Why join?', type: 'long_text', required: true },
+        { id: 'rules', label: 'I accept the rules', type: 'checkbox', required: true },
+      ],
+    };
+    const calls = mockFetch({
+      [`GET /api/applications/${first.id}`]: { body: first },
+      [`GET /api/applications/${second.id}`]: { body: second },
+      'GET /api/applications': { body: { items: [first, second], nextCursor: null } },
+      [`GET /api/forms/${form.id}`]: { body: form },
+      [`GET /api/applications/${first.id}/timeline`]: {
+        body: {
+          items: [
+            {
+              at: '2026-01-02T10:00:00.000Z',
+              action: 'application.submitted',
+              actor: null,
+              detail: 'Application submitted.',
+            },
+          ],
+        },
+      },
+      [`GET /api/applications/${second.id}/timeline`]: { body: { items: [] } },
+      [`POST /api/applications/${first.id}/review`]: { body: { ...first, status: 'Rejected', notes: 'Not yet.' } },
+    });
+    render(
+      <MemoryRouter initialEntries={[`/applications/${first.id}?status=Pending`]}>
+        <Routes>
+          <Route path="/applications/:id" element={<ApplicationDetailPage />} />
+        </Routes>
+      </MemoryRouter>,
+    );
+    await screen.findByRole('heading', { name: 'Ada' });
+    const answers = await screen.findByTestId('answers');
+    expect(Array.from(answers.querySelectorAll('dt')).map((d) => d.textContent)).toEqual([
+      'Why join?',
+      'I accept the rules',
+    ]);
+    expect(Array.from(answers.querySelectorAll('dd')).map((d) => d.textContent)).toEqual(['To learn.', 'Yes']);
+    expect((await screen.findByTestId('timeline')).textContent).toMatch(/Application submitted\./);
+    expect(calls.some((c) => c.path === `/api/forms/${form.id}?version=1`)).toBe(true);
+    // The queue is the list's: the filter went along.
+    await waitFor(() => expect(calls.some((c) => c.path.startsWith('/api/applications?status=Pending'))).toBe(true));
+
+    fireEvent.keyDown(document.body, { key: 'r' });
+    const note = screen.getByLabelText('Note (optional)');
+    expect(document.activeElement).toBe(note);
+    expect((screen.getByRole('radio', { name: 'Reject' }) as HTMLInputElement).checked).toBe(true);
+    // Typing in the note is typing: "a" does not switch to approve.
+    fireEvent.keyDown(note, { key: 'a' });
+    fireEvent.change(note, { target: { value: 'Not yet.' } });
+    expect((screen.getByRole('radio', { name: 'Reject' }) as HTMLInputElement).checked).toBe(true);
+    fireEvent.keyDown(note, { key: 'Enter', ctrlKey: true });
+    await screen.findByText('Rejected.');
+    expect(calls.filter((c) => c.method === 'POST').map((c) => [c.path, c.body])).toEqual([
+      [`/api/applications/${first.id}/review`, { decision: 'reject', note: 'Not yet.' }],
+    ]);
+
+    fireEvent.keyDown(document.body, { key: 'j' });
+    await screen.findByRole('heading', { name: 'Grace' });
+  });
 });
