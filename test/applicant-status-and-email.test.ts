@@ -240,8 +240,17 @@ describe('the status link', () => {
       const res = await statusOf(appId, t);
       expect({ appId, t, status: res.status, body: res.body }).toEqual({ appId, t, status: 404, body: NOT_FOUND });
     }
-    // The right one still works.
+    // The right one still works; a repeated token is no token; hostile input is a 4xx, never a 500.
     expect((await statusOf(id, token)).status).toBe(200);
+    const repeated = await fetch(
+      `${stack.app.baseUrl}/api/public/applications/${id}/status?token=${token}&token=${token}`,
+    );
+    expect({ status: repeated.status, body: await repeated.json() }).toEqual({ status: 404, body: NOT_FOUND });
+    for (const path of [`/api/public/applications/%E0/status`, `/api/public/applications/${id}/status?token=%E0`]) {
+      const res = await fetch(`${stack.app.baseUrl}${path}`);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+    }
   });
 });
 
