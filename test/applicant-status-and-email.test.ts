@@ -6,6 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { statusTokenOf, statusUrlOf } from '../src/auth/status-token.js';
 import { insertApplication } from '../src/db/applications.js';
 import type { ReceivedMail } from '../src/dev/smtp-sink.js';
+import { applicantViewOf } from '../src/domain/applicant-status.js';
+import {
+  reachablePairs,
+  type ApplicationStatus,
+  type RoleAssignmentStatus,
+} from '../src/domain/application-lifecycle.js';
+import { decisionMessageId, renderDecisionEmail } from '../src/email/render.js';
+import { classifySendError } from '../src/email/transport.js';
 import { listDecisionEmails } from '../src/db/decision-emails.js';
 import { roleWorkflowId } from '../src/temporal/shared.js';
 import { TEST_STATE_SECRET } from './helpers/app.js';
@@ -104,6 +112,81 @@ beforeAll(async () => {
 afterEach(() => stack.sandbox.faults.clear());
 afterAll(async () => {
   await stack?.close();
+});
+
+describe('the pure rules', () => {
+  const app = (status: ApplicationStatus, roleStatus: RoleAssignmentStatus, notes: string | null = 'A note') => ({
+    status,
+    notes,
+    roleAssignment: { status: roleStatus, error: null, errorType: null, attemptedAt: null, retryCount: 0 },
+  });
+  const guild = { guildId: '123456789012345678', shareNotes: true };
+
+  test('every reachable state has its public word; the server only once the role is granted', () => {
+    const expected: Record<string, [string, boolean]> = {
+      'Pending/not_applicable': ['received', false],
+      'Approved/not_applicable': ['approved', false],
+      'approved_pending_role/pending': ['approved', false],
+      'approved_role_failed/failed': ['approved', false],
+      'approved_role_assigned/success': ['approved', true],
+      'Rejected/not_applicable': ['rejected', false],
+      'Rejected/pending': ['rejected', false],
+      'Rejected/failed': ['rejected', false],
+    };
+    expect(reachablePairs.map(([s, r]) => `${s}/${r}`).sort()).toEqual(Object.keys(expected).sort());
+    for (const [status, roleStatus] of reachablePairs) {
+      const view = applicantViewOf(app(status, roleStatus), guild);
+      const [word, granted] = expected[`${status}/${roleStatus}`]!;
+      expect({ status, roleStatus, view }).toEqual({
+        status,
+        roleStatus,
+        view: {
+          status: word,
+          roleGranted: granted,
+          serverUrl: granted ? 'https://discord.com/channels/123456789012345678' : null,
+          note: word === 'received' ? null : 'A note',
+        },
+      });
+    }
+    expect(applicantViewOf(app('approved_role_assigned', 'success'), { guildId: null, shareNotes: false })).toEqual({
+      status: 'approved',
+      roleGranted: true,
+      serverUrl: null,
+      note: null,
+    });
+  });
+
+  test('SMTP failures: a 5xx is permanent, a 4xx or a lost connection temporary', () => {
+    expect(
+      classifySendError(Object.assign(new Error('x'), { responseCode: 451, response: '451 4.7.1 Try later' })),
+    ).toEqual({ kind: 'temporary', message: '451 4.7.1 Try later' });
+    expect(
+      classifySendError(Object.assign(new Error('x'), { responseCode: 550, response: '550 5.1.1 No such user' })),
+    ).toEqual({ kind: 'permanent', message: '550 5.1.1 No such user' });
+    expect(classifySendError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ESOCKET' })).kind).toBe(
+      'temporary',
+    );
+  });
+
+  test('the email: plain words, escaped HTML, one-line subject, a stable Message-ID per decision', () => {
+    const email = renderDecisionEmail({
+      organizationName: 'Chess\r\nBcc: x@evil.test Club',
+      formTitle: null,
+      applicantName: '<b>Ada</b>',
+      decision: 'reject',
+      reversal: false,
+      roleFollows: false,
+      statusUrl: 'https://apply.example.org/status/1?token=t',
+      note: '<script>alert(1)</script>',
+    });
+    expect(email.subject).toBe('Your application to Chess Bcc: x@evil.test Club was not accepted');
+    expect(email.html).not.toContain('<script>');
+    expect(email.html).toContain('&lt;b&gt;Ada&lt;/b&gt;');
+    expect(email.text).toContain('https://apply.example.org/status/1?token=t');
+    expect(decisionMessageId('a', 'k', 'example.org')).toBe(decisionMessageId('a', 'k', 'example.org'));
+    expect(decisionMessageId('a', 'k', 'example.org')).not.toBe(decisionMessageId('a', 'k2', 'example.org'));
+    expect(decisionMessageId('a', 'k', 'example.org')).toMatch(/^<decision\.[0-9a-f]{40}@example\.org>$/);
+  });
 });
 
 describe('the status link', () => {
