@@ -79,7 +79,9 @@ CREATE FUNCTION application_default_form() RETURNS trigger LANGUAGE plpgsql AS $
 BEGIN
   IF NEW.form_id IS NULL THEN
     SELECT id, current_version INTO NEW.form_id, NEW.form_version
-    FROM forms WHERE organization_id = NEW.organization_id AND is_default;
+    FROM forms WHERE organization_id = NEW.organization_id AND is_default
+    -- As a submission does: an edit of the form waits, then sees its version answered.
+    FOR SHARE;
   END IF;
   RETURN NEW;
 END;
@@ -98,9 +100,14 @@ ALTER TABLE applications
 -- Per form: the export, the application counts, the cooldown's look for a recent rejection.
 CREATE INDEX applications_form_idx ON applications (form_id, form_version);
 CREATE INDEX applications_form_email_idx ON applications (form_id, lower(applicant_email));
+-- A form's applications in order (its export, its list), and its rejections (the cooldown check).
+CREATE INDEX applications_form_created_idx ON applications (form_id, created_at, id);
+CREATE INDEX applications_form_rejected_idx ON applications (form_id, reviewed_at) WHERE status = 'Rejected';
 
 -- Down Migration
 
+DROP INDEX applications_form_rejected_idx;
+DROP INDEX applications_form_created_idx;
 DROP INDEX applications_form_email_idx;
 DROP INDEX applications_form_idx;
 DROP TRIGGER applications_default_form ON applications;

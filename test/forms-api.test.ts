@@ -288,6 +288,18 @@ describe('answers', () => {
     expect(listed.items.length).toBe(before + 2);
     expect(listed.items.every((a) => a.formId === form.id)).toBe(true);
     expect(listed.items.map((a) => a.id)).toContain(res.body.id);
+    // And another form's list (the default form's, which has applications of its own) leaves them out.
+    expect((await submit(org.slug, null, { applicant: applicant('c@example.org') })).status).toBe(201);
+    const forms = (await (await stack.api('/api/forms', { cookie: admin })).json()) as {
+      items: Array<{ id: string; isDefault: boolean }>;
+    };
+    const defaultForm = forms.items.find((f) => f.isDefault)!;
+    const others = (await (
+      await stack.api(`/api/applications?formId=${defaultForm.id}&limit=200`, { cookie: admin })
+    ).json()) as { items: Array<{ id: string; formId: string }> };
+    expect(others.items.length).toBeGreaterThan(0);
+    expect(others.items.every((a) => a.formId === defaultForm.id)).toBe(true);
+    expect(others.items.map((a) => a.id)).not.toContain(res.body.id);
   });
 
   test.each([
@@ -584,7 +596,9 @@ describe('the re-apply cooldown', () => {
       'SELECT reviewed_at FROM applications WHERE id = $1',
       [first.body.id],
     );
-    const until = new Date(rows[0]!.reviewed_at.getTime() + 30 * 86_400_000);
+    // The day they may apply again: the next midnight (UTC) after the cooldown, never the moment of the rejection.
+    const end = new Date(rows[0]!.reviewed_at.getTime() + 30 * 86_400_000);
+    const until = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), end.getUTCDate() + 1));
 
     const before = await countApplications(form.id);
     for (const body of [
@@ -603,7 +617,7 @@ describe('the re-apply cooldown', () => {
       });
       const retryAfter = Number(res.res.headers.get('retry-after'));
       expect(retryAfter).toBeGreaterThan(30 * 86_400 - 120);
-      expect(retryAfter).toBeLessThanOrEqual(30 * 86_400);
+      expect(retryAfter).toBeLessThanOrEqual(31 * 86_400);
     }
     expect(await countApplications(form.id)).toBe(before);
     // Someone else is not held back; nor is the same person on another form.
@@ -615,6 +629,27 @@ describe('the re-apply cooldown', () => {
       first.body.id,
     ]);
     expect((await submit(org.slug, 'cooling', { applicant: applicant('cool@example.org') })).status).toBe(201);
+  });
+
+  test('the cooldown tells nobody who was rejected: a submission that fails its answers is a 400 first, whoever it names', async () => {
+    const form = await createForm(formBody('probe', { cooldownDays: 30 }));
+    const first = await submit(org.slug, 'probe', { applicant: applicant('probed@example.org'), answers: goodAnswers });
+    expect(first.status).toBe(201);
+    expect((await review(stack, admin, first.body.id, 'reject')).status).toBe(200);
+    // Someone trying emails with empty answers learns nothing: the same 400 for the rejected one and a stranger.
+    for (const email of ['probed@example.org', 'stranger@example.org']) {
+      const res = await submit(org.slug, 'probe', { applicant: applicant(email), answers: {} });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/^answers\.nick: is required/);
+    }
+    // Only a submission that would otherwise be stored meets the cooldown.
+    const refused = await submit(org.slug, 'probe', {
+      applicant: applicant('probed@example.org'),
+      answers: goodAnswers,
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.retryAfter).toMatch(/T00:00:00\.000Z$/);
+    expect(await countApplications(form.id)).toBe(1);
   });
 
   test('cooldownDays 0: a rejected applicant may apply again at once', async () => {

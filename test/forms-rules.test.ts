@@ -8,6 +8,7 @@ import {
   type FormDefinition,
   type QuestionInput,
 } from '../src/domain/form.js';
+import { neutralised } from '../src/http/routes/forms.js';
 
 /** The pure rules of forms: what a definition may hold, and how answers are checked against one. */
 
@@ -228,5 +229,49 @@ describe('answers', () => {
     expect(answerText(false)).toBe('no');
     expect(answerText(undefined)).toBe('');
     expect(answerText('x')).toBe('x');
+  });
+});
+
+describe('names every object has, and many unknown keys', () => {
+  test('a question may not be keyed `constructor` (or any other name every object inherits)', () => {
+    for (const id of ['constructor', 'valueof', 'tostring']) {
+      const result = formInputSchema.safeParse({
+        ...wholeForm,
+        questions: [{ id, label: 'X', type: 'short_text', required: false }],
+      });
+      // `valueof`/`tostring` are not inherited (case matters): only `constructor` is refused.
+      expect(result.success).toBe(id !== 'constructor');
+      if (!result.success) expect(result.error.issues[0]!.message).toBe('is a reserved name');
+    }
+  });
+
+  test('thousands of made-up keys get a short answer naming the first five', () => {
+    const answers = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, 'x']));
+    const result = checkAnswers(definition, { ...answers, nick: 'a', why_join: 'b', level: 'Club', rules: true });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.message.length).toBeLessThan(500);
+    expect(result.message).toContain('answers.k0: is not a question of this form');
+    expect(result.message).toContain('and 4995 more keys that are not questions');
+  });
+});
+
+describe('CSV cells a spreadsheet would run', () => {
+  test.each([
+    ["=cmd|' /C calc'!A0", true],
+    ['+1', true],
+    ['-1+2', true],
+    ['@SUM(A1)', true],
+    ['\t=1', true],
+    ['\r=1', true],
+    ['\n=1', true],
+    ['  =HYPERLINK("http://x")', true],
+    ['\u00a0=1', true],
+    ['＝1', true],
+    ['Ada', false],
+    ['a=b', false],
+    ['', false],
+  ])('%j neutralised: %s', (cell, neutralise) => {
+    expect(neutralised(cell)).toBe(neutralise ? `'${cell}` : cell);
   });
 });

@@ -123,7 +123,7 @@ export async function listAuditLog(db: Pool | PoolClient, filter: AuditLogFilter
   return rows.map(toRecord);
 }
 
-/** Everything the audit log says about one application, oldest first (at most `limit` entries). */
+/** What the audit log says about one application, oldest first: its latest `limit` entries. */
 export async function applicationAuditTrail(
   db: Pool | PoolClient,
   input: { organizationId: string; applicationId: string; limit: number },
@@ -133,9 +133,9 @@ export async function applicationAuditTrail(
             a.subject_type, a.subject_id, a.details
        FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id
       WHERE a.organization_id = $1 AND a.subject_type = 'application' AND a.subject_id = $2
-      ORDER BY a.id
+      ORDER BY a.id DESC
       LIMIT $3`,
     [input.organizationId, input.applicationId, input.limit],
   );
-  return rows.map(toRecord);
+  return rows.map(toRecord).reverse();
 }

@@ -77,11 +77,11 @@ function toForm(row: FormRow): Form {
   };
 }
 
+const FORM_COLUMNS = `f.id, f.organization_id, f.slug, f.title, f.description, f.cooldown_days, f.share_notes,
+         f.is_default, f.current_version, v.version, v.definition, f.created_at, f.updated_at`;
 /** The form's columns with one version's definition and the form's application count. */
 const SELECT_FORM = `
-  SELECT f.id, f.organization_id, f.slug, f.title, f.description, f.cooldown_days, f.share_notes, f.is_default,
-         f.current_version, v.version, v.definition, f.created_at, f.updated_at,
-         (SELECT count(*) FROM applications a WHERE a.form_id = f.id) AS application_count
+  SELECT ${FORM_COLUMNS}, (SELECT count(*) FROM applications a WHERE a.form_id = f.id) AS application_count
   FROM forms f JOIN form_versions v ON v.form_id = f.id`;
 
 /** The organization's forms, the default first, then by title; each with its current version. */
@@ -105,23 +105,19 @@ export async function findForm(db: Db, organizationId: string, formId: string, v
   return rows[0] ? toForm(rows[0]) : null;
 }
 
-/** The form of a public address (`/apply/<org>/<form>`), at its current version. */
-export async function findFormBySlug(db: Db, organizationId: string, slug: string): Promise<Form | null> {
+/**
+ * The form of a public address (`/apply/<org>/<form>`; `slug` null: the default form, `/apply/<org>`),
+ * at its current version, in one statement. Public: it does not count the form's applications
+ * (`applicationCount` is 0), so an anonymous read costs one index lookup.
+ */
+export async function findFormBySlug(db: Db, organizationId: string, slug: string | null): Promise<Form | null> {
   const { rows } = await db.query<FormRow>(
-    `${SELECT_FORM} AND v.version = f.current_version
-     WHERE f.organization_id = $1 AND f.slug = $2`,
+    `SELECT ${FORM_COLUMNS}, 0 AS application_count
+     FROM forms f JOIN form_versions v ON v.form_id = f.id AND v.version = f.current_version
+     WHERE f.organization_id = $1 AND (CASE WHEN $2::text IS NULL THEN f.is_default ELSE f.slug = $2 END)`,
     [organizationId, slug],
   );
   return rows[0] ? toForm(rows[0]) : null;
-}
-
-/** The slug of the organization's default form (the form of `/apply/<org>`). */
-export async function defaultFormSlug(db: Db, organizationId: string): Promise<string | null> {
-  const { rows } = await db.query<{ slug: string }>(
-    `SELECT slug FROM forms WHERE organization_id = $1 AND is_default`,
-    [organizationId],
-  );
-  return rows[0]?.slug ?? null;
 }
 
 /** What a submission answers: a form and its current version, as read in the submission's transaction. */

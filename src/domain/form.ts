@@ -94,6 +94,8 @@ export const DEFAULT_FORM_TITLE = 'Membership application';
 const questionId = z
   .string()
   .regex(QUESTION_ID_PATTERN, 'must be a key like why_join: a lowercase letter, then lowercase letters, digits or _')
+  // Answers are a JSON object: a key every object inherits (`constructor`, `valueof`...) would read as answered.
+  .refine((id) => !(id in Object.prototype), { message: 'is a reserved name' })
   .meta({ description: 'The key of the answer (`why_join`): stable across versions, unique in the form.' });
 
 const questionBase = {
@@ -302,7 +304,10 @@ export function checkAnswers(
   const lines = result.error.issues.slice(0, 5).map((issue) => {
     const where = ['answers', ...issue.path.map(segment)].join('.');
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => `${where}.${segment(k)}: is not a question of this form`).join('; ');
+      // At most five named: a body of thousands of made-up keys gets a short answer.
+      const named = issue.keys.slice(0, 5).map((k) => `${where}.${segment(k)}: is not a question of this form`);
+      if (issue.keys.length > 5) named.push(`and ${issue.keys.length - 5} more keys that are not questions`);
+      return named.join('; ');
     }
     if (issue.input === undefined && issue.path.length === 1) return `${where}: is required`;
     return `${where}: ${issue.message}`;

@@ -214,7 +214,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       requestParams: { path: slug },
       responses: {
         '200': json('The default form.', s.publicForm),
-        ...errors({ '400': UNREADABLE, '404': ['not_found'] }),
+        ...errors({ '400': UNREADABLE, '404': ['not_found'], '429': ['too_many_requests'] }),
       },
     },
   },
@@ -225,7 +225,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       requestParams: { path: s.publicFormPath },
       responses: {
         '200': json('The form.', s.publicForm),
-        ...errors({ '400': UNREADABLE, '404': ['not_found'] }),
+        ...errors({ '400': UNREADABLE, '404': ['not_found'], '429': ['too_many_requests'] }),
       },
     },
   },

@@ -327,7 +327,7 @@ export const auditLogQuery = z.object({
   before: z.iso.datetime({ offset: true }).optional().meta({ description: 'Entries before this time.' }),
   cursor: z
     .string()
-    .regex(/^[1-9][0-9]{0,18}$/, 'is not a cursor this API gave out')
+    .regex(/^[1-9][0-9]{0,17}$/, 'is not a cursor this API gave out')
     .optional()
     .meta({ description: 'The `nextCursor` of the previous page.' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),

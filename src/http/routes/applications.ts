@@ -50,6 +50,15 @@ import { applicantCookieOf, publicOrganization } from './applicants.js';
 
 const uuid = z.uuid();
 
+/**
+ * The end of a cooldown as the applicant is told it: the next midnight (UTC) after it, so the answer
+ * says the day they may apply again without telling the moment the rejection was made.
+ */
+const nextUtcMidnight = (at: Date) => {
+  const day = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
+  return day.getTime() === at.getTime() ? day : new Date(day.getTime() + 86_400_000);
+};
+
 /** The default form's address takes answers too (none when the form has no questions). */
 const legacySubmission = applicationSubmission.extend({ answers: formSubmission.shape.answers });
 
@@ -191,15 +200,17 @@ export function applicationsRouter(deps: AppDeps): Router {
       app = await withTransaction(deps.pool, async (tx) => {
         const form = await lockFormToAnswer(tx, org.id, formSlug);
         if (!form) throw notFound('No such form.');
+        // The answers first: a 409 to a submission that would be refused anyway would tell anyone
+        // who tries an email (or a Discord ID) whether that person was rejected here.
+        const checked = checkAnswers(form, body.answers);
+        if (!checked.ok) throw badRequest(checked.message);
         const until = await cooldownEnd(tx, {
           formId: form.id,
           cooldownDays: form.cooldownDays,
           email: body.applicant.email,
           discordUserId: signIn?.account.id ?? (typeof typed === 'string' && isValidDiscordId(typed) ? typed : null),
         });
-        if (until) throw new CooldownError(until);
-        const checked = checkAnswers(form, body.answers);
-        if (!checked.ok) throw badRequest(checked.message);
+        if (until) throw new CooldownError(nextUtcMidnight(until));
         const inserted = await insertApplication(tx, {
           organizationId: org.id,
           name: body.applicant.name,
@@ -269,6 +280,7 @@ export function applicationsRouter(deps: AppDeps): Router {
     const rows = await listApplications(deps.pool, {
       organizationId: organizationOf(req),
       status: q.status,
+      formId: q.formId,
       limit: q.limit + 1,
       after: q.cursor ? decodeCursor(q.cursor) : undefined,
     }).catch((err: { code?: string }) => {

@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { appendAuditLog } from '../../db/audit-log.js';
 import type { Organization } from '../../db/organizations.js';
 import {
-  defaultFormSlug,
   exportPage,
   findForm,
   findFormBySlug,
@@ -22,6 +21,7 @@ import { withTransaction } from '../../db/pool.js';
 import { answerText, repeatedQuestionIds, type FormInput } from '../../domain/form.js';
 import type { AppDeps } from '../deps.js';
 import { HttpError, notFound } from '../errors.js';
+import { sharedRateLimit } from '../middleware/rate-limit.js';
 import { requireAdmin, requireUser } from '../middleware/session.js';
 import { exportQuery, formQuery, formRequest, publicFormPath } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -57,10 +57,12 @@ const slugTaken = (err: unknown): never => {
 };
 
 /**
- * A CSV cell that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, a tab or a carriage
- * return first) gets a `'` in front, so it is shown as text (OWASP's "CSV injection").
+ * A CSV cell that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, or their full-width
+ * forms, first or after leading spaces, which some spreadsheets trim; or a tab, carriage return or
+ * line feed first) gets a `'` in front, so it is shown as text (OWASP's "CSV injection").
  */
-export const neutralised = (cell: string) => (/^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell);
+export const neutralised = (cell: string) =>
+  /^(?:[\s\u00a0\ufeff]*[=+\-@\uff1d\uff0b\uff0d\uff20]|[\t\r\n])/.test(cell) ? `'${cell}` : cell;
 
 const EXPORT_PAGE = 500;
 
@@ -133,6 +135,15 @@ export function formsRouter(deps: AppDeps): Router {
     const { formId } = parseInput(exportQuery, req.query);
     const form = await findForm(pool, organizationId, formId);
     if (!form) throw notFound('No such form.');
+    // Every applicant's personal data leaves in this file: who took it, and when, is recorded.
+    await appendAuditLog(pool, {
+      organizationId,
+      actorUserId: req.auth!.user.id,
+      action: 'form.exported',
+      subjectType: 'form',
+      subjectId: form.id,
+      details: { formSlug: form.slug, version: form.version },
+    });
     // The current version's questions in its order, then those only older versions had.
     const questions = await questionsOfAllVersions(pool, form.id);
     const header = [
@@ -163,7 +174,7 @@ export function formsRouter(deps: AppDeps): Router {
       row.reviewedAt ?? '',
       row.note ?? '',
       String(row.formVersion),
-      ...questions.map((q) => answerText(row.answers[q.id])),
+      ...questions.map((q) => (Object.hasOwn(row.answers, q.id) ? answerText(row.answers[q.id]) : '')),
     ];
     // Page by page, as the client reads: the rows are never all in memory.
     async function* rows() {
@@ -200,7 +211,18 @@ export function formsRouter(deps: AppDeps): Router {
     },
   });
 
-  router.get('/public/organizations/:slug/forms/:formSlug', async (req, res) => {
+  // Anyone may read a form, but not without bound: one client, 120 reads a minute.
+  const publicReadLimit = sharedRateLimit(pool, 'public-form-read', {
+    windowMs: 60_000,
+    limit: 120,
+    handler: (_req, res) => {
+      res.status(429).json({
+        error: { code: 'too_many_requests', message: 'Too many requests from here. Please wait a minute.' },
+      });
+    },
+  });
+
+  router.get('/public/organizations/:slug/forms/:formSlug', publicReadLimit, async (req, res) => {
     const org = await publicOrganization(deps, String(req.params.slug));
     const path = publicFormPath.safeParse(req.params);
     const form = path.success ? await findFormBySlug(pool, org.id, path.data.formSlug) : null;
@@ -209,10 +231,9 @@ export function formsRouter(deps: AppDeps): Router {
   });
 
   // `/apply/<org>`: the default form, whatever its slug now.
-  router.get('/public/organizations/:slug/form', async (req, res) => {
+  router.get('/public/organizations/:slug/form', publicReadLimit, async (req, res) => {
     const org = await publicOrganization(deps, String(req.params.slug));
-    const slug = await defaultFormSlug(pool, org.id);
-    const form = slug ? await findFormBySlug(pool, org.id, slug) : null;
+    const form = await findFormBySlug(pool, org.id, null);
     if (!form) throw notFound('No such form.');
     res.json(publicFormAnswer(org, form));
   });
