@@ -338,9 +338,12 @@ describe('the public form', () => {
     await act(async () => {
       fireEvent.click(screen.getByRole('button', { name: 'Submit application' }));
     });
-    const expected = new Date('2031-03-04T12:00:00.000Z').toLocaleDateString(undefined, { dateStyle: 'long' });
+    const expected = new Date('2031-03-04T12:00:00.000Z').toLocaleString(undefined, {
+      dateStyle: 'long',
+      timeStyle: 'short',
+    });
     expect((await screen.findByRole('alert')).textContent).toBe(
-      `You applied recently. You may apply again on ${expected}.`,
+      `You cannot apply to this form again yet. You may apply again from ${expected}.`,
     );
     refused = false;
     await act(async () => {

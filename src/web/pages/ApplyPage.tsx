@@ -476,5 +476,7 @@ export function cooldownMessage(err: ApiError): string {
   const retryAfter = typeof err.details.retryAfter === 'string' ? err.details.retryAfter : null;
   const date = retryAfter ? new Date(retryAfter) : null;
   if (!date || Number.isNaN(date.getTime())) return err.message;
-  return `You applied recently. You may apply again on ${date.toLocaleDateString(undefined, { dateStyle: 'long' })}.`;
+  // The wait ends at a UTC midnight: said in the applicant's own time, so the day is right for them.
+  const when = date.toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' });
+  return `You cannot apply to this form again yet. You may apply again from ${when}.`;
 }
