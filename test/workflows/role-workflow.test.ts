@@ -1,7 +1,10 @@
 // The fast tier: the role workflow's logic with stub activities (no Postgres, no Discord), on the
 // run's Temporal server, driving the interleavings of reviews, results and retries one by one.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../../src/config.js';
 import type { Application } from '../../src/domain/application.js';
@@ -393,4 +396,175 @@ test('a review while the database is away answers database_unavailable and decid
   });
   expect(again.status).toBe('approved_pending_role');
   expect(await finished(id)).toMatchObject({ status: 'approved_role_assigned' });
+});
+
+/** Every run of the workflow of `id`, oldest first (each run names the one it continued). */
+async function runHistories(id: string) {
+  const runs: Array<{ runId: string; history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> }> = [];
+  let runId: string | undefined = (await client.workflow.getHandle(roleWorkflowId(id)).describe()).runId;
+  while (runId) {
+    const history = await client.workflow.getHandle(roleWorkflowId(id), runId).fetchHistory();
+    runs.unshift({ runId, history });
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  }
+  return runs;
+}
+
+/** Replays every run of the workflow of `id` on the current code: the errors, none when deterministic. */
+async function replayErrors(id: string): Promise<string[]> {
+  const errors: string[] = [];
+  for (const { runId, history } of await runHistories(id)) {
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } },
+      history,
+      runId,
+    ).catch((err: unknown) => errors.push(`${runId}: ${String(err)}`));
+  }
+  return errors;
+}
+
+test('a run whose local activity result reached the code one workflow task after its marker (a query answered meanwhile) replays', async () => {
+  // A double click recorded while the roleAssignment query was asked every few milliseconds: the
+  // query answered as beginManualRetry finished made the worker complete that workflow task with the
+  // local activity's marker alone and ask for another; the code saw the result, and issued the grant's
+  // commands, in that next task. A replay hands the result over in the marker's own task, so a
+  // patched() call there (before the run decided it at its start) answered false and the replay failed.
+  const dir = path.join(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), 'histories');
+  const history = historyFromJSON(
+    JSON.parse(await fs.readFile(path.join(dir, 'query-during-local-activity.json'), 'utf8')),
+  );
+  const events = history.events ?? [];
+  const marker = events.findIndex((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+  expect(events[marker + 1]?.workflowTaskScheduledEventAttributes).toBeTruthy(); // the split
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } }, history),
+  ).resolves.toBeUndefined();
+});
+
+describe('with every activation replayed (a worker without a workflow cache)', () => {
+  const uncachedQueue = `${taskQueue}-uncached`;
+  let uncached: Worker;
+  let uncachedRunning: Promise<void>;
+  let uncachedDeps: typeof deps;
+
+  beforeAll(async () => {
+    uncached = await Worker.create({
+      connection: nativeConnection,
+      taskQueue: uncachedQueue,
+      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+      activities: routed(),
+      // Each activation replays the history so far, as after an eviction under load or a restart.
+      maxCachedWorkflows: 0,
+    });
+    uncachedRunning = uncached.run();
+    uncachedDeps = {
+      ...deps,
+      config: { temporal: { taskQueue: uncachedQueue, discordTaskQueue: uncachedQueue } } as Config,
+    };
+  });
+  afterAll(async () => {
+    uncached?.shutdown();
+    await uncachedRunning;
+  });
+
+  const reviewUncached = (stub: Stub, decision: 'approve' | 'reject', requestId: string = randomUUID()) =>
+    reviewApplication(uncachedDeps, {
+      application: application(stub),
+      review: { decision, reviewerId: '00000000-0000-4000-8000-000000000001', requestId },
+    });
+
+  /**
+   * Waits, reading the server's history rather than asking the worker, until the workflow of `id`
+   * is on its `run`th run and that run waits (its last workflow task done). No query runs meanwhile:
+   * a query answered while a local activity finishes splits that workflow task (see the replay test
+   * above), which is not what these tests are about.
+   */
+  async function waitingRun(id: string, run: number) {
+    const waits = (events: NonNullable<Awaited<ReturnType<typeof runHistories>>[number]['history']['events']>) => {
+      const lastTask = events.findLast(
+        (e) =>
+          e.workflowTaskScheduledEventAttributes ??
+          e.workflowTaskStartedEventAttributes ??
+          e.workflowTaskCompletedEventAttributes ??
+          e.workflowTaskFailedEventAttributes ??
+          e.workflowTaskTimedOutEventAttributes,
+      );
+      return lastTask?.workflowTaskCompletedEventAttributes != null;
+    };
+    await pollUntil(
+      () => runHistories(id),
+      (runs) => runs.length === run && waits(runs.at(-1)!.history.events ?? []),
+      { timeoutMs: 15_000, intervalMs: 50, what: `run ${run} waiting` },
+    );
+  }
+
+  test('two retries sent side by side (a double click), then a retry that succeeds', async () => {
+    const { id, stub } = newApplication();
+    stub.discordFailsAlways('missing_permissions');
+    await reviewUncached(stub, 'approve');
+    await waitingRun(id, 2); // the grant failed; the run continued as new to wait for a retry
+    const handle = client.workflow.getHandle(roleWorkflowId(id));
+    await Promise.all([handle.signal('retry', { requestId: 'a' }), handle.signal('retry', { requestId: 'b' })]);
+    await waitingRun(id, 3);
+    const after = await progress(id);
+    expect(after).toMatchObject({ step: 'waiting_for_retry', status: 'approved_role_failed' });
+    expect(after.recentRetries.map((r) => r.requestId).sort()).toEqual(['a', 'b']);
+    // Side by side in one workflow task they spend one retry; the second one, when it lands while the
+    // first attempt runs, waits for its outcome and is applied to its failure.
+    expect(after.manualRetries).toBe(stub.writes.filter((w) => w.event === 'manual_retry').length);
+    stub.discordFailsAlways(null);
+    await requestRoleRetry(uncachedDeps, { applicationId: id, organizationId: 'org', request: { requestId: 'c' } });
+    expect(await finished(id)).toMatchObject({ status: 'approved_role_assigned', roleStatus: 'success' });
+    expect(await replayErrors(id)).toEqual([]);
+  });
+
+  test('a reject that lands while the grant is at Discord', async () => {
+    const { id, stub } = newApplication();
+    const atDiscord = stub.hold('discordCall');
+    await reviewUncached(stub, 'approve');
+    await atDiscord.reached;
+    expect((await reviewUncached(stub, 'reject')).roleAssignment.status).toBe('pending');
+    atDiscord.release();
+    expect(await finished(id)).toMatchObject({ status: 'Rejected', roleStatus: 'not_applicable' });
+    expect(stub.discord).toEqual({ memberHasRole: false, changes: ['grant', 'revoke'] });
+    expect(await replayErrors(id)).toEqual([]);
+  });
+
+  test('the same review twice at once, then a reject during the final write of the grant', async () => {
+    const { id, stub } = newApplication();
+    const resultWrite = stub.hold('recordRoleResult');
+    const requestId = randomUUID();
+    const [first, second] = await Promise.all([
+      reviewUncached(stub, 'approve', requestId),
+      reviewUncached(stub, 'approve', requestId),
+    ]);
+    expect(second).toEqual(first);
+    await resultWrite.reached;
+    const rejecting = reviewUncached(stub, 'reject');
+    resultWrite.release();
+    expect((await rejecting).status).toBe('Rejected');
+    expect(await finished(id)).toMatchObject({ status: 'Rejected', roleStatus: 'not_applicable' });
+    expect(stub.writes.filter((w) => w.event === 'review')).toHaveLength(2);
+    expect(await replayErrors(id)).toEqual([]);
+  });
+
+  test('a retry while an attempt runs, automatic re-checks of a missing member, a refused re-drive, a retry', async () => {
+    const { id, stub } = newApplication();
+    const grant = stub.hold('changeMemberRole');
+    stub.discordFailsNext('missing_permissions');
+    await reviewUncached(stub, 'approve');
+    await grant.reached;
+    stub.discordFailsAlways('unknown_member');
+    await requestRoleRetry(uncachedDeps, { applicationId: id, organizationId: 'org', request: { requestId: 'early' } });
+    grant.release();
+    // The retry's attempt finds no member: two re-checks (a run each), then a run waits for a retry.
+    await waitingRun(id, 4);
+    expect(await progress(id)).toMatchObject({ automaticRechecks: 2, step: 'waiting_for_retry' });
+    stub.discordFailsAlways(null);
+    // unknown_member is not the connection's doing: the re-drive is refused; the retry is applied.
+    await requestRoleRedrive(uncachedDeps, { applicationId: id, organizationId: 'org' });
+    await requestRoleRetry(uncachedDeps, { applicationId: id, organizationId: 'org', request: { requestId: 'late' } });
+    expect(await finished(id)).toMatchObject({ status: 'approved_role_assigned', manualRetries: 2 });
+    expect(await replayErrors(id)).toEqual([]);
+  });
 });
