@@ -272,7 +272,7 @@ const operations: Record<string, Record<string, ZodOpenApiOperationObject>> = {
       },
       responses: {
         '200': json('Where the application stands.', s.applicantStatus),
-        ...errors({ '404': ['not_found'], '429': ['too_many_requests'] }),
+        ...errors({ '400': UNREADABLE, '404': ['not_found'], '429': ['too_many_requests'] }),
       },
     },
   },
