@@ -328,19 +328,28 @@ test('the admin finds the decision in the audit log by application and action, a
   await page.waitForURL(/\/audit-log\?applicationId=.*&action=application\.$/);
   const actions = async () =>
     (await page.getByTestId('audit-row').locator('td[data-label="Action"]').allTextContents()).map((t) => t.trim());
-  await pollUntil(actions, (l) => l.includes('application.approved') && l.includes('application.submitted'), {
-    timeoutMs: 10_000,
-    what: 'the approval and the submission in the log',
-  });
+  // The unfiltered page stays until the filtered one arrives: wait for only this application's entries.
+  await pollUntil(
+    actions,
+    (l) =>
+      l.includes('application.approved') &&
+      l.includes('application.submitted') &&
+      l.every((a) => a.startsWith('application.')),
+    { timeoutMs: 10_000, what: "only the application's entries, the approval and the submission among them" },
+  );
   // Newest first, and every entry about this application.
   const list = await actions();
   expect(list[list.length - 1]).toBe('application.submitted');
-  expect(list.every((a) => a.startsWith('application.'))).toBe(true);
   // The reviewer's entry links to only what that user did.
   const approved = page.getByTestId('audit-row').filter({ hasText: 'application.approved' });
   await approved.getByRole('link', { name: org.reviewerEmail }).click();
   await page.waitForURL(/\/audit-log\?userId=[0-9a-f-]{36}$/);
-  await expect(page.getByLabel('Application ID').inputValue()).resolves.toBe('');
+  // The filter form follows the address.
+  await pollUntil(
+    () => page.getByLabel('Application ID').inputValue(),
+    (v) => v === '',
+    { timeoutMs: 5_000, what: 'the application filter cleared' },
+  );
   await pollUntil(
     actions,
     (l) => l.length > 0 && l.every((a) => a === 'application.approved' || a.startsWith('user.')),
