@@ -11,6 +11,10 @@ CREATE TABLE forms (
   description text NOT NULL DEFAULT '',
   cooldown_days integer NOT NULL DEFAULT 0 CHECK (cooldown_days BETWEEN 0 AND 365),
   share_notes boolean NOT NULL DEFAULT false,
+  -- Since when notes are shared: a note shows to its applicant only when it was written after this,
+  -- so turning sharing on does not publish notes written while the form said they stay private.
+  share_notes_since timestamptz,
+  CHECK (share_notes = (share_notes_since IS NOT NULL)),
   -- The form of `/apply/<organization>`: exactly one per organization (the index below; every
   -- organization gets one when it is created, see the trigger at the end).
   is_default boolean NOT NULL DEFAULT false,

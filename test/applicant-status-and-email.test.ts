@@ -255,7 +255,7 @@ describe('the status link', () => {
     expect(listed.messages.map((m) => m.messageId)).toContain(mail!.messageId);
   });
 
-  test("rejected, with the reviewer's note only when the form shares notes", async () => {
+  test("rejected, with the reviewer's note only when the form shared notes when it was written", async () => {
     const { id, email } = await apply('Bob', stack.sandbox.createUser().id);
     await decide(id, 'reject', 'Not this season');
     const hidden = await statusOf(id);
@@ -264,9 +264,13 @@ describe('the status link', () => {
     expect(mail!.subject).toBe('Your application to Status Club was not accepted');
     expect(mail!.text).not.toMatch(/Not this season/);
 
-    await stack.db.pool.query(`UPDATE forms SET share_notes = true WHERE organization_id = $1`, [org.id]);
+    await stack.db.pool.query(
+      `UPDATE forms SET share_notes = true, share_notes_since = now() WHERE organization_id = $1`,
+      [org.id],
+    );
     try {
-      expect((await statusOf(id)).body).toMatchObject({ status: 'rejected', note: 'Not this season' });
+      // Written while notes were private, it stays private: only notes written since sharing began show.
+      expect((await statusOf(id)).body).toMatchObject({ status: 'rejected', note: null });
       const shared = await apply('Cleo', stack.sandbox.createUser().id);
       await decide(shared.id, 'reject', 'Come back with a rating');
       const [sharedMail] = await waitForMail(shared.email, 1);
@@ -274,7 +278,10 @@ describe('the status link', () => {
       expect(sharedMail!.html).toContain('Come back with a rating');
       expect((await statusOf(shared.id)).body.note).toBe('Come back with a rating');
     } finally {
-      await stack.db.pool.query(`UPDATE forms SET share_notes = false WHERE organization_id = $1`, [org.id]);
+      await stack.db.pool.query(
+        `UPDATE forms SET share_notes = false, share_notes_since = NULL WHERE organization_id = $1`,
+        [org.id],
+      );
     }
   });
 

@@ -20,8 +20,11 @@ const isMissingRelation = (err: unknown) => ['42P01', '42703'].includes((err as 
 
 async function formOf(db: Db, applicationId: string): Promise<{ title: string; shareNotes: boolean } | null> {
   try {
+    // The note is shared when the form shares notes and did so when the note was written (the
+    // review): turning sharing on later does not publish notes written while they were private.
     const { rows } = await db.query<{ title: string; share_notes: boolean }>(
-      `SELECT f.title, f.share_notes FROM applications a JOIN forms f ON f.id = a.form_id WHERE a.id = $1`,
+      `SELECT f.title, (f.share_notes AND a.reviewed_at >= f.share_notes_since) IS TRUE AS share_notes
+       FROM applications a JOIN forms f ON f.id = a.form_id WHERE a.id = $1`,
       [applicationId],
     );
     return rows[0] ? { title: rows[0].title, shareNotes: rows[0].share_notes === true } : null;

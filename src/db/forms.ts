@@ -171,8 +171,8 @@ export async function insertForm(db: PoolClient, organizationId: string, input: 
   let id: string;
   try {
     const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO forms (organization_id, slug, title, description, cooldown_days, share_notes)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+      `INSERT INTO forms (organization_id, slug, title, description, cooldown_days, share_notes, share_notes_since)
+       VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6 THEN now() END) RETURNING id`,
       [organizationId, input.slug, input.title, input.description, input.cooldownDays, input.shareNotes],
     );
     id = rows[0]!.id;
@@ -229,6 +229,7 @@ export async function updateForm(
   try {
     await db.query(
       `UPDATE forms SET slug = $3, title = $4, description = $5, cooldown_days = $6, share_notes = $7,
+         share_notes_since = CASE WHEN NOT $7 THEN NULL WHEN share_notes THEN share_notes_since ELSE now() END,
          current_version = $8, updated_at = now()
        WHERE organization_id = $1 AND id = $2`,
       [

@@ -2,9 +2,26 @@ import { pollUntil } from './poll.js';
 import type { Application } from '../../src/domain/application.js';
 import { insertApplication } from '../../src/db/applications.js';
 import type { Org, Stack } from './stack.js';
+import { connect, waitForConnection } from './discord-connect.js';
 
-/** The whole connect flow (our /connect, the sandbox's authorize, our callback): `success=bot_connected` and so on. */
-export { connect as connectDiscord } from './discord-connect.js';
+/**
+ * The whole connect flow (our /connect, the sandbox's authorize, our callback), for a test's setup:
+ * `success=bot_connected` and so on. The callback answers `status=connecting` when the connection
+ * workflow is not done within its few seconds (a loaded test machine): a setup then waits for the
+ * connection to settle, and says how it ended as the callback would have. (The connection tests
+ * that check the redirect itself use `connect`.)
+ */
+export async function connectDiscord(
+  stack: Stack,
+  cookie: string,
+  guildId: string,
+  overrides: { permissions?: string } = {},
+): Promise<string> {
+  const outcome = await connect(stack, cookie, guildId, overrides);
+  if (outcome !== 'status=connecting') return outcome;
+  const view = await waitForConnection(stack, cookie, (v) => v.state !== 'connecting', 60_000);
+  return view.state === 'connected' ? 'success=bot_connected' : `error=${view.error ?? 'unknown'}`;
+}
 
 export async function getApplication(stack: Stack, cookie: string, id: string): Promise<Application> {
   const res = await stack.api(`/api/applications/${id}`, { cookie });
