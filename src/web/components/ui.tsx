@@ -29,6 +29,22 @@ export function Notice({
   );
 }
 
+/** A load that failed: what could not be loaded and why, with "Try again". */
+export function LoadFailed({ what, error, retry }: { what: string; error: string; retry: () => unknown }) {
+  return (
+    <Notice
+      kind="error"
+      action={
+        <button type="button" onClick={() => void retry()}>
+          Try again
+        </button>
+      }
+    >
+      {what} could not be loaded: {error}
+    </Notice>
+  );
+}
+
 /** The page's heading; it takes the focus when the page opens, so screen readers announce it. */
 export function PageHeading({ children }: { children: ReactNode }) {
   const ref = useRef<HTMLHeadingElement>(null);

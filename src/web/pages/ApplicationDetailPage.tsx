@@ -4,7 +4,7 @@ import { errorMessage } from '../api.js';
 import { DiscordIdentity } from '../components/DiscordIdentity.js';
 import { ReadinessBadge } from '../components/ReadinessBadge.js';
 import { StatusBadge } from '../components/StatusBadge.js';
-import { Notice, PageHeading, Spinner } from '../components/ui.js';
+import { LoadFailed, Notice, PageHeading, Spinner } from '../components/ui.js';
 import { getForm, getReviewedApplication, getTimeline } from '../endpoints.js';
 import { formatAnswer } from '../forms/answers.js';
 import {
@@ -97,16 +97,7 @@ export function ApplicationDetailPage() {
       ) : app.error ? (
         <>
           <PageHeading>Application</PageHeading>
-          <Notice
-            kind="error"
-            action={
-              <button type="button" onClick={() => void app.reload()}>
-                Try again
-              </button>
-            }
-          >
-            The application could not be loaded: {app.error}
-          </Notice>
+          <LoadFailed what="The application" error={app.error} retry={app.reload} />
         </>
       ) : (
         <p>

@@ -4,7 +4,7 @@ import { errorMessage } from '../api.js';
 import { DiscordIdentity } from '../components/DiscordIdentity.js';
 import { ReadinessBadge, readinessProblems } from '../components/ReadinessBadge.js';
 import { StatusBadge } from '../components/StatusBadge.js';
-import { Notice, PageHeading, Spinner } from '../components/ui.js';
+import { LoadFailed, Notice, PageHeading, Spinner } from '../components/ui.js';
 import {
   listApplications,
   retryRole,
@@ -260,18 +260,7 @@ export function ApplicationsPage() {
         </div>
       ) : null}
       <BulkReviewNotice bulk={bulk} />
-      {page.error ? (
-        <Notice
-          kind="error"
-          action={
-            <button type="button" onClick={() => void page.reload()}>
-              Try again
-            </button>
-          }
-        >
-          The applications could not be loaded: {page.error}
-        </Notice>
-      ) : null}
+      {page.error ? <LoadFailed what="The applications" error={page.error} retry={page.reload} /> : null}
       <p className="shortcut-hint small muted" data-testid="shortcut-hint">
         Keys: <kbd>j</kbd>/<kbd>k</kbd> move down/up, <kbd>Enter</kbd> opens, <kbd>a</kbd> approves, <kbd>r</kbd>{' '}
         rejects the highlighted application.

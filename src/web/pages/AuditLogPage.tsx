@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { Notice, PageHeading, Spinner } from '../components/ui.js';
+import { LoadFailed, PageHeading, Spinner } from '../components/ui.js';
 import { listAuditLog, type AuditQuery } from '../endpoints.js';
 import { useResource } from '../hooks.js';
 import { formatDate } from '../status.js';
@@ -145,18 +145,7 @@ export function AuditLogPage() {
           </button>
         </div>
       </form>
-      {page.error ? (
-        <Notice
-          kind="error"
-          action={
-            <button type="button" onClick={() => void page.reload()}>
-              Try again
-            </button>
-          }
-        >
-          The audit log could not be loaded: {page.error}
-        </Notice>
-      ) : null}
+      {page.error ? <LoadFailed what="The audit log" error={page.error} retry={page.reload} /> : null}
       <div className="table-wrap">
         <table className="audit-log">
           <caption className="visually-hidden">Audit entries, newest first</caption>

@@ -2,7 +2,7 @@ import { useEffect, useId, useState } from 'react';
 import { useFieldArray, useForm, type FieldPath, type UseFormReturn } from 'react-hook-form';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { ApiError, errorMessage } from '../api.js';
-import { Notice, PageHeading, Spinner } from '../components/ui.js';
+import { LoadFailed, Notice, PageHeading, Spinner } from '../components/ui.js';
 import { createForm, getForm, updateForm } from '../endpoints.js';
 import {
   blankQuestion,
@@ -46,16 +46,7 @@ export function FormEditorPage() {
       <>
         <PageHeading>Form</PageHeading>
         {form.error ? (
-          <Notice
-            kind="error"
-            action={
-              <button type="button" onClick={() => void form.reload()}>
-                Try again
-              </button>
-            }
-          >
-            The form could not be loaded: {form.error}
-          </Notice>
+          <LoadFailed what="The form" error={form.error} retry={form.reload} />
         ) : (
           <p>
             <Spinner label="Loading the form" /> Loading…

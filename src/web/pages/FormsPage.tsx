@@ -1,5 +1,5 @@
 import { Link } from 'react-router';
-import { Notice, PageHeading, Spinner } from '../components/ui.js';
+import { LoadFailed, PageHeading, Spinner } from '../components/ui.js';
 import { exportCsvHref, listForms } from '../endpoints.js';
 import { useResource } from '../hooks.js';
 import { useSession } from '../session.js';
@@ -24,18 +24,7 @@ export function FormsPage() {
           <span className="muted">Only an admin can create or edit forms.</span>
         )}
       </div>
-      {forms.error ? (
-        <Notice
-          kind="error"
-          action={
-            <button type="button" onClick={() => void forms.reload()}>
-              Try again
-            </button>
-          }
-        >
-          The forms could not be loaded: {forms.error}
-        </Notice>
-      ) : null}
+      {forms.error ? <LoadFailed what="The forms" error={forms.error} retry={forms.reload} /> : null}
       {forms.loading && !forms.data ? (
         <p>
           <Spinner label="Loading the forms" /> Loading…

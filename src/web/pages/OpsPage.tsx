@@ -1,6 +1,6 @@
 import { useCallback, useState } from 'react';
 import { StatusBadge } from '../components/StatusBadge.js';
-import { Notice, PageHeading, Spinner } from '../components/ui.js';
+import { LoadFailed, Notice, PageHeading, Spinner } from '../components/ui.js';
 import { api, errorMessage } from '../api.js';
 import {
   listApplications,
@@ -95,18 +95,7 @@ export function OpsPage() {
           <span className="muted">Set TEMPORAL_UI_URL to link to the Temporal Web UI.</span>
         )}
       </div>
-      {problems.error ? (
-        <Notice
-          kind="error"
-          action={
-            <button type="button" onClick={() => void problems.reload()}>
-              Try again
-            </button>
-          }
-        >
-          The assignments could not be loaded: {problems.error}
-        </Notice>
-      ) : null}
+      {problems.error ? <LoadFailed what="The assignments" error={problems.error} retry={problems.reload} /> : null}
       {problems.loading && !problems.data ? (
         <p>
           <Spinner label="Loading assignments" /> Loading…
@@ -196,18 +185,7 @@ function ReconciliationRuns({
         Each compares the members' roles in Discord with the decisions and checks the bot's access: scheduled, on “Check
         now”, or on “Re-apply to approved members”.
       </p>
-      {runs.error ? (
-        <Notice
-          kind="error"
-          action={
-            <button type="button" onClick={() => void runs.reload()}>
-              Try again
-            </button>
-          }
-        >
-          The reconciliation runs could not be loaded: {runs.error}
-        </Notice>
-      ) : null}
+      {runs.error ? <LoadFailed what="The reconciliation runs" error={runs.error} retry={runs.reload} /> : null}
       {runs.loading && !runs.data ? (
         <p>
           <Spinner label="Loading reconciliation runs" /> Loading…

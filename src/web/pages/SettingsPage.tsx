@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { api, errorMessage } from '../api.js';
-import { Notice, PageHeading, Spinner } from '../components/ui.js';
+import { LoadFailed, Notice, PageHeading, Spinner } from '../components/ui.js';
 import { useDiscordConnection, useResource, type Resource } from '../hooks.js';
 import { callbackNotice } from '../messages.js';
 import { useSession } from '../session.js';
@@ -68,16 +68,7 @@ export function SettingsPage() {
           Discord server.
         </p>
         {connection.error && !connection.data ? (
-          <Notice
-            kind="error"
-            action={
-              <button type="button" onClick={() => void connection.reload()}>
-                Try again
-              </button>
-            }
-          >
-            The connection state could not be loaded: {connection.error}
-          </Notice>
+          <LoadFailed what="The connection state" error={connection.error} retry={connection.reload} />
         ) : null}
         {!connection.data && !connection.error ? (
           <p>
@@ -292,18 +283,7 @@ function RolePicker({
 
   return (
     <>
-      {roles.error ? (
-        <Notice
-          kind="error"
-          action={
-            <button type="button" onClick={() => void roles.reload()}>
-              Try again
-            </button>
-          }
-        >
-          The server's roles could not be loaded: {roles.error}
-        </Notice>
-      ) : null}
+      {roles.error ? <LoadFailed what="The server's roles" error={roles.error} retry={roles.reload} /> : null}
       {!roles.data && !roles.error ? (
         <p>
           <Spinner label="Loading the server's roles" /> Loading the server's roles…
