@@ -45,6 +45,35 @@ export function LoadFailed({ what, error, retry }: { what: string; error: string
   );
 }
 
+/** Back and forward through a cursor-paged list, with the page number between. */
+export function Pager({
+  page,
+  busy,
+  hasNext,
+  onBack,
+  onNext,
+  labels,
+}: {
+  page: number;
+  busy: boolean;
+  hasNext: boolean;
+  onBack: () => void;
+  onNext: () => void;
+  labels: { back: string; next: string };
+}) {
+  return (
+    <nav className="pager" aria-label="Pages">
+      <button type="button" className="secondary" disabled={page <= 1 || busy} onClick={onBack}>
+        ← {labels.back}
+      </button>
+      <span className="muted">Page {page}</span>
+      <button type="button" className="secondary" disabled={!hasNext || busy} onClick={onNext}>
+        {labels.next} →
+      </button>
+    </nav>
+  );
+}
+
 /** The page's heading; it takes the focus when the page opens, so screen readers announce it. */
 export function PageHeading({ children }: { children: ReactNode }) {
   const ref = useRef<HTMLHeadingElement>(null);

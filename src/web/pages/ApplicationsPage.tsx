@@ -4,7 +4,7 @@ import { errorMessage } from '../api.js';
 import { DiscordIdentity } from '../components/DiscordIdentity.js';
 import { ReadinessBadge, readinessProblems } from '../components/ReadinessBadge.js';
 import { StatusBadge } from '../components/StatusBadge.js';
-import { LoadFailed, Notice, PageHeading, Spinner } from '../components/ui.js';
+import { LoadFailed, Notice, PageHeading, Pager, Spinner } from '../components/ui.js';
 import {
   listApplications,
   retryRole,
@@ -439,31 +439,20 @@ export function ApplicationsPage() {
           <Spinner label="Loading applications" /> Loading…
         </p>
       ) : null}
-      <nav className="pager" aria-label="Pages">
-        <button
-          type="button"
-          className="secondary"
-          disabled={cursors.length <= 1 || page.loading}
-          onClick={() => {
-            setRows([]);
-            setCursors((c) => c.slice(0, -1));
-          }}
-        >
-          ← Previous
-        </button>
-        <span className="muted">Page {cursors.length}</span>
-        <button
-          type="button"
-          className="secondary"
-          disabled={!page.data?.nextCursor || page.loading}
-          onClick={() => {
-            setRows([]);
-            setCursors((c) => [...c, page.data?.nextCursor ?? undefined]);
-          }}
-        >
-          Next →
-        </button>
-      </nav>
+      <Pager
+        page={cursors.length}
+        busy={page.loading}
+        hasNext={Boolean(page.data?.nextCursor)}
+        onBack={() => {
+          setRows([]);
+          setCursors((c) => c.slice(0, -1));
+        }}
+        onNext={() => {
+          setRows([]);
+          setCursors((c) => [...c, page.data?.nextCursor ?? undefined]);
+        }}
+        labels={{ back: 'Previous', next: 'Next' }}
+      />
     </>
   );
 }

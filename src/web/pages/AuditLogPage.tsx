@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { LoadFailed, PageHeading, Spinner } from '../components/ui.js';
+import { LoadFailed, PageHeading, Pager, Spinner } from '../components/ui.js';
 import { listAuditLog, type AuditQuery } from '../endpoints.js';
 import { useResource } from '../hooks.js';
 import { formatDate } from '../status.js';
@@ -208,25 +208,14 @@ export function AuditLogPage() {
           <Spinner label="Loading the audit log" /> Loading…
         </p>
       ) : null}
-      <nav className="pager" aria-label="Pages">
-        <button
-          type="button"
-          className="secondary"
-          disabled={cursors.length <= 1 || page.loading}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
-        >
-          ← Newer
-        </button>
-        <span className="muted">Page {cursors.length}</span>
-        <button
-          type="button"
-          className="secondary"
-          disabled={!page.data?.nextCursor || page.loading}
-          onClick={() => setCursors((c) => [...c, page.data?.nextCursor ?? undefined])}
-        >
-          Older →
-        </button>
-      </nav>
+      <Pager
+        page={cursors.length}
+        busy={page.loading}
+        hasNext={Boolean(page.data?.nextCursor)}
+        onBack={() => setCursors((c) => c.slice(0, -1))}
+        onNext={() => setCursors((c) => [...c, page.data?.nextCursor ?? undefined])}
+        labels={{ back: 'Newer', next: 'Older' }}
+      />
     </>
   );
 }
