@@ -15,23 +15,15 @@ export interface ApplicantStatusRecord {
   form: { title: string; shareNotes: boolean } | null;
 }
 
-/** Postgres' "undefined table" and "undefined column": a database migrated before forms existed. */
-const isMissingRelation = (err: unknown) => ['42P01', '42703'].includes((err as { code?: string }).code ?? '');
-
 async function formOf(db: Db, applicationId: string): Promise<{ title: string; shareNotes: boolean } | null> {
-  try {
-    // The note is shared when the form shares notes and did so when the note was written (the
-    // review): turning sharing on later does not publish notes written while they were private.
-    const { rows } = await db.query<{ title: string; share_notes: boolean }>(
-      `SELECT f.title, (f.share_notes AND a.reviewed_at >= f.share_notes_since) IS TRUE AS share_notes
-       FROM applications a JOIN forms f ON f.id = a.form_id WHERE a.id = $1`,
-      [applicationId],
-    );
-    return rows[0] ? { title: rows[0].title, shareNotes: rows[0].share_notes === true } : null;
-  } catch (err) {
-    if (isMissingRelation(err)) return null;
-    throw err;
-  }
+  // The note is shared when the form shares notes and did so when the note was written (the
+  // review): turning sharing on later does not publish notes written while they were private.
+  const { rows } = await db.query<{ title: string; share_notes: boolean }>(
+    `SELECT f.title, (f.share_notes AND a.reviewed_at >= f.share_notes_since) IS TRUE AS share_notes
+     FROM applications a JOIN forms f ON f.id = a.form_id WHERE a.id = $1`,
+    [applicationId],
+  );
+  return rows[0] ? { title: rows[0].title, shareNotes: rows[0].share_notes === true } : null;
 }
 
 /** One application with its organization, server and form, or null. */
@@ -76,26 +68,20 @@ export async function listApplicationsOfAccount(
   db: Db,
   input: { organizationId: string; discordUserId: string; limit: number },
 ): Promise<AccountApplication[]> {
-  const query = (withForms: boolean) =>
-    db.query<{
-      id: string;
-      form_title: string | null;
-      created_at: Date;
-      status: ApplicationStatus;
-      discord_role_assignment_status: RoleAssignmentStatus;
-    }>(
-      `SELECT a.id, ${withForms ? 'f.title' : 'NULL::text'} AS form_title, a.created_at, a.status,
-         a.discord_role_assignment_status
-       FROM applications a ${withForms ? 'LEFT JOIN forms f ON f.id = a.form_id' : ''}
-       WHERE a.organization_id = $1 AND a.discord_user_id = $2 AND a.discord_verified
-       ORDER BY a.created_at DESC, a.id DESC
-       LIMIT $3`,
-      [input.organizationId, input.discordUserId, input.limit],
-    );
-  const { rows } = await query(true).catch((err: unknown) => {
-    if (isMissingRelation(err)) return query(false);
-    throw err;
-  });
+  const { rows } = await db.query<{
+    id: string;
+    form_title: string | null;
+    created_at: Date;
+    status: ApplicationStatus;
+    discord_role_assignment_status: RoleAssignmentStatus;
+  }>(
+    `SELECT a.id, f.title AS form_title, a.created_at, a.status, a.discord_role_assignment_status
+     FROM applications a LEFT JOIN forms f ON f.id = a.form_id
+     WHERE a.organization_id = $1 AND a.discord_user_id = $2 AND a.discord_verified
+     ORDER BY a.created_at DESC, a.id DESC
+     LIMIT $3`,
+    [input.organizationId, input.discordUserId, input.limit],
+  );
   return rows.map((r) => ({
     id: r.id,
     formTitle: r.form_title,
